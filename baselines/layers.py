@@ -1,0 +1,170 @@
+"""Building blocks shared by the baselines, with the sizes of the RT-IAI system as defaults.
+
+A window has ``WINDOW = 12`` steps at 0.5 s spacing: 6 past steps, the current frame at
+``CURRENT_STEP = 6``, 5 future steps. Steps outside the video are padded copies of the edge and
+flagged ``False`` in ``batch["mask"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from harness.data.labels import NUM_CLASSES
+
+__all__ = [
+    "CURRENT_STEP",
+    "WINDOW",
+    "ClassifierHead",
+    "CrossAttention",
+    "FaceHead",
+    "TemporalEncoder",
+    "check_batch",
+    "key_padding_mask",
+    "pool_steps",
+]
+
+#: Index of the predicted (current) frame inside a window.
+CURRENT_STEP = 6
+#: Steps per window (6 s at 2 per second).
+WINDOW = 12
+
+
+class FaceHead(nn.Sequential):
+    """The stage-1 face classifier: Linear(d -> 128) -> BatchNorm1d -> ReLU -> Linear(128 -> 8).
+
+    An ``nn.Sequential`` so its state dict reads ``0.weight``, ``1.running_mean``, ``3.bias``...:
+    the face fine-tune stage trains this class and ``current_face`` loads that state dict as is.
+    """
+
+    def __init__(self, in_features: int = 256, num_classes: int = NUM_CLASSES,
+                 hidden: int = 128):
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
+
+
+class ClassifierHead(nn.Sequential):
+    """The fusion classifier: Linear(d -> 256) -> BatchNorm1d -> ReLU -> Dropout(0.1) -> Linear.
+
+    Ends in logits: the loss applies its own log-softmax (the release's concat model applied a
+    softmax before cross-entropy, which squashes the gradients).
+    """
+
+    def __init__(self, in_features: int, num_classes: int = NUM_CLASSES, hidden: int = 256,
+                 dropout: float = 0.1):
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
+
+
+class TemporalEncoder(nn.Module):
+    """Per-modality encoder: Linear(d -> 128, no bias) -> 2-layer BiLSTM (128 per direction).
+
+    Returns all T per-step outputs ``(B, T, 256)``, not just a final state, so that attention has
+    T keys to choose from. Padded edge steps are run through the LSTM like any other step (they
+    are copies of the edge, so they carry no foreign content); callers ignore them via the mask.
+    """
+
+    def __init__(self, in_features: int, proj: int = 128, hidden: int = 128, layers: int = 2,
+                 dropout: float = 0.2):
+        super().__init__()
+        self.proj = nn.Linear(in_features, proj, bias=False)
+        self.lstm = nn.LSTM(proj, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
+                            bidirectional=True, batch_first=True)
+        self.out_features = 2 * hidden
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (B, T, d) -> (B, T, 2 * hidden)``."""
+        out, _ = self.lstm(self.proj(x))
+        return out
+
+
+class CrossAttention(nn.Module):
+    """Multi-head attention over time whose query is the current face feature.
+
+    Keys and values are all T per-step outputs of one modality's encoder. With T keys the
+    softmax actually weighs time steps; the release attended over one key, where every weight is
+    1 and the query has no effect.
+    """
+
+    def __init__(self, query_features: int, embed: int = 256, heads: int = 8):
+        super().__init__()
+        self.query_proj = nn.Linear(query_features, embed)
+        self.attn = nn.MultiheadAttention(embed, heads, batch_first=True)
+
+    def forward(self, query: Tensor, seq: Tensor, mask: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
+        """``query (B, Dq)``, ``seq (B, T, E)``, ``mask (B, T)`` -> ``(B, E)``, weights ``(B, T)``.
+
+        The weights are averaged over heads; masked (padded) steps get weight 0.
+        """
+        q = self.query_proj(query).unsqueeze(1)
+        pad = None if mask is None else key_padding_mask(mask)
+        out, weights = self.attn(q, seq, seq, key_padding_mask=pad, need_weights=True,
+                                 average_attn_weights=True)
+        return out.squeeze(1), weights.squeeze(1)
+
+
+def key_padding_mask(mask: Tensor) -> Tensor:
+    """``True`` where a step must be ignored, i.e. ``~mask``, never ignoring the current step.
+
+    The current frame is inside its video by construction; keeping it guarantees that no row is
+    fully masked, which would turn the softmax into NaN.
+    """
+    pad = ~mask.bool()
+    pad[:, CURRENT_STEP] = False
+    return pad
+
+
+def pool_steps(seq: Tensor, mask: Tensor | None, how: str = "current") -> Tensor:
+    """Summarise per-step outputs ``(B, T, E) -> (B, E)``.
+
+    ``"current"`` takes the step of the predicted frame (a BiLSTM output there has read the
+    whole window, forwards and backwards, and is aligned with the frame being labelled);
+    ``"mean"`` averages the steps inside the video.
+    """
+    if how == "current":
+        return seq[:, CURRENT_STEP]
+    if how == "mean":
+        if mask is None:
+            return seq.mean(dim=1)
+        valid = (~key_padding_mask(mask)).to(seq.dtype).unsqueeze(-1)
+        return (seq * valid).sum(dim=1) / valid.sum(dim=1)
+    raise ValueError(f"pool must be 'current' or 'mean', got {how!r}")
+
+
+def check_batch(batch: Mapping[str, Tensor], dims: Mapping[str, int]) -> None:
+    """Fail with the offending shape when a declared modality is missing or mis-sized.
+
+    A wrong feature size would otherwise surface as an opaque matmul error deep in an LSTM.
+    """
+    for name, size in dims.items():
+        x = batch.get(name)
+        if x is None:
+            raise ValueError(f"batch has no {name!r} tensor (keys: {sorted(batch)})")
+        if x.dim() != 3 or x.shape[1] <= CURRENT_STEP or x.shape[2] != size:
+            raise ValueError(f"batch[{name!r}] must be (B, {WINDOW}, {size}), "
+                             f"got {tuple(x.shape)}")
+
+
+def current_face(batch: Mapping[str, Tensor]) -> Tensor:
+    """The face feature of the predicted frame, ``(B, Df)``."""
+    return batch["face"][:, CURRENT_STEP]
+
+
+def batch_mask(batch: Mapping[str, Tensor], like: Tensor) -> Tensor:
+    """``batch["mask"]`` as bool, or all-valid when a caller did not supply one."""
+    mask = batch.get("mask")
+    if mask is None:
+        return torch.ones(like.shape[:2], dtype=torch.bool, device=like.device)
+    return mask.bool()

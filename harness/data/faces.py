@@ -1,0 +1,66 @@
+"""Which frames of a name have a ``cropped_aligned`` face image, without opening any image.
+
+Frames with no detected face have no jpg, also inside a video; the standard practice (and
+ours) is to use the nearest frame that has one. Real releases spread faces over several image
+roots, so every root is consulted.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class FaceIndex:
+    """Lazy per-name listing of ``<root>/<name>/<NNNNN>.jpg`` across image roots."""
+
+    def __init__(self, image_roots: tuple[Path, ...]):
+        self.image_roots = tuple(Path(r) for r in image_roots)
+        self._frames: dict[str, np.ndarray] = {}
+        self._dirs: dict[str, dict[int, Path]] = {}
+
+    def frames(self, name: str) -> np.ndarray:
+        """Sorted 1-based frame numbers that have a jpg."""
+        if name not in self._frames:
+            self._scan(name)
+        return self._frames[name]
+
+    def path(self, name: str, frame: int) -> Path:
+        if name not in self._frames:
+            self._scan(name)
+        folder = self._dirs[name].get(int(frame))
+        if folder is None:
+            raise KeyError(f"{name}: frame {frame} has no face image")
+        return folder / f"{int(frame):05d}.jpg"
+
+    def nearest(self, name: str, n_frames: int) -> np.ndarray:
+        """For frames 1..n, the nearest frame with a face (ties go to the earlier); 0 if none."""
+        have = self.frames(name)
+        return nearest_frames(have, n_frames)
+
+    def _scan(self, name: str) -> None:
+        where: dict[int, Path] = {}
+        for root in self.image_roots:
+            folder = root / name
+            if not folder.is_dir():
+                continue
+            with os.scandir(folder) as it:
+                for e in it:
+                    stem, dot, ext = e.name.partition(".")
+                    if ext.lower() == "jpg" and stem.isdigit():
+                        where.setdefault(int(stem), folder)
+        self._dirs[name] = where
+        self._frames[name] = np.array(sorted(where), dtype=np.int64)
+
+
+def nearest_frames(have: np.ndarray, n_frames: int) -> np.ndarray:
+    """Vectorised nearest-neighbour lookup of frames 1..n_frames among sorted ``have``."""
+    t = np.arange(1, n_frames + 1)
+    if have.size == 0:
+        return np.zeros(n_frames, dtype=np.int64)
+    right = np.clip(np.searchsorted(have, t), 0, have.size - 1)
+    left = np.clip(right - 1, 0, have.size - 1)
+    pick_left = np.abs(t - have[left]) <= np.abs(have[right] - t)
+    return np.where(pick_left, have[left], have[right])

@@ -1,0 +1,184 @@
+"""Finding the pieces of an Aff-Wild2 EXPR release under a root folder.
+
+Releases differ by edition (ABAW5, ABAW6, ABAW10 folder names), by how faces are spread over
+image roots, and by where people unpacked videos. Discovery is shallow and never descends into
+image roots (which hold millions of jpgs). Any piece can be overridden one by one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+#: (edition, annotations folder, EXPR challenge folder), newest first.
+ANNOTATION_LAYOUTS: tuple[tuple[str, str, str], ...] = (
+    ("ABAW10", "annotations", "EXPR_Recognition_Challenge"),
+    ("ABAW6", "6th ABAW Annotations", "EXPR_Recognition_Challenge"),
+    ("ABAW5", "5th_ABAW_Annotations", "EXPR_Classification_Challenge"),
+)
+TRAIN_DIR, VAL_DIR = "Train_Set", "Validation_Set"
+TEST_LIST_NAMES = (
+    "Expression_Classification_Challenge_test_set_release.txt",
+    "Expression_Recognition_Challenge_test_set_release.txt",
+)
+_TEMPLATE = re.compile(r"^CVPR_\d+(st|nd|rd|th)_ABAW_EXPR_test_set_(sample|example)\.txt$", re.I)
+VIDEO_SUFFIXES = (".mp4", ".avi")
+_SEARCH_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class ReleaseLayout:
+    root: Path
+    edition: str
+    train_dir: Path
+    val_dir: Path
+    image_roots: tuple[Path, ...]
+    video_dirs: tuple[Path, ...]
+    pose_dir: Path | None
+    test_list: Path | None
+    template: Path | None
+
+
+def find_release(
+    root: str | Path,
+    *,
+    annotations: str | Path | None = None,
+    image_roots: tuple[str | Path, ...] | None = None,
+    video_dirs: tuple[str | Path, ...] | None = None,
+    pose_dir: str | Path | None = None,
+    test_list: str | Path | None = None,
+    template: str | Path | None = None,
+) -> ReleaseLayout:
+    """Locate the release under ``root``; explicit arguments win over discovery.
+
+    ``annotations`` is the EXPR challenge folder (the one holding ``Train_Set``).
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise HarnessError(f"data root {root} does not exist or is not a folder")
+    dirs = _shallow_dirs(root)
+    edition, expr_dir = _find_annotations(root, dirs, annotations)
+    images = tuple(Path(p) for p in image_roots) if image_roots else _find_image_roots(dirs)
+    layout = ReleaseLayout(
+        root=root,
+        edition=edition,
+        train_dir=expr_dir / TRAIN_DIR,
+        val_dir=expr_dir / VAL_DIR,
+        image_roots=images,
+        video_dirs=tuple(Path(p) for p in video_dirs) if video_dirs else _find_video_dirs(dirs),
+        pose_dir=Path(pose_dir) if pose_dir else _first_dir(dirs, "openpose"),
+        test_list=Path(test_list) if test_list else _find_file(root, dirs, TEST_LIST_NAMES),
+        template=Path(template) if template else _find_template(root, dirs),
+    )
+    return _checked(layout)
+
+
+def _checked(layout: ReleaseLayout) -> ReleaseLayout:
+    for label, path in (("Train_Set", layout.train_dir), ("Validation_Set", layout.val_dir)):
+        if not path.is_dir():
+            raise HarnessError(f"{layout.root} is not an EXPR release: no {label} folder at {path}")
+    for path in (*layout.image_roots, *layout.video_dirs):
+        if not path.is_dir():
+            raise HarnessError(f"folder {path} does not exist")
+    return replace(layout, image_roots=tuple(dict.fromkeys(layout.image_roots)))
+
+
+def _shallow_dirs(root: Path) -> list[Path]:
+    """Folders down to a small depth, not entering image roots or per-video pose folders."""
+    out: list[Path] = []
+    frontier = [root]
+    for _ in range(_SEARCH_DEPTH):
+        nxt = []
+        for d in frontier:
+            try:
+                entries = [e for e in os.scandir(d) if e.is_dir() and not e.name.startswith(".")]
+            except OSError:
+                continue
+            for e in sorted(entries, key=lambda e: e.name):
+                path = Path(e.path)
+                out.append(path)
+                if not _is_leaf_store(path):
+                    nxt.append(path)
+        frontier = nxt
+    return out
+
+
+def _is_leaf_store(path: Path) -> bool:
+    name = path.name.lower()
+    return name.startswith("cropped_aligned") or name == "openpose" or name.endswith("_set")
+
+
+def _find_annotations(root, dirs, override) -> tuple[str, Path]:
+    if override is not None:
+        return "custom", Path(override)
+    if (root / TRAIN_DIR).is_dir():
+        return "custom", root
+    for edition, ann, expr in ANNOTATION_LAYOUTS:
+        for base in [root, *dirs]:
+            if (base / ann / expr).is_dir():
+                return edition, base / ann / expr
+    looked = ", ".join(f"{a}/{e}" for _, a, e in ANNOTATION_LAYOUTS)
+    raise HarnessError(
+        f"{root} is not an Aff-Wild2 EXPR release: none of {looked} was found "
+        "(pass --annotations to point at the folder holding Train_Set)"
+    )
+
+
+def _find_image_roots(dirs: list[Path]) -> tuple[Path, ...]:
+    """``cropped_aligned*`` folders; when one only holds batch folders, those are the roots."""
+    roots: list[Path] = []
+    for d in dirs:
+        if not d.name.lower().startswith("cropped_aligned"):
+            continue
+        children = sorted(p for p in d.iterdir() if p.is_dir())
+        if children and all(_holds_only_dirs(c) for c in children[:3]):
+            roots.extend(children)
+        else:
+            roots.append(d)
+    return tuple(roots)
+
+
+def _holds_only_dirs(folder: Path) -> bool:
+    with os.scandir(folder) as it:
+        for i, e in enumerate(it):
+            if e.name.lower().endswith(".jpg"):
+                return False
+            if i > 20:
+                break
+    return True
+
+
+def _find_video_dirs(dirs: list[Path]) -> tuple[Path, ...]:
+    found = []
+    for d in dirs:
+        if _is_leaf_store(d):
+            continue
+        with os.scandir(d) as it:
+            if any(e.name.lower().endswith(VIDEO_SUFFIXES) for e in it):
+                found.append(d)
+    return tuple(found)
+
+
+def _first_dir(dirs: list[Path], name: str) -> Path | None:
+    return next((d for d in dirs if d.name == name), None)
+
+
+def _find_file(root: Path, dirs: list[Path], names: tuple[str, ...]) -> Path | None:
+    for base in [root, *dirs]:
+        for n in names:
+            if (base / n).is_file():
+                return base / n
+    return None
+
+
+def _find_template(root: Path, dirs: list[Path]) -> Path | None:
+    for base in [root, *dirs]:
+        with os.scandir(base) as it:
+            hits = sorted(e.path for e in it if e.is_file() and _TEMPLATE.match(e.name))
+        if hits:
+            return Path(hits[0])
+    return None

@@ -1,0 +1,105 @@
+"""A loaded release: labels of both splits, faces, videos, poses and the test set, in one place.
+
+``load_release()`` with no root uses the embedded corpus. Names present in both Train_Set and
+Validation_Set (the real ABAW5/6 releases have one) are reported and kept in validation only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.annotations import read_annotation_dir
+from harness.data.corpus import ensure_default_corpus
+from harness.data.faces import FaceIndex
+from harness.data.layout import ReleaseLayout, find_release
+from harness.data.testset import Template, read_template, read_test_list
+from harness.data.videos import find_videos, video_of
+from harness.errors import HarnessError
+
+
+@dataclass
+class Release:
+    layout: ReleaseLayout
+    train: dict[str, np.ndarray]
+    val: dict[str, np.ndarray]
+    duplicates: tuple[str, ...]
+    faces: FaceIndex = field(repr=False)
+    videos: dict[str, Path] = field(repr=False)
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @cached_property
+    def dataset(self) -> str:
+        """Short data set name for tables: ``synth-seed<k>`` or ``affwild2``."""
+        meta = self.layout.root / "synth.json"
+        if meta.is_file():
+            return f"synth-seed{json.loads(meta.read_text()).get('seed', 0)}"
+        return "affwild2"
+
+    @cached_property
+    def test_names(self) -> list[str]:
+        if self.layout.test_list is None:
+            return list(self.template.names) if self.layout.template else []
+        return read_test_list(self.layout.test_list)
+
+    @cached_property
+    def template(self) -> Template:
+        if self.layout.template is None:
+            raise HarnessError(f"no EXPR test template found under {self.layout.root}")
+        return read_template(self.layout.template)
+
+    def labels(self, name: str) -> np.ndarray:
+        """Labels of an annotated name (validation copy wins for duplicates)."""
+        if name in self.val:
+            return self.val[name]
+        if name in self.train:
+            return self.train[name]
+        raise KeyError(f"{name} is not an annotated name of this release")
+
+    def video_path(self, name: str) -> Path | None:
+        return self.videos.get(video_of(name))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of every label and of the test template's name list: changes with the data."""
+        h = hashlib.sha256()
+        for split, labels in (("train", self.train), ("val", self.val)):
+            for name in sorted(labels):
+                h.update(f"{split}/{name}/{labels[name].size}\n".encode())
+                h.update(labels[name].tobytes())
+        if self.layout.template is not None:
+            h.update(self.layout.template.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def load_release(root: str | Path | None = None, **overrides) -> Release:
+    """Read a release (``root``), or the embedded corpus when ``root`` is None.
+
+    >>> release = load_release()                     # doctest: +SKIP
+    >>> len(release.train), len(release.val)         # doctest: +SKIP
+    """
+    if root is None:
+        root = ensure_default_corpus()
+    layout = find_release(root, **overrides)
+    train = read_annotation_dir(layout.train_dir)
+    val = read_annotation_dir(layout.val_dir)
+    duplicates = tuple(sorted(set(train) & set(val)))
+    if duplicates:
+        warnings.warn(
+            f"{len(duplicates)} name(s) in both Train_Set and Validation_Set, kept in validation "
+            f"only: {', '.join(duplicates)}", stacklevel=2,
+        )
+        train = {k: v for k, v in train.items() if k not in duplicates}
+    return Release(
+        layout=layout, train=train, val=val, duplicates=duplicates,
+        faces=FaceIndex(layout.image_roots), videos=find_videos(layout.video_dirs),
+    )

@@ -1,0 +1,137 @@
+"""Expression timelines: what a synthetic person feels, what the annotator wrote, what the face shows.
+
+A person's video is a sequence of expression *segments* lasting seconds, with onset and offset
+ramps, like the real annotation. Three views of it are kept apart on purpose:
+
+- ``state``: the expression actually felt (drives voice and body, also under ``-1`` labels);
+- ``labels``: the annotation, i.e. ``state`` with runs of ``-1`` (invalid frames);
+- ``au``: what the face displays per frame, which adds noise that only temporal context removes
+  (per-frame intensity jitter and "flicker" frames showing a random other expression).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.data.labels import INVALID, NUM_CLASSES
+from harness.data.synth.cues import (
+    CLASS_WEIGHTS,
+    FACE_PROTOTYPES,
+    N_AU,
+    OTHER,
+    OTHER_AU_NOISE,
+    OTHER_BLEND,
+)
+
+SEGMENT_SECONDS = (1.5, 8.0)
+RAMP_SECONDS = (0.3, 0.9)
+INTENSITY_JITTER = 0.30  # sd of the per-frame intensity noise (intensity 1 = full expression)
+FLICKER_RATE = 0.12  # fraction of frames where the face shows a random other class
+INVALID_FRACTION = (0.0, 0.20)
+INVALID_RUN_SECONDS = (0.5, 4.0)
+NO_FACE_FRACTION = (0.0, 0.06)
+NO_FACE_RUN_SECONDS = (0.1, 1.5)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per-frame expression script of one person (index k-1 = frame k)."""
+
+    state: np.ndarray  # int8 (n,), 0..7
+    labels: np.ndarray  # int8 (n,), -1..7
+    strength: np.ndarray  # float32 (n,), clean expression intensity 0..1 (ramps)
+    au: np.ndarray  # float32 (n, N_AU), displayed face (noisy, no identity bias)
+    has_face: np.ndarray  # bool (n,), an aligned jpg exists for this frame
+
+
+def segment_classes(rng: np.random.Generator, n_segments: int, forced: Sequence[int]) -> np.ndarray:
+    """Draw classes with the corpus imbalance, never the same class twice in a row.
+
+    ``forced`` classes are planted at distinct random segments so that a small corpus still has
+    every class in every split.
+    """
+    classes = np.empty(n_segments, dtype=np.int64)
+    for i in range(n_segments):
+        weights = CLASS_WEIGHTS.copy()
+        if i:
+            weights[classes[i - 1]] = 0.0
+        classes[i] = rng.choice(NUM_CLASSES, p=weights / weights.sum())
+    slots = rng.permutation(n_segments)[: len(forced)]
+    classes[slots] = np.asarray(forced[: len(slots)], dtype=np.int64)
+    return classes
+
+
+def segment_bounds(rng: np.random.Generator, n: int, fps: float, min_segments: int) -> np.ndarray:
+    """Frame boundaries ``[0, b1, ..., n]`` of segments lasting SEGMENT_SECONDS each."""
+    lo, hi = SEGMENT_SECONDS
+    lengths = rng.uniform(lo, hi, size=int(n / (lo * fps)) + 2) * fps
+    bounds = np.concatenate([[0.0], np.cumsum(lengths)])
+    bounds = bounds[bounds < n].astype(np.int64)
+    if len(bounds) < min_segments:  # short video: cut evenly so forced classes still fit
+        bounds = np.linspace(0, n, min_segments + 1).astype(np.int64)[:-1]
+    return np.append(bounds, n)
+
+
+def ramp_envelope(rng: np.random.Generator, length: int, fps: float) -> np.ndarray:
+    """0 -> 1 -> 0 intensity over one segment with smooth onset and offset ramps."""
+    ramp = max(1, int(rng.uniform(*RAMP_SECONDS) * fps))
+    t = np.arange(length, dtype=np.float32)
+    up = np.clip((t + 1) / ramp, 0, 1)
+    down = np.clip((length - t) / ramp, 0, 1)
+    env = np.minimum(up, down)
+    return env * env * (3 - 2 * env)  # smoothstep
+
+
+def runs_mask(rng: np.random.Generator, n: int, fps: float, fraction: float,
+              run_seconds: tuple[float, float]) -> np.ndarray:
+    """Boolean mask covering about ``fraction`` of ``n`` frames in runs (not single frames)."""
+    mask = np.zeros(n, dtype=bool)
+    target = int(fraction * n)
+    while mask.sum() < target:
+        length = max(1, int(rng.uniform(*run_seconds) * fps))
+        start = int(rng.integers(0, max(1, n - length)))
+        mask[start:start + length] = True
+    return mask
+
+
+def displayed_face(rng: np.random.Generator, state: np.ndarray, strength: np.ndarray,
+                   other_mix: np.ndarray) -> np.ndarray:
+    """Per-frame AU vectors: prototype x jittered intensity, with flicker frames.
+
+    ``other_mix`` (n, N_AU) is the weak mixed face shown during Other segments.
+    """
+    n = len(state)
+    shown = state.copy()
+    flicker = rng.random(n) < FLICKER_RATE
+    shown[flicker] = rng.integers(0, NUM_CLASSES, size=int(flicker.sum()))
+    level = strength.copy()
+    level[flicker] = rng.uniform(0.5, 1.0, size=int(flicker.sum()))
+    level = np.clip(level + rng.normal(0, INTENSITY_JITTER, n), 0.0, 1.3).astype(np.float32)
+    au = FACE_PROTOTYPES[shown] * level[:, None]
+    is_other = shown == OTHER
+    au[is_other] = other_mix[is_other] * level[is_other, None]
+    return au.astype(np.float32)
+
+
+def make_timeline(rng: np.random.Generator, n: int, fps: float,
+                  forced: Sequence[int] = ()) -> Timeline:
+    """The whole script of one person: segments, ramps, -1 runs, face noise, missing faces."""
+    bounds = segment_bounds(rng, n, fps, min_segments=len(forced) + 1)
+    classes = segment_classes(rng, len(bounds) - 1, forced)
+    state = np.repeat(classes, np.diff(bounds)).astype(np.int8)
+    strength = np.zeros(n, dtype=np.float32)
+    other_mix = np.zeros((n, N_AU), dtype=np.float32)
+    for cls, a, b in zip(classes, bounds[:-1], bounds[1:], strict=True):
+        strength[a:b] = rng.uniform(0.5, 1.0) * ramp_envelope(rng, int(b - a), fps)
+        if cls == OTHER:
+            other = int(rng.choice([c for c in range(NUM_CLASSES) if c != OTHER]))
+            mix = FACE_PROTOTYPES[other] * rng.uniform(*OTHER_BLEND)
+            other_mix[a:b] = mix + rng.normal(0, OTHER_AU_NOISE, N_AU)
+    labels = state.copy()
+    labels[runs_mask(rng, n, fps, rng.uniform(*INVALID_FRACTION), INVALID_RUN_SECONDS)] = INVALID
+    au = displayed_face(rng, state, strength, other_mix)
+    no_face = runs_mask(rng, n, fps, rng.uniform(*NO_FACE_FRACTION), NO_FACE_RUN_SECONDS)
+    return Timeline(state=state, labels=labels, strength=strength, au=au, has_face=~no_face)

@@ -1,0 +1,105 @@
+"""The test release list and the frame template a submission must follow row for row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.labels import TEMPLATE_HEADER
+from harness.data.rowscan import ScannedRows, scan_rows
+from harness.errors import ReleaseFormatError
+
+
+@dataclass(frozen=True)
+class Template:
+    """The submission template: names in file order, each with frames 1..N consecutive."""
+
+    path: Path
+    header: str
+    names: tuple[str, ...]
+    n_frames: dict[str, int] = field(repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return int(sum(self.n_frames.values()))
+
+
+def _data_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ReleaseFormatError(path, "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ReleaseFormatError(path, f"not UTF-8 text ({exc.reason})") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def read_test_list(path: str | Path) -> list[str]:
+    """Names of the test set, one per line, in file order (blank lines skipped)."""
+    path = Path(path)
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(_data_lines(path), start=1):
+        name = raw.strip()
+        if not name:
+            continue
+        if name in seen:
+            raise ReleaseFormatError(path, f"name {name!r} repeats line {seen[name]}", line=i)
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ReleaseFormatError(path, f"name {name!r} is not a plain video name", line=i)
+        seen[name] = i
+        names.append(name)
+    if not names:
+        raise ReleaseFormatError(path, "the test list is empty")
+    return names
+
+
+def read_template(path: str | Path) -> Template:
+    """Parse and check the frame template (``CVPR_5th_ABAW_EXPR_test_set_sample.txt`` & co).
+
+    Rows must be grouped by name and number frames 1..N without gaps: the submission is checked
+    against exactly this, so a broken template is refused here with its line number.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ReleaseFormatError(path, "file not found") from None
+    header, rows = scan_rows(path, data, require_value=False)
+    if header != TEMPLATE_HEADER:
+        raise ReleaseFormatError(path, f"header {header!r} is not {TEMPLATE_HEADER!r}", line=1)
+    return template_from_rows(path, header, rows)
+
+
+def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:
+    """Check grouping and consecutive frame numbers; the first violation names its line."""
+    group = rows.group_of_row
+    n = rows.n_rows
+    seen: dict[str, int] = {}
+    run_starts = np.flatnonzero(np.diff(group, prepend=-1))
+    for s, name in zip(run_starts, rows.group_names):
+        if name in seen:
+            raise ReleaseFormatError(
+                path, f"rows of {name!r} resume after other names (first block at line "
+                f"{seen[name]}); rows must be grouped by video", line=int(s) + rows.first_line)
+        seen[name] = int(s) + rows.first_line
+    expected = np.arange(n) - run_starts[group] + 1
+    bad = np.flatnonzero(rows.frames != expected)
+    if bad.size:
+        i = int(bad[0])
+        raise ReleaseFormatError(
+            path, f"{rows.group_names[group[i]]}: frame {rows.frames[i]} where frame "
+            f"{expected[i]} was expected (frames must run 1..N without gaps)",
+            line=i + rows.first_line)
+    lengths = np.diff(np.append(run_starts, n))
+    return Template(
+        path=path,
+        header=header,
+        names=tuple(rows.group_names),
+        n_frames={name: int(k) for name, k in zip(rows.group_names, lengths)},
+    )

@@ -1,0 +1,37 @@
+"""Where the harness keeps things it makes for itself: the embedded corpus and feature caches.
+
+``ABAW_HARNESS_HOME`` overrides the default (the user's cache dir), so CI and tests can point
+it at a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from harness.errors import HarnessError
+
+
+def harness_home() -> Path:
+    env = os.environ.get("ABAW_HARNESS_HOME")
+    return Path(env).expanduser() if env else Path(user_cache_dir("abaw-harness"))
+
+
+def safe_child(root: Path, *parts: str) -> Path:
+    """Join untrusted name parts under ``root`` and refuse anything that escapes it.
+
+    Video names come from data files; a name like ``../x`` or ``/etc/x`` must never make the
+    harness write outside the folder the user chose.
+    """
+    root = Path(root)
+    for part in parts:
+        p = Path(part)
+        if p.is_absolute() or ".." in p.parts or part in ("", "."):
+            raise HarnessError(f"refusing unsafe name {part!r}: it would leave {root}")
+    child = root.joinpath(*parts)
+    resolved_root = root.resolve()
+    if not child.resolve().is_relative_to(resolved_root):
+        raise HarnessError(f"refusing unsafe name {'/'.join(parts)!r}: it would leave {root}")
+    return child

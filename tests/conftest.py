@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny hand-written releases in tmp dirs, and an isolated harness home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.data.labels import ANNOTATION_HEADER, TEMPLATE_HEADER
+
+EXPR = Path("5th_ABAW_Annotations") / "EXPR_Classification_Challenge"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Never touch the user's cache: each test session gets its own harness home."""
+    home = tmp_path_factory.getbasetemp() / "harness-home"
+    monkeypatch.setenv("ABAW_HARNESS_HOME", str(home))
+
+
+def write_labels(path: Path, labels, newline: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = newline.join([ANNOTATION_HEADER, *map(str, labels)]) + newline
+    path.write_bytes(body.encode())
+    return path
+
+
+def write_template(path: Path, n_frames: dict[str, int]) -> Path:
+    rows = [TEMPLATE_HEADER]
+    for name, n in n_frames.items():
+        rows += [f"{name}/{k:05d}.jpg," for k in range(1, n + 1)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def make_release(root: Path, *, train: dict | None = None, val: dict | None = None,
+                 test: dict | None = None, faces: dict | None = None) -> Path:
+    """A minimal ABAW5-shaped release; faces are empty jpg files (the index never opens them)."""
+    rng = np.random.default_rng(0)
+    train = train if train is not None else {
+        f"vid{i}": rng.integers(-1, 8, 40 + i) for i in range(6)
+    } | {"pair_left": rng.integers(0, 8, 30), "pair_right": rng.integers(0, 8, 30)}
+    val = val if val is not None else {f"val{i}": rng.integers(-1, 8, 25) for i in range(3)}
+    test = test if test is not None else {"t1": 12, "t2_left": 7}
+    for split, labels in (("Train_Set", train), ("Validation_Set", val)):
+        for name, lab in labels.items():
+            write_labels(root / EXPR / split / f"{name}.txt", lab)
+    tl = root / "names_of_videos_in_each_test_set"
+    tl.mkdir(parents=True, exist_ok=True)
+    (tl / "Expression_Classification_Challenge_test_set_release.txt").write_text(
+        "\n".join(test) + "\n")
+    write_template(root / "CVPR_5th_ABAW_EXPR_test_set_sample.txt", test)
+    for name, frames in (faces or {}).items():
+        d = root / "cropped_aligned" / name
+        d.mkdir(parents=True, exist_ok=True)
+        for k in frames:
+            (d / f"{k:05d}.jpg").write_bytes(b"")
+    (root / "cropped_aligned").mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture
+def tiny_release(tmp_path) -> Path:
+    return make_release(tmp_path / "release", faces={"vid0": [1, 2, 5, 9], "val0": [3]})
