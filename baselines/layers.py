@@ -16,12 +16,16 @@ from harness.data.labels import NUM_CLASSES
 
 __all__ = [
     "CURRENT_STEP",
+    "POOLS",
     "WINDOW",
     "ClassifierHead",
     "CrossAttention",
     "FaceHead",
     "TemporalEncoder",
+    "batch_mask",
     "check_batch",
+    "check_pool",
+    "current_face_feature",
     "key_padding_mask",
     "pool_steps",
 ]
@@ -30,6 +34,8 @@ __all__ = [
 CURRENT_STEP = 6
 #: Steps per window (6 s at 2 per second).
 WINDOW = 12
+#: Ways ``pool_steps`` can summarise a sequence.
+POOLS: tuple[str, ...] = ("current", "mean")
 
 
 class FaceHead(nn.Sequential):
@@ -133,14 +139,20 @@ def pool_steps(seq: Tensor, mask: Tensor | None, how: str = "current") -> Tensor
     whole window, forwards and backwards, and is aligned with the frame being labelled);
     ``"mean"`` averages the steps inside the video.
     """
+    check_pool(how)
     if how == "current":
         return seq[:, CURRENT_STEP]
-    if how == "mean":
-        if mask is None:
-            return seq.mean(dim=1)
-        valid = (~key_padding_mask(mask)).to(seq.dtype).unsqueeze(-1)
-        return (seq * valid).sum(dim=1) / valid.sum(dim=1)
-    raise ValueError(f"pool must be 'current' or 'mean', got {how!r}")
+    if mask is None:
+        return seq.mean(dim=1)
+    valid = (~key_padding_mask(mask)).to(seq.dtype).unsqueeze(-1)
+    return (seq * valid).sum(dim=1) / valid.sum(dim=1)
+
+
+def check_pool(how: str) -> str:
+    """Refuse an unknown pool name at build time rather than mid-epoch."""
+    if how not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, got {how!r}")
+    return how
 
 
 def check_batch(batch: Mapping[str, Tensor], dims: Mapping[str, int]) -> None:
@@ -157,7 +169,7 @@ def check_batch(batch: Mapping[str, Tensor], dims: Mapping[str, int]) -> None:
                              f"got {tuple(x.shape)}")
 
 
-def current_face(batch: Mapping[str, Tensor]) -> Tensor:
+def current_face_feature(batch: Mapping[str, Tensor]) -> Tensor:
     """The face feature of the predicted frame, ``(B, Df)``."""
     return batch["face"][:, CURRENT_STEP]
 

@@ -80,7 +80,8 @@ class BaselineSpec:
     init_from: str | None = None
     temporal: bool = True
 
-    def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES, **kwargs) -> nn.Module:
+    def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
+               **kwargs) -> nn.Module:
         """Build this baseline; same as ``create_baseline(self.name, ...)``."""
         dims = _check_dims(self, dims)
         if not isinstance(num_classes, int) or num_classes < 2:
@@ -118,11 +119,19 @@ def _check_dims(spec: BaselineSpec, dims: Mapping[str, int]) -> dict[str, int]:
     out: dict[str, int] = {}
     for m in spec.modalities:
         size = dims[m]
-        if isinstance(size, bool) or int(size) != size or int(size) < 1:
+        if isinstance(size, (bool, str, bytes)) or not _is_positive_int(size):
             raise HarnessError(f"baseline {spec.name!r}: dims[{m!r}] must be a positive int, "
                                f"got {size!r}")
         out[m] = int(size)
     return out
+
+
+def _is_positive_int(value: object) -> bool:
+    """True for 256, np.int64(256) and 256.0; False for 0, -1, 2.5, None."""
+    try:
+        return int(value) == value and int(value) >= 1  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def register_baseline(

@@ -118,6 +118,153 @@ def splits_cmd(
         out.print(f"Fold membership written to {write}")
 
 
+OutOpt = Annotated[Path, typer.Option("--out", envvar="HARNESS_OUT",
+                                       help="Working folder for runs, leaderboard, submissions.")]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
+
+
+def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
+                    audio_weights: Path | None, face_epochs: int | None):
+    from harness.features.extract import FeatureConfig
+    from harness.features.face import FaceConfig
+
+    face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None)
+    if face_epochs is not None:
+        face.max_epochs = face_epochs
+    return FeatureConfig(face=face, audio=audio, device=device,
+                         audio_weights=str(audio_weights) if audio_weights else None)
+
+
+BackboneOpt = Annotated[str, typer.Option("--backbone",
+                                          help="Face backbone: light (default) or emonet.")]
+FaceWeightsOpt = Annotated[Path | None, typer.Option(
+    "--face-weights", help="Local EmoNet-style state dict (e.g. emonet_8.pth).")]
+AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps.")]
+AudioWeightsOpt = Annotated[Path | None, typer.Option(
+    "--audio-weights", help="Local DenseNet121 ImageNet state dict for deepspectrum.")]
+
+
+@app.command("extract")
+def extract_cmd(
+    data: DataOpt = None,
+    modality: Annotated[list[str] | None, typer.Option(
+        help="face, audio or pose (repeatable); default: all three.")] = None,
+    split: Annotated[str, typer.Option(help="Split whose face model extracts faces.")]
+    = "official",
+    shard: Annotated[str | None, typer.Option(
+        help="i/n: only the i-th of n video shards (cluster job arrays).")] = None,
+    device: DeviceOpt = "auto",
+    backbone: BackboneOpt = "light",
+    face_weights: FaceWeightsOpt = None,
+    audio: AudioOpt = "logmel",
+    audio_weights: AudioWeightsOpt = None,
+) -> None:
+    """Extract and cache face, audio and pose features (once; re-runs do no work)."""
+    from harness.data.splits import get_split
+    from harness.features.extract import all_names, extract_all, shard_names
+
+    release = load(data)
+    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None)
+    names = shard_names(all_names(release), _parse_shard(shard))
+    mods = tuple(modality) if modality else ("face", "audio", "pose")
+    caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names)
+    for m, cache in caches.items():
+        out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "
+                  f"({cache.size_bytes() / 1e6:.1f} MB)")
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise HarnessError(f"--shard takes i/n (e.g. 2/8), not {text!r}") from None
+    if not 1 <= i <= n:
+        raise HarnessError(f"--shard {text}: need 1 <= i <= n")
+    return i, n
+
+
+@app.command("baselines")
+def baselines_cmd(
+    baseline_module: Annotated[list[str] | None, typer.Option(
+        help="Import this module (or .py file) first to register your own baselines.")] = None,
+) -> None:
+    """List registered baselines with their modalities and parameter counts."""
+    from harness.reports import baselines_table
+
+    _load_user_modules(baseline_module)
+    out.print(baselines_table())
+
+
+def _load_user_modules(modules: list[str] | None) -> None:
+    from baselines import load_baseline_module
+
+    for m in modules or []:
+        names = load_baseline_module(m)
+        err.print(f"Registered from {m}: {', '.join(names)}")
+
+
+@app.command("run")
+def run_cmd(
+    baseline: Annotated[str, typer.Argument(help="Registered baseline name.")],
+    split: Annotated[str, typer.Option(help="official, fold1..fold5, or all.")] = "official",
+    data: DataOpt = None,
+    out_dir: OutOpt = Path("harness-out"),
+    device: DeviceOpt = "auto",
+    epochs: Annotated[int | None, typer.Option(help="Max fusion epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Windows per step.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Fusion learning rate (paper 0.02).")] = None,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    face_epochs: Annotated[int | None, typer.Option(help="Max stage-1 face epochs.")] = None,
+    backbone: BackboneOpt = "light",
+    face_weights: FaceWeightsOpt = None,
+    audio: AudioOpt = "logmel",
+    audio_weights: AudioWeightsOpt = None,
+    baseline_module: Annotated[list[str] | None, typer.Option(
+        help="Import this module (or .py file) first to register your own baselines.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a killed run from its last epoch.")]
+    = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
+    from harness.reports import run_report
+    from harness.runs import RunConfig, run_config
+    from harness.train import TrainConfig
+
+    _load_user_modules(baseline_module)
+    tcfg = TrainConfig(seed=seed)
+    for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+        if value is not None:
+            setattr(tcfg, key, value)
+    fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs)
+    splits = _splits_of(split)
+    if data is None:
+        load(None)  # announce (and if needed, generate) the embedded corpus once
+    results = []
+    for s in splits:
+        cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
+                        train=tcfg, resume=resume, quiet=quiet)
+        result = run_config(cfg)
+        results.append(result)
+        out.print(run_report(result))
+    if len(splits) > 1:
+        from harness.reports import table1_for
+
+        out.print(table1_for(out_dir, baseline, results))
+
+
+def _splits_of(split: str) -> list[str]:
+    from harness.data.splits import SPLIT_NAMES
+
+    if split == "all":
+        return list(SPLIT_NAMES)
+    if split not in SPLIT_NAMES:
+        raise HarnessError(f"unknown split {split!r}; choose all or one of "
+                           f"{', '.join(SPLIT_NAMES)}")
+    return [split]
+
+
 def main() -> None:
     """Console entry point: run the app, turning expected failures into one line and exit 2."""
     debug = "--debug" in sys.argv or os.environ.get("HARNESS_DEBUG") == "1"

@@ -54,3 +54,40 @@ def write_membership(path: Path, release: Release, splits: list[Split]) -> None:
         "duplicates_kept_in_validation": list(release.duplicates),
         "splits": [s.to_dict() for s in splits],
     })
+
+
+def baselines_table() -> Table:
+    from baselines import count_parameters, create_baseline, list_baselines
+
+    dims = {"face": 256, "audio": 1024, "pose": 36}
+    t = Table(title="Registered baselines (parameters at face 256, audio 1024, pose 36)")
+    for col in ("name", "modalities", "parameters", "trains", "defined in", "description"):
+        t.add_column(col, justify="right" if col == "parameters" else "left")
+    for spec in list_baselines():
+        n = count_parameters(create_baseline(spec.name, dims))
+        t.add_row(spec.name, "+".join(spec.modalities), f"{n:,}",
+                  "yes" if spec.trains else f"no ({spec.init_from})", spec.module,
+                  spec.description)
+    return t
+
+
+def run_report(result) -> Table:
+    """Per-class F1 of one finished run, and where its files went."""
+    from harness.data.labels import CLASSES
+
+    s = result.scores
+    t = Table(title=f"{result.baseline} on {result.split}: macro F1 {100 * s.macro_f1:.1f}, "
+              f"accuracy {100 * s.accuracy:.1f} ({s.n_frames:,} validation frames, "
+              f"{result.seconds:.0f} s)", caption=f"run folder: {result.run_dir}")
+    for c in (*CLASSES, "Acc", "Avg(F1)"):
+        t.add_column(c, justify="right")
+    t.add_row(*(f"{100 * f:.1f}" for f in s.per_class_f1), f"{100 * s.accuracy:.1f}",
+              f"{100 * s.macro_f1:.1f}")
+    return t
+
+
+def table1_for(out_dir: Path, baseline: str, results) -> object:
+    from leaderboard import read_results, rich_table, table1
+
+    store = Path(out_dir) / "leaderboard.jsonl"
+    return rich_table(table1(read_results(store, baseline=baseline), baseline))

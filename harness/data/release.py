@@ -20,7 +20,7 @@ from harness.data.corpus import ensure_default_corpus
 from harness.data.faces import FaceIndex
 from harness.data.layout import ReleaseLayout, find_release
 from harness.data.testset import Template, read_template, read_test_list
-from harness.data.videos import find_videos, video_of
+from harness.data.videos import VideoInfo, find_videos, probe_video, video_of
 from harness.errors import HarnessError
 
 
@@ -32,6 +32,7 @@ class Release:
     duplicates: tuple[str, ...]
     faces: FaceIndex = field(repr=False)
     videos: dict[str, Path] = field(repr=False)
+    _video_info: dict[str, VideoInfo] = field(default_factory=dict, repr=False)
 
     @property
     def root(self) -> Path:
@@ -67,6 +68,31 @@ class Release:
 
     def video_path(self, name: str) -> Path | None:
         return self.videos.get(video_of(name))
+
+    def n_frames(self, name: str) -> int:
+        """Frames of a name: from its label file, or from the test template (never the decoder)."""
+        if name in self.val or name in self.train:
+            return int(self.labels(name).size)
+        if name in self.template.n_frames:
+            return self.template.n_frames[name]
+        raise KeyError(f"{name} is neither annotated nor in the test template")
+
+    def video_info(self, name: str) -> VideoInfo:
+        """Container metadata of the name's video (probed once, then remembered)."""
+        video = video_of(name)
+        if video not in self._video_info:
+            path = self.videos.get(video)
+            if path is None:
+                raise HarnessError(
+                    f"no video file for {name!r} (looked for {video}.mp4/.avi in "
+                    f"{', '.join(map(str, self.layout.video_dirs)) or 'no video folder'}); "
+                    "its fps is needed to align time windows"
+                )
+            self._video_info[video] = probe_video(path)
+        return self._video_info[video]
+
+    def fps(self, name: str) -> float:
+        return self.video_info(name).fps
 
     @cached_property
     def fingerprint(self) -> str:

@@ -1,4 +1,4 @@
-"""Expression timelines: what a synthetic person feels, what the annotator wrote, what the face shows.
+"""Expression timelines: what a person feels, what the annotator wrote, what the face shows.
 
 A person's video is a sequence of expression *segments* lasting seconds, with onset and offset
 ramps, like the real annotation. Three views of it are kept apart on purpose:

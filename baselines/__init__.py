@@ -1,0 +1,45 @@
+"""Baselines: the registry and the four systems of the RT-IAI paper's Table 2.
+
+Importing this package registers ``current_face``, ``only_video``, ``concat_fusion`` and
+``attention_fusion``. The trainer asks the registry (``get_baseline``, ``create_baseline``) and
+never imports a baseline by name; a user's own model registers the same way and is loaded with
+``load_baseline_module("mypkg.mymodel")`` or ``load_baseline_module("path/to/model.py")``.
+"""
+
+from __future__ import annotations
+
+from . import attention_fusion, concat_fusion, current_face, only_video  # noqa: F401  (register)
+from .layers import CURRENT_STEP, WINDOW, ClassifierHead, CrossAttention, FaceHead, TemporalEncoder
+from .registry import (
+    MODALITIES,
+    BaselineSpec,
+    DuplicateBaselineError,
+    UnknownBaselineError,
+    count_parameters,
+    create_baseline,
+    get_baseline,
+    list_baselines,
+    load_baseline_module,
+    register_baseline,
+    unregister_baseline,
+)
+
+__all__ = [
+    "CURRENT_STEP",
+    "MODALITIES",
+    "WINDOW",
+    "BaselineSpec",
+    "ClassifierHead",
+    "CrossAttention",
+    "DuplicateBaselineError",
+    "FaceHead",
+    "TemporalEncoder",
+    "UnknownBaselineError",
+    "count_parameters",
+    "create_baseline",
+    "get_baseline",
+    "list_baselines",
+    "load_baseline_module",
+    "register_baseline",
+    "unregister_baseline",
+]

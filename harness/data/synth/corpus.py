@@ -1,0 +1,147 @@
+"""Generating the embedded corpus: plan, scripts, annotation files, parallel rendering, manifest.
+
+The corpus is built in a staging folder and moved into place only when complete (``staging``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.atomic import write_json, write_text
+from harness.data.synth import layout
+from harness.data.synth.plan import CorpusPlan, VideoPlan, plan_corpus
+from harness.data.synth.progress import progress_bar
+from harness.data.synth.render import render_video
+from harness.data.synth.script import Timeline, make_timeline
+from harness.data.synth.staging import staged
+from harness.errors import HarnessError
+
+GENERATOR_VERSION = "1"
+DEFAULT_VIDEOS = 34
+DEFAULT_SECONDS = 42.0
+
+
+@dataclass
+class SynthSummary:
+    """What was generated, where, how big and how long it took."""
+
+    root: Path
+    n_train: int
+    n_val: int
+    n_test: int
+    n_frames: int  # annotation lines / template rows over all names
+    n_labelled: int  # frames with a label 0..7 in Train_Set + Validation_Set files
+    bytes_on_disk: int
+    seconds_taken: float
+    n_videos: int = 0
+    n_faces: int = 0
+    n_pose_files: int = 0
+    duplicates: list[str] = field(default_factory=list)
+
+
+def make_timelines(plan: CorpusPlan, seed: int) -> dict[str, Timeline]:
+    """Every person's expression script, each from its own child seed."""
+    out: dict[str, Timeline] = {}
+    for v in plan.videos:
+        for j, person in enumerate(v.persons):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, v.index, j)))
+            out[person.name] = make_timeline(rng, v.n_labels, float(v.fps), person.forced)
+    return out
+
+
+def write_text_files(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline]) -> None:
+    """Annotation files, the duplicate, hidden test truth, test list and frame template."""
+    for v in plan.videos:
+        for p in v.persons:
+            text = layout.annotation_text(timelines[p.name].labels, crlf=v.crlf)
+            folder = layout.TRUTH if p.split == "test" else layout.SPLIT_DIRS[p.split]
+            write_text(root / folder / f"{p.name}.txt", text)
+            if p.name == plan.duplicate:
+                write_text(root / layout.SPLIT_DIRS["train"] / f"{p.name}.txt", text)
+    tests = [(p.name, v.n_labels) for v in plan.videos for p in v.persons if p.split == "test"]
+    write_text(root / layout.TEST_LIST, layout.test_list_text(n for n, _ in tests))
+    write_text(root / layout.TEMPLATE, layout.template_text(tests))
+
+
+def manifest(plan: CorpusPlan, seed: int, videos: int, seconds: float) -> dict:
+    return {
+        "generator": "abaw-harness synth", "version": GENERATOR_VERSION, "seed": seed,
+        "parameters": {"videos": videos, "seconds": seconds}, "duplicate": plan.duplicate,
+        "videos": {
+            v.video: {"fps": float(v.fps), "fps_fraction": str(v.fps), "n_frames": v.n_video,
+                      "has_audio": v.has_audio, "names": [p.name for p in v.persons]}
+            for v in plan.videos
+        },
+        "names": {
+            p.name: {"video": v.video, "split": p.split, "side": p.side, "fps": float(v.fps),
+                     "n_frames": v.n_labels, "video_frames": v.n_video}
+            for v in plan.videos for p in v.persons
+        },
+        "complete": True,
+    }
+
+
+def render_all(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline],
+               progress: bool) -> tuple[int, int]:
+    """Render every video, one process per core; returns (faces, pose files) written."""
+    jobs: list[tuple[VideoPlan, list[Timeline]]] = [
+        (v, [timelines[p.name] for p in v.persons]) for v in plan.videos
+    ]
+    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    n_faces = n_pose = 0
+    with progress_bar("rendering videos", len(jobs), progress) as advance:
+        if workers == 1:
+            results = [render_video(root, v, tls) for v, tls in jobs]
+            advance(len(jobs))
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                futures = [pool.submit(render_video, root, v, tls) for v, tls in jobs]
+                results = []
+                for fut in as_completed(futures):
+                    results.append(fut.result())
+                    advance(1)
+    for r in results:
+        n_faces += r.n_faces
+        n_pose += r.n_pose_files
+    return n_faces, n_pose
+
+
+def disk_usage(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def synthesize(out: Path, *, seed: int = 0, videos: int = DEFAULT_VIDEOS,
+               seconds: float = DEFAULT_SECONDS, progress: bool = True) -> SynthSummary:
+    """Generate the embedded corpus (faces, videos with audio, poses, annotations) at ``out``."""
+    start = time.perf_counter()
+    out = Path(out)
+    if seconds <= 0:
+        raise HarnessError(f"seconds must be positive, got {seconds}")
+    plan = plan_corpus(seed, videos, seconds)
+    timelines = make_timelines(plan, seed)
+    with staged(out) as root:
+        write_text_files(root, plan, timelines)
+        n_faces, n_pose = render_all(root, plan, timelines, progress)
+        write_json(root / layout.MANIFEST, manifest(plan, seed, videos, seconds))
+    return _summary(out, plan, timelines, start, n_faces, n_pose)
+
+
+def _summary(out: Path, plan: CorpusPlan, timelines: dict[str, Timeline], start: float,
+             n_faces: int, n_pose: int) -> SynthSummary:
+    annotated = [p.name for s in ("train", "val") for p in plan.persons(s)] + [plan.duplicate]
+    return SynthSummary(
+        root=out, n_train=len(plan.persons("train")) + 1, n_val=len(plan.persons("val")),
+        n_test=len(plan.persons("test")),
+        n_frames=sum(len(timelines[n].labels) for n in annotated)
+        + sum(v.n_labels for v in plan.videos for p in v.persons if p.split == "test"),
+        n_labelled=sum(int((timelines[n].labels >= 0).sum()) for n in annotated),
+        bytes_on_disk=disk_usage(out), seconds_taken=time.perf_counter() - start,
+        n_videos=len(plan.videos), n_faces=n_faces, n_pose_files=n_pose,
+        duplicates=[plan.duplicate],
+    )

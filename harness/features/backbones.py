@@ -1,0 +1,224 @@
+"""Face backbone registry and the one safe way to load weights into a backbone.
+
+A backbone maps face crops ``(B, 3, S, S)`` in [0, 1] to a feature ``(B, feature_dim)``; the
+stage-1 fine-tune puts a head on that feature and the fusion stage reads it frozen. Backbones are
+named so that runs and feature caches can record which one produced a feature.
+
+Weights are only ever read as state dicts (``torch.load(..., weights_only=True)``): a pickled
+whole model runs arbitrary code when unpickled and breaks when module paths move (defect 13 of
+the seed release), so such a file is refused with a message saying how to re-save it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from harness.errors import HarnessError
+
+#: Wrapper keys under which training scripts commonly nest the state dict.
+_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+_PREFIX = "module."
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    input_size: int
+    feature_dim: int
+    description: str
+    builder: Callable[..., nn.Module]
+
+
+_REGISTRY: dict[str, BackboneSpec] = {}
+
+
+def register_backbone(
+    name: str, *, input_size: int, feature_dim: int, description: str
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register a builder (no required arguments) under ``name``."""
+
+    def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise HarnessError(f"backbone {name!r} is registered twice")
+        _REGISTRY[name] = BackboneSpec(name, input_size, feature_dim, description, builder)
+        return builder
+
+    return decorate
+
+
+def list_backbones() -> list[BackboneSpec]:
+    return sorted(_REGISTRY.values(), key=lambda s: s.name)
+
+
+def get_backbone_spec(name: str) -> BackboneSpec:
+    if name not in _REGISTRY:
+        known = ", ".join(s.name for s in list_backbones())
+        raise HarnessError(f"unknown backbone {name!r}; known backbones: {known}")
+    return _REGISTRY[name]
+
+
+def create_backbone(name: str, weights: str | Path | None = None) -> nn.Module:
+    """Build a registered backbone, optionally loading a local state dict into it.
+
+    Keys the model declares optional (``optional_key_prefixes``, e.g. EmoNet's AffectNet head)
+    may be absent silently; any other missing or unexpected key is reported as a warning, and a
+    file that matches no key at all is refused (it is the wrong file).
+    """
+    spec = get_backbone_spec(name)
+    model = spec.builder()
+    if weights is not None:
+        report = load_state_dict_flexible(model, weights)
+        _check_report(model, report, Path(weights))
+    return model
+
+
+def _check_report(model: nn.Module, report: LoadReport, path: Path) -> None:
+    optional = tuple(getattr(model, "optional_key_prefixes", ()))
+    missing = [k for k in report.missing if not k.startswith(optional)]
+    if report.loaded == 0:
+        raise HarnessError(f"{path}: no key of this file matches the model; wrong weights file?")
+    if missing or report.unexpected:
+        warnings.warn(
+            f"{path}: {len(missing)} missing key(s) {missing[:5]}, "
+            f"{len(report.unexpected)} unexpected key(s) {report.unexpected[:5]}",
+            stacklevel=3,
+        )
+
+
+# --------------------------------------------------------------------------- weight loading
+
+
+@dataclass
+class LoadReport:
+    missing: list[str]
+    unexpected: list[str]
+    loaded: int = field(default=0)
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``path``: unwrap ``{"state_dict": ...}``, strip ``module.``.
+
+    Refuses, with a message naming the file, anything that is not a mapping of names to tensors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"weights file not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise HarnessError(
+            f"{path}: refused: this file is not a plain state dict (it looks like a pickled "
+            "whole model, which could run code when loaded). Re-save it with "
+            "torch.save(model.state_dict(), path)."
+        ) from exc
+    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+        raise HarnessError(f"{path}: cannot read weights ({exc})") from exc
+    return _as_state_dict(obj, path)
+
+
+def _as_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        for key in _WRAPPER_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                obj = obj[key]
+                break
+    if not isinstance(obj, Mapping) or not obj:
+        raise HarnessError(f"{path}: refused: expected a state dict (names -> tensors), "
+                           f"got {type(obj).__name__}")
+    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise HarnessError(f"{path}: refused: not a state dict; entry {bad[0]!r} is not a tensor")
+    return {_strip_prefix(str(k)): v for k, v in obj.items()}
+
+
+def _strip_prefix(key: str) -> str:
+    return key[len(_PREFIX):] if key.startswith(_PREFIX) else key
+
+
+def apply_state_dict(
+    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path
+) -> LoadReport:
+    """Load ``state`` with ``strict=False`` after checking shapes; return what did not match."""
+    own = model.state_dict()
+    for key, value in state.items():
+        if key in own and own[key].shape != value.shape:
+            raise HarnessError(
+                f"{source}: shape mismatch for {key!r}: file {tuple(value.shape)}, "
+                f"model {tuple(own[key].shape)}"
+            )
+    result = model.load_state_dict(dict(state), strict=False)
+    loaded = sum(1 for k in state if k in own)
+    return LoadReport(list(result.missing_keys), list(result.unexpected_keys), loaded)
+
+
+def load_state_dict_flexible(model: nn.Module, path: str | Path) -> LoadReport:
+    """Load a local state dict into ``model`` (prefix and wrapper tolerant, shape strict)."""
+    return apply_state_dict(model, read_state_dict(path), source=path)
+
+
+# --------------------------------------------------------------------------- built-in backbones
+
+
+def _conv_bn(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class LightFaceNet(nn.Module):
+    """A small CNN that trains from scratch on 2 CPU cores in about a minute.
+
+    64x64 input (the embedded corpus's 112x112 crops are resized by the loader, which is cheaper
+    than resizing inside every forward); four stride-2 stages with BatchNorm, global average
+    pooling, then a linear projection to the 256-d feature every face head expects.
+    """
+
+    input_size = 64
+    feature_dim = 256
+
+    def __init__(self, widths: tuple[int, ...] = (24, 48, 96, 192)):
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 3
+        for i, width in enumerate(widths):
+            layers.append(_conv_bn(c_in, width, stride=2))
+            if i > 0:
+                layers.append(_conv_bn(width, width, stride=1))
+            c_in = width
+        self.features = nn.Sequential(*layers)
+        self.proj = nn.Linear(c_in, self.feature_dim)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] != self.input_size or images.shape[-2] != self.input_size:
+            images = nn.functional.interpolate(
+                images, size=(self.input_size, self.input_size), mode="bilinear",
+                align_corners=False, antialias=True,
+            )
+        return self.proj(self.features(images - 0.5).mean(dim=(2, 3)))
+
+
+@register_backbone(
+    "light", input_size=64, feature_dim=256,
+    description="small 7-conv CNN with BatchNorm, 64x64 input, trains from scratch on CPU",
+)
+def _build_light() -> nn.Module:
+    return LightFaceNet()
+
+
+@register_backbone(
+    "emonet", input_size=256, feature_dim=256,
+    description="EmoNet (2-stack FAN + emotion trunk), 256x256 RGB in [0,1]; loads emonet_8.pth",
+)
+def _build_emonet() -> nn.Module:
+    from harness.features.emonet import EmoNetBackbone  # heavy; import only when asked for
+
+    return EmoNetBackbone()

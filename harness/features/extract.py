@@ -1,0 +1,157 @@
+"""Feature extraction for the three modalities, cached once and shared by every baseline.
+
+Face features depend on the split (stage 1 is fine-tuned on the split's training names), so
+their cache key carries the stage-1 checkpoint; audio and pose do not, so every split and run
+shares them. Audio is cached per underlying video (``x_left`` and ``x_right`` share their
+video's audio); face and pose per annotation name (the person matters).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.release import Release
+from harness.data.splits import Split
+from harness.data.videos import side_of, video_of
+from harness.errors import HarnessError
+from harness.features.cache import FeatureCache
+from harness.features.face import FaceConfig, FaceStage, extract_face_features, finetune_face
+from harness.paths import harness_home
+from harness.progress import progress
+
+MODALITIES = ("face", "audio", "pose")
+POSE_RATE_HZ = 2.0
+
+
+@dataclass
+class FeatureConfig:
+    face: FaceConfig = field(default_factory=FaceConfig)
+    audio: str = "logmel"  # ours offline; the paper's is "deepspectrum" (needs --audio-weights)
+    audio_weights: str | None = None
+    device: str = "auto"
+
+
+def cache_root(release: Release) -> Path:
+    return harness_home() / "cache" / f"{release.dataset}-{release.fingerprint}"
+
+
+def all_names(release: Release) -> list[str]:
+    """Every name that needs features: annotated ones and test ones."""
+    names = sorted(set(release.train) | set(release.val))
+    if release.layout.template is not None:
+        names += [n for n in release.template.names if n not in set(names)]
+    return names
+
+
+def shard_names(names: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """Names of shard i of n, cut by underlying video so a video's work stays in one shard."""
+    if shard is None:
+        return names
+    i, n = shard
+    videos = sorted({video_of(x) for x in names})
+    mine = set(videos[i - 1 :: n])
+    return [x for x in names if video_of(x) in mine]
+
+
+# --------------------------------------------------------------------------- face
+
+def face_stage(release: Release, split: Split, cfg: FeatureConfig, *, quiet=False) -> FaceStage:
+    cfg.face.device = cfg.device
+    return finetune_face(release, split, cfg.face, cache_root(release) / "face_models",
+                         show_progress=not quiet)
+
+
+def face_cache(release: Release, stage: FaceStage, cfg: FeatureConfig) -> FeatureCache:
+    return FeatureCache(cache_root(release), f"face-{cfg.face.backbone}",
+                        {"stage": stage.key})
+
+
+def extract_face(release: Release, names: list[str], stage: FaceStage, cfg: FeatureConfig,
+                 *, quiet=False) -> FeatureCache:
+    cache = face_cache(release, stage, cfg)
+    extract_face_features(release, names, stage, cfg.face, cache, show_progress=not quiet)
+    return cache
+
+
+# --------------------------------------------------------------------------- audio
+
+def audio_cache(release: Release, cfg: FeatureConfig):
+    from harness.features.audio import create_audio_extractor
+
+    extractor = create_audio_extractor(cfg.audio, weights=cfg.audio_weights, device=cfg.device)
+    return extractor, FeatureCache(cache_root(release), f"audio-{cfg.audio}", extractor.config())
+
+
+def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
+                  *, quiet=False) -> FeatureCache:
+    from harness.features.audio import load_audio, window_centres
+
+    extractor, cache = audio_cache(release, cfg)
+    videos = cache.missing(sorted({video_of(n) for n in names}))
+    with progress("s audio", disable=quiet or not videos) as bar:
+        task = bar.add_task(f"audio {cfg.audio}", total=len(videos), info="")
+        for video in videos:
+            info = release.video_info(video)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore" if quiet else "default")
+                track = load_audio(info.path, duration_hint=info.duration)
+            feat = extractor(track)
+            times = window_centres(track.duration)
+            cache.save(video, feat, times, np.full(len(times), not track.has_audio))
+            bar.update(task, advance=1, info=video)
+    return cache
+
+
+# --------------------------------------------------------------------------- pose
+
+def pose_cache(release: Release) -> FeatureCache:
+    return FeatureCache(cache_root(release), "pose-coco18", {"normalised": True, "dim": 36})
+
+
+def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureCache:
+    from harness.features.pose import read_pose_track
+
+    cache = pose_cache(release)
+    todo = cache.missing(names)
+    with progress("videos", disable=quiet or not todo) as bar:
+        task = bar.add_task("pose", total=len(todo), info="")
+        for name in todo:
+            info = release.video_info(name)
+            folder = release.layout.pose_dir
+            if folder is None or not (folder / video_of(name)).is_dir():
+                warnings.warn(f"no OpenPose output for {video_of(name)}: pose set to zeros",
+                              stacklevel=2)
+                times = np.arange(0.0, max(info.duration, 1 / POSE_RATE_HZ), 1 / POSE_RATE_HZ)
+                cache.save(name, np.zeros((times.size, 36), np.float32), times,
+                           np.ones(times.size, bool))
+            else:
+                track = read_pose_track(folder, video_of(name), info.fps, side_of(name))
+                cache.save(name, track.feats, track.times, track.flags)
+            bar.update(task, advance=1, info=name)
+    return cache
+
+
+# --------------------------------------------------------------------------- all
+
+def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
+                cfg: FeatureConfig, *, names: list[str] | None = None,
+                quiet: bool = False) -> tuple[dict[str, FeatureCache], FaceStage | None]:
+    """Make sure every feature the modalities need is cached; returns the caches."""
+    unknown = set(modalities) - set(MODALITIES)
+    if unknown:
+        raise HarnessError(f"unknown modality {sorted(unknown)}; known: {', '.join(MODALITIES)}")
+    names = all_names(release) if names is None else names
+    caches: dict[str, FeatureCache] = {}
+    stage = None
+    if "face" in modalities:
+        stage = face_stage(release, split, cfg, quiet=quiet)
+        caches["face"] = extract_face(release, names, stage, cfg, quiet=quiet)
+    if "audio" in modalities:
+        caches["audio"] = extract_audio(release, names, cfg, quiet=quiet)
+    if "pose" in modalities:
+        caches["pose"] = extract_pose(release, names, quiet=quiet)
+    return caches, stage
