@@ -7,3 +7,17 @@ pose, cache, time windows) -> ``baselines`` -> ``harness.train`` / ``harness.run
 """
 
 __version__ = "0.1.0"
+
+
+def run(baseline: str, split: str = "official", **kwargs):
+    """Run a registered baseline on a split (see ``harness.runs.run``)."""
+    from harness.runs import run as _run
+
+    return _run(baseline, split, **kwargs)
+
+
+def load_release(root=None, **overrides):
+    """Read an Aff-Wild2 release, or the embedded corpus (see ``harness.data.release``)."""
+    from harness.data.release import load_release as _load
+
+    return _load(root, **overrides)

@@ -118,7 +118,7 @@ def splits_cmd(
         out.print(f"Fold membership written to {write}")
 
 
-OutOpt = Annotated[Path, typer.Option("--out", envvar="HARNESS_OUT",
+OutOpt = Annotated[Path, typer.Option("--workdir", envvar="HARNESS_WORKDIR",
                                        help="Working folder for runs, leaderboard, submissions.")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
 
@@ -263,6 +263,87 @@ def _splits_of(split: str) -> list[str]:
         raise HarnessError(f"unknown split {split!r}; choose all or one of "
                            f"{', '.join(SPLIT_NAMES)}")
     return [split]
+
+
+@app.command("submit")
+def submit_cmd(
+    run: Annotated[str | None, typer.Argument(
+        help="Run folder or id; default: the best run on the official split.")] = None,
+    data: DataOpt = None,
+    out_dir: OutOpt = Path("harness-out"),
+    template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Submission file to write.")] = None,
+    zip: Annotated[bool, typer.Option("--zip", help="Also write a .zip of the file.")] = False,
+) -> None:
+    """Write the ABAW submission file of a run (every template frame labelled), validated."""
+    from harness.publish import submit
+
+    release = load(data)
+    done = submit(release, out_dir, run, template=template, out=out, zip=zip)
+    _print(f"Wrote {done.path} ({done.n_rows:,} rows) from {done.run_dir.name}; it validates.")
+    if zip:
+        from submissions import zip_path
+
+        _print(f"Zipped: {zip_path(done.path)}")
+    if done.test_scores is not None:
+        s = done.test_scores
+        _print(f"Test macro F1 on the embedded corpus's hidden labels: {100 * s.macro_f1:.1f} "
+               f"(accuracy {100 * s.accuracy:.1f}, {s.n_frames:,} frames)")
+
+
+def _print(text: str) -> None:
+    out.print(text, soft_wrap=True)
+
+
+@app.command("validate")
+def validate_cmd(
+    file: Annotated[Path, typer.Argument(help="Submission file to check.")],
+    template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
+    = None,
+    data: DataOpt = None,
+) -> None:
+    """Check any submission file: header, rows, order, names, labels 0..7, duplicates."""
+    from harness.publish import validate
+
+    release = None if template is not None else load(data)
+    problems = validate(file, release, template)
+    if not problems:
+        _print(f"{file}: valid")
+        return
+    for p in problems:
+        where = f"{file}:{p.line}" if p.line is not None else str(file)
+        err.print(f"[red]{where}[/red]: {p.message}", soft_wrap=True)
+    err.print(f"[bold red]{file}: {len(problems)} problem(s) shown[/bold red]")
+    raise typer.Exit(1)
+
+
+@app.command("leaderboard")
+def leaderboard_cmd(
+    out_dir: OutOpt = Path("harness-out"),
+    by: Annotated[str, typer.Option(
+        help="baseline: Table 2 (one row per baseline); split: Table 1 (one baseline "
+        "across official and fold1..fold5).")] = "baseline",
+    split: Annotated[str, typer.Option(help="Split for Table 2 and --compare.")] = "official",
+    baseline: Annotated[str | None, typer.Option(help="Baseline for --by split.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="Data set (e.g. synth-seed0, affwild2); default: the newest result's.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="rich, markdown, latex, csv or json.")]
+    = "rich",
+    compare: Annotated[tuple[str, str] | None, typer.Option(
+        help="Paired bootstrap p-value between two baselines on --split.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Draw macro F1 with 95 % CIs to this PNG.")]
+    = None,
+    ci: Annotated[bool, typer.Option(help="Show 95 % bootstrap CIs (videos resampled).")]
+    = True,
+) -> None:
+    """Print the paper's Table 2 (or Table 1 with --by split) from the results store."""
+    from harness.reports import leaderboard_output
+
+    text = leaderboard_output(out_dir, by=by, split=split, baseline=baseline, dataset=dataset,
+                              fmt=fmt, compare=compare, plot=plot, ci=ci)
+    for part in text:
+        out.print(part) if not isinstance(part, str) else print(part)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from harness import __version__
 from harness.atomic import atomic_open, write_json
 from harness.console import err
 from harness.data.release import Release, load_release
-from harness.data.splits import FOLD_SEED, SPLIT_NAMES, Split, get_split
+from harness.data.splits import FOLD_SEED, SPLIT_NAMES, get_split
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
 from harness.features.extract import FeatureConfig, all_names, extract_all
@@ -86,7 +86,7 @@ def run_config(cfg: RunConfig) -> RunResult:
     release = load_release(cfg.data)
     split = get_split(release, cfg.split, seed=cfg.fold_seed)
     caches, stage = extract_all(release, split, _needed(spec.modalities), cfg.features,
-                                names=_names_for(release, split), quiet=cfg.quiet)
+                                names=all_names(release), quiet=cfg.quiet)
     caches = {m: caches[m] for m in spec.modalities}
     train_ws = build_windows(release, split.train, caches, labelled_only=True)
     val_ws = build_windows(release, split.val, caches, labelled_only=False)
@@ -98,7 +98,7 @@ def run_config(cfg: RunConfig) -> RunResult:
         model.head.load_state_dict(face.head.state_dict())
         history, best_epoch = stage.history, stage.best_epoch
     if spec.trains:
-        result = train(model, _thin(train_ws), val_ws, cfg.train, log_path=run_dir / "epochs.csv",
+        result = train(model, train_ws, val_ws, cfg.train, log_path=run_dir / "epochs.csv",
                        quiet=cfg.quiet, checkpoint_hook=_saver(run_dir),
                        resume=_resume_state(run_dir) if cfg.resume else None)
         history, best_epoch = result.history, result.best_epoch
@@ -124,16 +124,6 @@ def run_all_splits(baseline: str, **kwargs) -> list[RunResult]:
 
 def _needed(modalities: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(m for m in ("face", "audio", "pose") if m in modalities or m == "face")
-
-
-def _names_for(release: Release, split: Split) -> list[str]:
-    names = set(split.train) | set(split.val)
-    return [n for n in all_names(release) if n in names or n not in release.val and
-            n not in release.train]
-
-
-def _thin(ws: WindowSet) -> WindowSet:
-    return ws
 
 
 def _test_windows(release: Release, caches) -> WindowSet | None:

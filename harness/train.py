@@ -80,10 +80,15 @@ def train(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainCo
         history, stale, start = resume["history"], resume["stale"], resume["epoch"] + 1
     t0 = time.perf_counter()
     with progress("windows", disable=quiet) as bar:
+        tasks = (bar.add_task("train", total=None, info=""),
+                 bar.add_task("validate", total=len(val_ws), info=""))
         for epoch in range(start, cfg.max_epochs + 1):
-            loss, rate = _epoch(model, train_ws, cfg, opt, loss_fn, device, gen, bar, epoch)
-            val_pred = predict(model, val_ws, cfg, bar=bar)
+            loss, rate = _epoch(model, train_ws, cfg, opt, loss_fn, device, gen, bar, tasks[0],
+                                epoch)
+            bar.reset(tasks[1], total=len(val_ws))
+            val_pred = predict(model, val_ws, cfg, bar=bar, task=tasks[1])
             f1 = scores(val_ws.labels, val_pred).macro_f1
+            bar.update(tasks[1], info=f"macro F1 {f1:.3f} (best {max(best, f1):.3f})")
             sched.step(f1)
             history.append({"epoch": epoch, "train_loss": round(loss, 6),
                             "val_macro_f1": round(f1, 6), "lr": opt.param_groups[0]["lr"],
@@ -107,14 +112,14 @@ def train(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainCo
     return TrainResult(best_state, best_epoch, best, history, time.perf_counter() - t0)
 
 
-def _epoch(model, ws: WindowSet, cfg: TrainConfig, opt, loss_fn, device, gen, bar,
+def _epoch(model, ws: WindowSet, cfg: TrainConfig, opt, loss_fn, device, gen, bar, task,
            epoch: int) -> tuple[float, float]:
     model.train()
     phase = int(torch.randint(cfg.frame_stride, (1,), generator=gen))
     idx = np.arange(phase, len(ws), cfg.frame_stride)
     idx = idx[torch.randperm(idx.size, generator=gen).numpy()]
     n_batches = idx.size // cfg.batch_size  # drop the ragged last batch: BatchNorm needs > 1
-    task = bar.add_task(f"epoch {epoch}", total=n_batches * cfg.batch_size, info="")
+    bar.reset(task, total=n_batches * cfg.batch_size, description=f"train epoch {epoch}")
     total, t0 = 0.0, time.perf_counter()
     labels = torch.from_numpy(ws.labels)
     for b in range(n_batches):
@@ -128,32 +133,33 @@ def _epoch(model, ws: WindowSet, cfg: TrainConfig, opt, loss_fn, device, gen, ba
         if cfg.grad_clip:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
-        total += float(loss)
+        total += loss.item()
         bar.update(task, advance=len(sel), info=f"loss {total / (b + 1):.3f}")
     rate = n_batches * cfg.batch_size / max(time.perf_counter() - t0, 1e-9)
     return total / max(n_batches, 1), rate
 
 
 @torch.inference_mode()
-def predict_logits(model: nn.Module, ws: WindowSet, cfg: TrainConfig, *, bar=None) -> np.ndarray:
+def predict_logits(model: nn.Module, ws: WindowSet, cfg: TrainConfig, *, bar=None,
+                   task=None) -> np.ndarray:
     """Logits for every window, in order; eval mode, no randomness."""
     device = next(model.parameters()).device
     model.eval()
     out = []
-    task = bar.add_task("predict", total=len(ws), info="") if bar is not None else None
     for start in range(0, len(ws), cfg.eval_batch_size):
         sel = np.arange(start, min(start + cfg.eval_batch_size, len(ws)))
         with autocast(device):
             out.append(model(ws.batch(sel, device)).float().cpu())
-        if bar is not None:
+        if bar is not None and task is not None:
             bar.update(task, advance=sel.size)
     if not out:
         return np.zeros((0, 8), np.float32)
     return torch.cat(out).numpy()
 
 
-def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig, *, bar=None) -> np.ndarray:
-    return predict_logits(model, ws, cfg, bar=bar).argmax(1)
+def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig, *, bar=None,
+            task=None) -> np.ndarray:
+    return predict_logits(model, ws, cfg, bar=bar, task=task).argmax(1)
 
 
 def _csv(history: list[dict]) -> str:

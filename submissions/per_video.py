@@ -23,7 +23,8 @@ def check_labels(labels: np.ndarray, what: str) -> np.ndarray:
     """Return ``labels`` as a 1-D int64 array, refusing anything outside 0..7 (names the frame)."""
     arr = np.asarray(labels)
     if arr.ndim != 1:
-        raise HarnessError(f"{what}: predictions must be 1-D (one label per frame), got {arr.shape}")
+        raise HarnessError(f"{what}: predictions must be 1-D (one label per frame), "
+                           f"got shape {arr.shape}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.number) else None
         if as_int is None or not np.array_equal(as_int, arr):

@@ -63,3 +63,24 @@ def make_release(root: Path, *, train: dict | None = None, val: dict | None = No
 @pytest.fixture
 def tiny_release(tmp_path) -> Path:
     return make_release(tmp_path / "release", faces={"vid0": [1, 2, 5, 9], "val0": [3]})
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """A small synthetic corpus with media (faces, mp4 with audio, OpenPose), made once."""
+    from harness.data.synth import synthesize
+
+    root = tmp_path_factory.mktemp("synth") / "corpus"
+    synthesize(root, seed=3, videos=8, seconds=8, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth_release(synth_root):
+    import warnings
+
+    from harness.data.release import load_release
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_release(synth_root)

@@ -24,7 +24,7 @@ def _conv3x3(c_in: int, c_out: int) -> nn.Conv2d:
 
 
 class ConvBlock(nn.Module):
-    """FAN's hierarchical residual block: three pre-activated 3x3 convs whose outputs are concatenated.
+    """FAN's hierarchical residual block: three pre-activated 3x3 convs, outputs concatenated.
 
     The public code aliases ``nn.InstanceNorm2d`` to ``nn.BatchNorm2d`` at import time, so the
     weights hold BatchNorm running statistics; BatchNorm is used here directly.

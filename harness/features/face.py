@@ -146,7 +146,8 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
 
 def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
     blob = json.dumps({"cfg": cfg.identity(), "train": split.train, "val": split.val,
-                       "data": release.fingerprint}, sort_keys=True)
+                       "data": release.fingerprint, "arch": _architecture(cfg.backbone)},
+                      sort_keys=True)
     return f"{cfg.backbone}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
@@ -260,7 +261,7 @@ def _train_epoch(model, release, names, items, phase, cfg, weights, opt, device,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        total += float(loss) * len(y)
+        total += loss.item() * len(y)
         count += len(y)
         bar.update(task, advance=len(y), info=f"loss {total / count:.3f}")
     return total / max(count, 1)
@@ -341,6 +342,12 @@ def _fill_from_nearest(feat, have, n, dim) -> tuple[np.ndarray, np.ndarray]:
     flag = np.ones(n, bool)
     flag[have - 1] = False
     return feat[rows].astype(np.float32), flag
+
+
+def _architecture(backbone: str) -> str:
+    """Parameter names and shapes: a changed backbone definition must not reuse old models."""
+    shapes = [(k, tuple(v.shape)) for k, v in create_backbone(backbone).state_dict().items()]
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:10]
 
 
 def _file_digest(path: Path) -> str:

@@ -198,5 +198,5 @@ def finish(face: np.ndarray, nz: Nuisance, k: int, noise: NoiseBank, skin: tuple
     if nz.blur[k] > 0:
         img = cv2.GaussianBlur(img, (0, 0), float(nz.blur[k]))
     light = nz.gain[k] * (1 + nz.tilt[k] * noise.ramp)
-    out = img.astype(np.float32) * light + 6.0 * noise.pick()
+    out = img.astype(np.float32) * light + 4.0 * noise.pick()
     return np.clip(out, 0, 255).astype(np.uint8)

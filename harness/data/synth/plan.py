@@ -119,8 +119,8 @@ def plan_corpus(seed: int, videos: int, seconds: float) -> CorpusPlan:
     short = set(rng.permutation(videos)[: max(1, round(0.25 * videos))].tolist())
     crlf = min(2, n_train - 1)
     people = [(2 if i in pair_videos else 1) for i in range(videos)]
-    forced = {s: forced_classes(sum(p for p, sp in zip(people, splits, strict=True) if sp == s),
-                                rng) for s in SPLITS}
+    n_people = {s: sum(p for p, sp in zip(people, splits, strict=True) if sp == s) for s in SPLITS}
+    forced = {s: forced_classes(n, rng, repeats=2 if n >= 4 else 1) for s, n in n_people.items()}
     plans = []
     for i in range(videos):
         n_labels = max(12, round(seconds * rng.uniform(0.75, 1.25) * float(fps[i])))

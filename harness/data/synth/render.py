@@ -7,7 +7,7 @@ rendered in any order, in parallel processes, and still give identical files.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -22,7 +22,8 @@ from harness.data.synth.script import Timeline
 HEAD_PX = 30  # face size in the video frame
 BACKGROUND_PERSON_RATE = 0.4
 EMPTY_POSE_RATE = 0.03
-JPEG_QUALITY = 90
+JPEG_QUALITY = 85
+FACE_CACHE = 512
 
 
 @dataclass
@@ -37,6 +38,18 @@ class Actor:
     body: body.Body
     clothes: tuple[int, int, int]
     track: np.ndarray  # (n_labels, 18, 2) clean keypoints per frame
+    drawn: dict[bytes, np.ndarray] = field(default_factory=dict)  # clean faces by AU vector
+
+    def crop(self, k: int) -> np.ndarray:
+        """Frame k's (0-based) aligned crop; clean faces are cached (levels are quantised)."""
+        au = self.timeline.au[k]
+        key = au.tobytes()
+        face = self.drawn.get(key)
+        if face is None:
+            if len(self.drawn) >= FACE_CACHE:
+                self.drawn.clear()
+            face = self.drawn[key] = faces.draw_face(self.ident, au)
+        return faces.finish(face, self.nuisance, k, self.noise, self.ident.skin)
 
 
 @dataclass(frozen=True)
@@ -154,8 +167,7 @@ def render_video(root: Path, plan: VideoPlan, timelines: list[Timeline]) -> Rend
             if bystander is not None:
                 _draw_skeleton(frame, bystander[k], (90, 90, 90), 1)
             for person, actor in zip(plan.persons, actors, strict=True):
-                crop = faces.finish(faces.draw_face(actor.ident, actor.timeline.au[k]),
-                                    actor.nuisance, k, actor.noise, actor.ident.skin)
+                crop = actor.crop(k)
                 if actor.timeline.has_face[k]:
                     path = face_path(root, person.name, k + 1)
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ SEGMENT_SECONDS = (1.5, 8.0)
 RAMP_SECONDS = (0.3, 0.9)
 INTENSITY_JITTER = 0.30  # sd of the per-frame intensity noise (intensity 1 = full expression)
 FLICKER_RATE = 0.12  # fraction of frames where the face shows a random other class
+LEVEL_STEPS = 24  # displayed intensity resolution
 INVALID_FRACTION = (0.0, 0.20)
 INVALID_RUN_SECONDS = (0.5, 4.0)
 NO_FACE_FRACTION = (0.0, 0.06)
@@ -109,7 +110,9 @@ def displayed_face(rng: np.random.Generator, state: np.ndarray, strength: np.nda
     shown[flicker] = rng.integers(0, NUM_CLASSES, size=int(flicker.sum()))
     level = strength.copy()
     level[flicker] = rng.uniform(0.5, 1.0, size=int(flicker.sum()))
-    level = np.clip(level + rng.normal(0, INTENSITY_JITTER, n), 0.0, 1.3).astype(np.float32)
+    level = np.clip(level + rng.normal(0, INTENSITY_JITTER, n), 0.0, 1.3)
+    # Quantised so the renderer can reuse faces it already drew (same class, same level).
+    level = (np.round(level * LEVEL_STEPS) / LEVEL_STEPS).astype(np.float32)
     au = FACE_PROTOTYPES[shown] * level[:, None]
     is_other = shown == OTHER
     au[is_other] = other_mix[is_other] * level[is_other, None]
@@ -131,7 +134,11 @@ def make_timeline(rng: np.random.Generator, n: int, fps: float,
             mix = FACE_PROTOTYPES[other] * rng.uniform(*OTHER_BLEND)
             other_mix[a:b] = mix + rng.normal(0, OTHER_AU_NOISE, N_AU)
     labels = state.copy()
-    labels[runs_mask(rng, n, fps, rng.uniform(*INVALID_FRACTION), INVALID_RUN_SECONDS)] = INVALID
+    invalid = runs_mask(rng, n, fps, rng.uniform(*INVALID_FRACTION), INVALID_RUN_SECONDS)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if invalid[a:b].all():  # keep every planned segment (and forced class) partly visible
+            invalid[a + (b - a) // 4: b - (b - a) // 4] = False
+    labels[invalid] = INVALID
     au = displayed_face(rng, state, strength, other_mix)
     no_face = runs_mask(rng, n, fps, rng.uniform(*NO_FACE_FRACTION), NO_FACE_RUN_SECONDS)
     return Timeline(state=state, labels=labels, strength=strength, au=au, has_face=~no_face)

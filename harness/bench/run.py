@@ -1,0 +1,174 @@
+"""``run_bench``: every measurement of the bench, in one JSON-able dict.
+
+Order matters for fairness: the matmul peak is measured first, in the same process and with the
+same thread settings as the rows, so that a contended machine lowers both alike and the
+fraction of peak stays meaningful.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from baselines import list_baselines
+from harness.console import err
+from harness.device import resolve_device
+from harness.features.backbones import list_backbones
+
+from .faces import REAL_TRAIN_WINDOWS, backbone_row, seed_design
+from .flops import TRAIN_FLOP_FACTOR
+from .models import MODES, RowPlan, add_flop_fields, flops_per_window, measure_row
+from .profile import profile_train_step
+from .timing import load_average, machine_info, matmul_peak_gflops, memory_kind
+
+QUICK_BATCHES = (1, 8)
+QUICK_DIMS = {"face": 256, "audio": 64, "pose": 36}
+
+
+@dataclass
+class BenchConfig:
+    """What to measure. ``quick`` shrinks everything for tests (tiny dims, light backbone)."""
+
+    baselines: list[str] | None = None  # None: every registered baseline
+    batch_sizes: tuple[int, ...] = (1, 32, 256, 1024)
+    device: str = "auto"
+    amp: bool = False
+    compile: bool = False
+    warmup: int = 3
+    repeats: int = 10
+    dims: dict[str, int] = field(default_factory=lambda: {"face": 256, "audio": 1024,
+                                                          "pose": 36})
+    backbones: list[str] | None = None  # None: every registered backbone (quick: not emonet)
+    seed_design: bool = True
+    quick: bool = False
+    threads: int | None = None  # torch intra-op threads for the run; None keeps torch's default
+    row_budget_s: float | None = 20.0  # cut repeats so one row's timed part stays near this
+    profile: bool = True  # profile one attention_fusion training step
+    epoch_windows: int = REAL_TRAIN_WINDOWS
+
+
+def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
+    """Measure every configured row; see ``harness.bench`` for the fields of the result."""
+    device = resolve_device(cfg.device)
+    with _threads(cfg.threads):
+        started = time.perf_counter()
+        result = _header(cfg, device)
+        peak = result["matmul_peak_gflops"]
+        result["rows"] = _baseline_rows(cfg, device, peak, progress)
+        result["backbone_rows"] = _backbone_rows(cfg, device, peak, progress)
+        if cfg.seed_design:
+            _say(progress, "seed design: face model in the loop vs cached features")
+            result["seed_design"] = _seed(cfg, device, result["rows"])
+        if cfg.profile:
+            _say(progress, "profiling one attention_fusion training step")
+            result["profile"] = _profile(cfg, device)
+        result["machine"]["load_average_end"] = load_average()
+        result["seconds"] = time.perf_counter() - started
+    return result
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _header(cfg: BenchConfig, device: torch.device) -> dict:
+    config = asdict(cfg)
+    config["dims"] = _dims(cfg)
+    return {
+        "machine": machine_info(device),
+        "torch_version": torch.__version__,
+        "device": str(device),
+        "device_name": machine_info(device)["device_name"],
+        "matmul_peak_gflops": matmul_peak_gflops(device),
+        "memory_kind": memory_kind(device),
+        "flop_convention": (f"matmul/conv FLOPs (multiply-add = 2) from FlopCounterMode on the "
+                            f"forward, fused LSTM kernels added analytically; training = "
+                            f"{TRAIN_FLOP_FACTOR:g}x forward"),
+        "amp": "off" if not cfg.amp else ("ignored on cpu (fp32)" if device.type != "cuda"
+                                          else "cuda autocast (bf16, else fp16)"),
+        "config": config,
+    }
+
+
+def _dims(cfg: BenchConfig) -> dict[str, int]:
+    return dict(QUICK_DIMS) if cfg.quick and cfg.dims == BenchConfig().dims else dict(cfg.dims)
+
+
+def _baseline_names(cfg: BenchConfig) -> list[str]:
+    return list(cfg.baselines) if cfg.baselines else [s.name for s in list_baselines()]
+
+
+def _batches(cfg: BenchConfig) -> tuple[int, ...]:
+    if cfg.quick and cfg.batch_sizes == BenchConfig().batch_sizes:
+        return QUICK_BATCHES
+    return tuple(cfg.batch_sizes)
+
+
+def _baseline_rows(cfg: BenchConfig, device: torch.device, peak: float, progress: bool
+                   ) -> list[dict]:
+    dims, rows = _dims(cfg), []
+    for name in _baseline_names(cfg):
+        fwd = flops_per_window(name, dims, device)
+        for batch in _batches(cfg):
+            for mode in MODES:
+                _say(progress, f"{name} {mode} batch {batch}")
+                plan = RowPlan(batch, cfg.warmup, cfg.repeats, cfg.amp, cfg.compile,
+                               cfg.row_budget_s)
+                row = measure_row(name, mode, plan, dims, device)
+                rows.append(add_flop_fields(row, fwd, peak, "windows_per_s"))
+    return rows
+
+
+def _backbone_names(cfg: BenchConfig) -> list[str]:
+    if cfg.backbones is not None:
+        return list(cfg.backbones)
+    return [s.name for s in list_backbones() if not (cfg.quick and s.name == "emonet")]
+
+
+def _backbone_rows(cfg: BenchConfig, device: torch.device, peak: float, progress: bool
+                   ) -> list[dict]:
+    batch = 4 if cfg.quick else (32 if device.type == "cpu" else 128)
+    rows = []
+    for name in _backbone_names(cfg):
+        _say(progress, f"backbone {name} batch {batch}")
+        row = backbone_row(name, batch, device, cfg.warmup, cfg.repeats, cfg.row_budget_s)
+        rows.append(add_flop_fields(row, row.get("flops_fwd", 0), peak, "images_per_s"))
+    return rows
+
+
+def _seed(cfg: BenchConfig, device: torch.device, rows: list[dict]) -> dict:
+    backbone = "light" if cfg.quick else "emonet"
+    cached_batch = 8 if cfg.quick else 256
+    cached = next((r["ms_per_batch"] / 1e3 for r in rows
+                   if r["baseline"] == "attention_fusion" and r["mode"] == "train"
+                   and r["batch"] == cached_batch and "error" not in r and not cfg.compile
+                   and not cfg.amp), None)
+    try:
+        return seed_design(backbone, _dims(cfg), device, cached, max(2, min(cfg.repeats, 5)),
+                           n_windows=cfg.epoch_windows, cached_batch=cached_batch)
+    except Exception as exc:  # noqa: BLE001  (reported, not fatal)
+        return {"backbone": backbone, "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _profile(cfg: BenchConfig, device: torch.device) -> dict:
+    batch = 8 if cfg.quick else 256
+    try:
+        return profile_train_step("attention_fusion", _dims(cfg), batch, device)
+    except Exception as exc:  # noqa: BLE001
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        err.print(f"[dim]bench[/dim] {text}")

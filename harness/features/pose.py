@@ -1,0 +1,154 @@
+"""OpenPose output reader: one 36-d body pose per keypoint file, for the pose branch of fusion.
+
+Layout (the harness's convention, OpenPose's own file naming):
+``<pose_root>/<video>/<video>_<frame:012d>_keypoints.json``, ``frame`` the 0-based decoded frame,
+about two files per second. Both OpenPose body models are read: COCO (18 keypoints) as is and
+BODY_25 (25 keypoints) mapped to COCO-18 order, recognised from the keypoint count.
+
+The seed release fed raw pixel coordinates; here each pose is centred on the body and divided by
+its size, so the features do not depend on where the person stands or on the video resolution.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import HarnessError, ReleaseFormatError
+from harness.paths import safe_child
+
+N_KEYPOINTS = 18
+POSE_DIM = 2 * N_KEYPOINTS
+#: a keypoint with confidence at or below this is treated as not detected (OpenPose writes 0).
+CONF_MIN = 0.05
+NECK = 1
+COCO18 = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+          "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar")
+#: BODY_25 index of each COCO-18 keypoint (BODY_25 inserts MidHip at 8 and adds feet at 19-24).
+BODY25_TO_COCO18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
+
+
+def read_openpose_file(path: str | Path) -> np.ndarray:
+    """(n_people, 18, 3) x, y, confidence in COCO-18 order; (0, 18, 3) when nobody was found."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReleaseFormatError(path, f"not a readable OpenPose JSON file ({exc})") from exc
+    people = data.get("people") if isinstance(data, dict) else None
+    if not isinstance(people, list):
+        raise ReleaseFormatError(path, "OpenPose JSON without a 'people' list")
+    poses = [p for p in (_person(path, i, person) for i, person in enumerate(people))
+             if p is not None]
+    return np.stack(poses) if poses else np.zeros((0, N_KEYPOINTS, 3), np.float32)
+
+
+def _person(path: Path, index: int, person: object) -> np.ndarray | None:
+    """One person's keypoints in COCO-18 order; None when OpenPose wrote an empty body list."""
+    flat = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+    if not isinstance(flat, list):
+        raise ReleaseFormatError(path, f"person {index}: no 'pose_keypoints_2d' list")
+    if not flat:
+        return None
+    try:
+        kp = np.asarray(flat, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ReleaseFormatError(path, f"person {index}: non-numeric keypoints") from exc
+    if kp.ndim != 1 or len(kp) not in (18 * 3, 25 * 3):
+        raise ReleaseFormatError(
+            path, f"person {index}: {len(flat)} values; expected 54 (COCO-18) or 75 (BODY_25)")
+    kp = kp.reshape(-1, 3)
+    return kp[list(BODY25_TO_COCO18)] if len(kp) == 25 else kp
+
+
+def _confident(person: np.ndarray) -> np.ndarray:
+    return person[:, 2] > CONF_MIN
+
+
+def _bbox_size(person: np.ndarray) -> float:
+    """Diagonal of the bounding box of the confident keypoints (0 for fewer than two)."""
+    pts = person[_confident(person), :2]
+    if len(pts) < 2:
+        return 0.0
+    return float(np.linalg.norm(pts.max(0) - pts.min(0)))
+
+
+def select_person(people: np.ndarray, side: str | None) -> int | None:
+    """Index of the person to use, or None if nobody has a confident keypoint.
+
+    ``side=None``: the largest person (bounding box of confident keypoints). ``"left"`` /
+    ``"right"``: of the two largest people, the one whose body centre has the smaller / larger x
+    (a name ending in ``_left`` / ``_right`` annotates that person). With one person, that person.
+    """
+    if side not in (None, "left", "right"):
+        raise HarnessError(f"side must be 'left', 'right' or None, not {side!r}")
+    candidates = [i for i in range(len(people)) if _confident(people[i]).any()]
+    if not candidates:
+        return None
+    by_size = sorted(candidates, key=lambda i: -_bbox_size(people[i]))
+    if side is None:
+        return by_size[0]
+    pair = by_size[:2]
+    centre_x = [float(people[i][_confident(people[i]), 0].mean()) for i in pair]
+    pick = int(np.argmin(centre_x)) if side == "left" else int(np.argmax(centre_x))
+    return pair[pick]
+
+
+def normalise_pose(person: np.ndarray) -> np.ndarray:
+    """(18, 3) -> (36,) x0, y0, x1, y1, ... centred on the body and divided by its size.
+
+    Centre: the neck when it is detected (stable in the upper-body shots of Aff-Wild2), else the
+    mean of the detected keypoints. Scale: the diagonal of the detected keypoints' bounding box.
+    Undetected keypoints are 0. The result is invariant to translation and scale.
+    """
+    ok = _confident(person)
+    out = np.zeros((N_KEYPOINTS, 2), np.float32)
+    if not ok.any():
+        return out.reshape(-1)
+    xy = person[:, :2].astype(np.float64)
+    centre = xy[NECK] if ok[NECK] else xy[ok].mean(0)
+    size = _bbox_size(person)
+    scale = size if size > 1e-6 else 1.0
+    out[ok] = (xy[ok] - centre) / scale
+    return out.reshape(-1)
+
+
+@dataclass
+class PoseTrack:
+    times: np.ndarray  # (rows,) seconds: frame / fps
+    feats: np.ndarray  # (rows, 36) float32
+    flags: np.ndarray  # (rows,) bool: no person found (features are 0)
+
+
+def pose_files(folder: Path, video: str) -> list[tuple[int, Path]]:
+    """(frame, path) of ``<folder>/<video>/<video>_<frame>_keypoints.json``, sorted by frame."""
+    directory = safe_child(Path(folder), video)
+    if not directory.is_dir():
+        raise HarnessError(f"pose folder not found: {directory}")
+    pattern = re.compile(rf"^{re.escape(video)}_(\d+)_keypoints\.json$")
+    found = [(int(m.group(1)), p) for p in directory.iterdir()
+             if (m := pattern.match(p.name)) is not None]
+    if not found:
+        raise HarnessError(f"no OpenPose files named {video}_<frame>_keypoints.json in {directory}")
+    return sorted(found)
+
+
+def read_pose_track(folder: Path, video: str, fps: float, side: str | None) -> PoseTrack:
+    """Every keypoint file of ``video`` under the pose root ``folder``, one row per file."""
+    if not fps > 0:
+        raise HarnessError(f"{video}: fps must be positive, got {fps}")
+    files = pose_files(folder, video)
+    feats = np.zeros((len(files), POSE_DIM), np.float32)
+    flags = np.ones(len(files), bool)
+    for row, (_, path) in enumerate(files):
+        people = read_openpose_file(path)
+        index = select_person(people, side)
+        if index is not None:
+            feats[row] = normalise_pose(people[index])
+            flags[row] = False
+    times = np.array([frame for frame, _ in files], np.float64) / fps
+    return PoseTrack(times, feats, flags)

@@ -1,0 +1,145 @@
+"""The results store: one JSON object per line in ``<workdir>/leaderboard.jsonl``.
+
+Several runs may finish at once (8 processes in the tests), and a run may be killed at any
+moment. So every append takes a file lock, re-reads the current text, adds one line and renames
+a complete new file over the old one: readers see the old store or the new one, never half a
+row, and no concurrent append is lost. A line that still fails to parse (edited by hand, or
+written by an older tool) is skipped with a warning naming it, so one bad row never hides the
+whole leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from harness.atomic import write_text
+from harness.data.labels import NUM_CLASSES
+from harness.metrics import Scores
+
+STORE_NAME = "leaderboard.jsonl"
+#: Seconds to wait for another process's append before giving up with an error.
+LOCK_TIMEOUT = 60.0
+
+
+def now_iso() -> str:
+    """UTC time with microseconds: sorts as text, so "latest run" is a string comparison."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One (run, baseline, split) evaluation: everything a table, a plot or a bootstrap needs."""
+
+    run_id: str
+    baseline: str
+    split: str
+    dataset: str
+    per_class_f1: tuple[float, ...]
+    accuracy: float
+    macro_f1: float
+    confusion: tuple[tuple[int, ...], ...]
+    config_hash: str = ""
+    data_fingerprint: str = ""
+    created: str = field(default_factory=now_iso)
+    run_dir: str = ""
+    n_frames: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse malformed rows here, so the store never holds a row a table cannot show.
+
+        Lists (e.g. ``confusion=[list(r) for r in cm]``) are stored as tuples, so a row read
+        back from the store compares equal to the one written.
+        """
+        object.__setattr__(self, "per_class_f1", tuple(float(x) for x in self.per_class_f1))
+        object.__setattr__(self, "confusion",
+                           tuple(tuple(int(x) for x in row) for row in self.confusion))
+        if len(self.per_class_f1) != NUM_CLASSES:
+            raise ValueError(f"per_class_f1 has {len(self.per_class_f1)} values, not 8")
+        if len(self.confusion) != NUM_CLASSES or any(len(r) != NUM_CLASSES
+                                                     for r in self.confusion):
+            raise ValueError("confusion is not 8x8")
+        for name in ("run_id", "baseline", "split", "dataset"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+
+    def to_json(self) -> str:
+        """One line of the store (keys sorted, no newline inside)."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Result:
+        known = {f.name for f in fields(cls)}
+        missing = {"run_id", "baseline", "split", "dataset", "per_class_f1", "accuracy",
+                   "macro_f1", "confusion"} - set(obj)
+        if missing:
+            raise ValueError(f"missing keys {sorted(missing)}")
+        kw = {k: v for k, v in obj.items() if k in known}
+        kw["accuracy"], kw["macro_f1"] = float(kw["accuracy"]), float(kw["macro_f1"])
+        kw["n_frames"] = int(kw.get("n_frames", 0))
+        kw["extra"] = dict(kw.get("extra") or {})
+        return cls(**kw)
+
+
+def result_from_scores(scores: Scores, *, run_id: str, baseline: str, split: str, dataset: str,
+                       config_hash: str = "", data_fingerprint: str = "", run_dir: str = "",
+                       extra: dict[str, Any] | None = None) -> Result:
+    """A ``Result`` from ``harness.metrics.Scores`` plus the run's identity."""
+    return Result(run_id=run_id, baseline=baseline, split=split, dataset=dataset,
+                  per_class_f1=tuple(scores.per_class_f1), accuracy=scores.accuracy,
+                  macro_f1=scores.macro_f1, confusion=tuple(scores.confusion),
+                  config_hash=config_hash, data_fingerprint=data_fingerprint,
+                  run_dir=str(run_dir), n_frames=scores.n_frames, extra=dict(extra or {}))
+
+
+def store_path(workdir: str | Path) -> Path:
+    return Path(workdir) / STORE_NAME
+
+
+def append_result(store: str | Path, result: Result) -> None:
+    """Add one row under the store's lock; the file is replaced whole (temp file + rename)."""
+    store = Path(store)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    line = result.to_json() + "\n"
+    with FileLock(str(store) + ".lock", timeout=LOCK_TIMEOUT):
+        old = store.read_text(encoding="utf-8") if store.exists() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        write_text(store, old + line)
+
+
+def append_results(store: str | Path, results: Iterable[Result]) -> None:
+    """Append several rows, each its own locked transaction (a kill loses at most the rest)."""
+    for result in results:
+        append_result(store, result)
+
+
+def read_results(store: str | Path, *, dataset: str | None = None, baseline: str | None = None,
+                 split: str | None = None) -> list[Result]:
+    """Rows in file order (oldest first), optionally filtered; corrupt lines are skipped."""
+    store = Path(store)
+    if not store.exists():
+        return []
+    out = []
+    for i, line in enumerate(store.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            result = Result.from_dict(json.loads(line))
+        except (ValueError, TypeError, AttributeError) as exc:
+            warnings.warn(f"{store}:{i}: skipping a corrupt leaderboard row ({exc})",
+                          stacklevel=2)
+            continue
+        if ((dataset is None or result.dataset == dataset)
+                and (baseline is None or result.baseline == baseline)
+                and (split is None or result.split == split)):
+            out.append(result)
+    return out

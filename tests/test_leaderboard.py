@@ -1,0 +1,225 @@
+"""Leaderboard: concurrent store, Tables 1/2 in every format, bootstrap, per-video npz, plots."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+from harness.errors import HarnessError
+from harness.metrics import macro_f1_from_confusion, scores
+from leaderboard import (
+    FORMATS,
+    Result,
+    append_result,
+    append_results,
+    bootstrap_ci,
+    load_per_video_confusion,
+    paired_bootstrap,
+    read_results,
+    render_table,
+    result_from_scores,
+    rich_table,
+    save_per_video_confusion,
+    table1,
+    table2,
+)
+from leaderboard.plots import plot_confusion, plot_macro_f1, plot_per_class_f1
+
+EYE = tuple(tuple(int(i == j) for j in range(8)) for i in range(8))
+
+
+def make_result(baseline="attention_fusion", split="official", seed=0, created=None,
+                dataset="synth-seed0", run_id=None) -> Result:
+    rng = np.random.default_rng(seed)
+    f1 = rng.random(8)
+    kw = {"created": created} if created else {}
+    return Result(run_id=run_id or f"{baseline}-{split}-{seed}", baseline=baseline, split=split,
+                  dataset=dataset, per_class_f1=tuple(float(x) for x in f1),
+                  accuracy=float(rng.random()), macro_f1=float(f1.mean()), confusion=EYE,
+                  config_hash="c0ffee", data_fingerprint="fp", run_dir="/runs/x",
+                  n_frames=100, extra={"seed": seed}, **kw)
+
+
+def test_concurrent_appends_lose_nothing(tmp_path):
+    store = str(tmp_path / "leaderboard.jsonl")
+    ctx = mp.get_context("spawn")
+    batches = [[make_result(baseline=f"b{w}", seed=w * 10 + k) for k in range(5)]
+               for w in range(8)]
+    # the target lives in the package, so a child imports little (not this test module)
+    procs = [ctx.Process(target=append_results, args=(store, rows)) for rows in batches]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 8
+    text = (tmp_path / "leaderboard.jsonl").read_text()
+    assert text.count("\n") == 40 and all(json.loads(line) for line in text.splitlines())
+    rows = read_results(store)
+    assert len(rows) == 40 and len({r.run_id for r in rows}) == 40
+    assert sorted(r.run_id for r in read_results(store, baseline="b3")) == \
+        [f"b3-official-{30 + k}" for k in range(5)]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_roundtrip_filters_and_corrupt_line(tmp_path):
+    store = tmp_path / "leaderboard.jsonl"
+    a, b = make_result(), make_result(split="fold1", dataset="affwild2", seed=1)
+    append_result(store, a)
+    with open(store, "a") as fh:
+        fh.write('{"run_id": "half a row\n')
+    append_result(store, b)
+    with pytest.warns(UserWarning, match=r"leaderboard.jsonl:2: skipping a corrupt"):
+        rows = read_results(store)
+    assert rows == [a, b]
+    with pytest.warns(UserWarning):
+        assert read_results(store, dataset="affwild2") == [b]
+        assert read_results(store, split="official", baseline="attention_fusion") == [a]
+    assert read_results(tmp_path / "none.jsonl") == []
+
+
+def test_result_from_scores():
+    s = scores(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 3]))
+    r = result_from_scores(s, run_id="r", baseline="b", split="official", dataset="d")
+    assert r.macro_f1 == s.macro_f1 and r.n_frames == 4 and r.confusion == s.confusion
+    listy = Result(run_id="r", baseline="b", split="official", dataset="d",
+                   per_class_f1=list(s.per_class_f1), accuracy=s.accuracy, macro_f1=s.macro_f1,
+                   confusion=[list(row) for row in s.confusion], created=r.created, n_frames=4)
+    assert listy == Result.from_dict(json.loads(listy.to_json())) == r
+    with pytest.raises(ValueError, match="not 8"):
+        Result(run_id="r", baseline="b", split="s", dataset="d", per_class_f1=(0.1,),
+               accuracy=0.0, macro_f1=0.0, confusion=EYE)
+
+
+def _results() -> list[Result]:
+    out = [make_result(b, s, seed=10 * i + j, created=f"2024-01-01T00:00:0{j}")
+           for i, b in enumerate(["current_face", "only_video", "attention_fusion"])
+           for j, s in enumerate(["official", "fold1", "fold2", "fold3", "fold4", "fold5"])]
+    # an older and a newer re-run of current_face on official: the newest wins
+    out.append(make_result("current_face", "official", seed=99, created="2023-01-01T00:00:00"))
+    out.append(make_result("current_face", "official", seed=98, created="2025-01-01T00:00:00"))
+    return out
+
+
+def test_table2_values_latest_run_and_bold():
+    results = _results()
+    t = table2(results)
+    assert t.labels == ("current_face", "only_video", "attention_fusion")
+    latest = {r.baseline: r for r in results if r.split == "official"}
+    latest["current_face"] = results[-1]
+    assert t.run_ids[0] == results[-1].run_id
+    for i, name in enumerate(t.labels):
+        r = latest[name]
+        want = 100 * np.array([*r.per_class_f1, r.accuracy, r.macro_f1])
+        np.testing.assert_allclose(t.values[i], want)
+    col_max = np.round(t.values, 1).max(axis=0)
+    assert np.array_equal(t.bold, np.round(t.values, 1) == col_max)
+    assert t.bold.any(axis=0).all()
+    assert table2(results, order=["attention_fusion"]).labels[0] == "attention_fusion"
+    with pytest.raises(HarnessError, match="no results"):
+        table2(results, split="fold9")
+    newer = make_result("other", dataset="affwild2", created="2030-01-01T00:00:00+02:00")
+    assert table2([*results, newer]).labels == ("other",)  # newest data set, never mixed
+    assert table2([*results, newer], dataset="synth-seed0").labels == t.labels
+
+
+def test_table1_mean_and_std():
+    results = _results()
+    t = table1(results, "only_video")
+    assert t.labels == ("Official", "Split1", "Split2", "Split3", "Split4", "Split5",
+                        "Folds mean ± std")
+    folds = np.stack([100 * np.array([*r.per_class_f1, r.accuracy, r.macro_f1])
+                      for r in results if r.baseline == "only_video" and r.split != "official"])
+    np.testing.assert_allclose(t.values[-1], folds.mean(axis=0))
+    np.testing.assert_allclose(t.stds[-1], folds.std(axis=0, ddof=1))
+    assert not t.bold[-1].any() and t.summary_from == 6
+    assert np.isnan(t.stds[:-1]).all()
+
+
+def test_renders_paste_ready():
+    t1, t2 = table1(_results(), "only_video"), table2(_results())
+    for fmt in FORMATS:
+        assert render_table(t2, fmt).strip() and render_table(t1, fmt).strip()
+    md = render_table(t2, "markdown").splitlines()
+    assert md[0].startswith("| Modal | Neutral |") and md[0].endswith("| Acc | Avg(F1) |")
+    best = t2.values[:, -1].argmax()
+    assert f"**{t2.values[best, -1]:.1f}**" in md[2 + best]
+    tex = render_table(t1, "latex")
+    assert tex.startswith(r"\begin{tabular}{l" + "r" * 10 + "}")
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\textbf{" in tex
+    assert r"Folds mean $\pm$ std" in tex and "±" not in tex
+    assert r"only\_video" not in tex and r"current\_face" in render_table(t2, "latex")
+    rows = list(csv.reader(io.StringIO(render_table(t2, "csv"))))
+    assert rows[0][0] == "Modal" and float(rows[1][1]) == round(t2.values[0, 0], 1)
+    doc = json.loads(render_table(t1, "json"))
+    assert doc["rows"][-1]["std"]["Avg(F1)"] == pytest.approx(t1.stds[-1, -1], abs=1e-5)
+    assert rich_table(t2).row_count == 3
+    with pytest.raises(HarnessError, match="unknown table format"):
+        render_table(t2, "html")
+
+
+def _video_cms(n_videos: int, acc: float, seed: int, frames: int = 200) -> np.ndarray:
+    """Per-video matrices of a classifier right with probability ``acc`` (else uniform)."""
+    rng = np.random.default_rng(seed)
+    cms = np.zeros((n_videos, 8, 8), dtype=np.int64)
+    for v in range(n_videos):
+        t = rng.integers(0, 8, frames)
+        p = np.where(rng.random(frames) < acc, t, rng.integers(0, 8, frames))
+        np.add.at(cms[v], (t, p), 1)
+    return cms
+
+
+def test_bootstrap_ci_contains_estimate_deterministic_and_narrows():
+    cms = _video_cms(20, 0.5, seed=0)
+    point = float(macro_f1_from_confusion(cms.sum(0)))
+    low, high = bootstrap_ci(cms, n_boot=1000, seed=3)
+    assert low < point < high
+    assert bootstrap_ci(cms, n_boot=1000, seed=3) == (low, high)
+    assert bootstrap_ci(cms, n_boot=1000, seed=4) != (low, high)
+    many = _video_cms(200, 0.5, seed=1)
+    low2, high2 = bootstrap_ci(many, n_boot=1000, seed=3)
+    assert high2 - low2 < 0.6 * (high - low)
+
+
+def test_paired_bootstrap():
+    cms_b = _video_cms(30, 0.3, seed=5)
+    cms_a = _video_cms(30, 0.6, seed=5)  # same truth, more right answers
+    delta, p = paired_bootstrap(cms_a, cms_b, n_boot=1000, seed=0)
+    assert delta > 0.1 and p < 0.01
+    delta, p = paired_bootstrap(cms_b, cms_b, n_boot=1000, seed=0)
+    assert delta == 0.0 and p == 1.0
+    names = [f"v{i}" for i in range(30)]
+    with pytest.raises(HarnessError, match="same videos"):
+        paired_bootstrap(cms_a, cms_b, names_a=names, names_b=names[::-1])
+    with pytest.raises(HarnessError, match="different video counts"):
+        paired_bootstrap(cms_a, cms_b[:10])
+
+
+def test_per_video_confusion_npz(tmp_path):
+    names, cms = ["a_left", "b", "122-60-1920x1080-1"], _video_cms(3, 0.5, seed=0)
+    path = tmp_path / "per_video_confusion.npz"
+    save_per_video_confusion(path, names, cms)
+    back_names, back = load_per_video_confusion(path)
+    assert back_names == names and back.dtype == np.int64 and np.array_equal(back, cms)
+    with np.load(path, allow_pickle=False) as z:
+        assert z["names"].dtype.kind == "U"
+
+
+def test_plots_write_png(tmp_path):
+    magic = b"\x89PNG\r\n\x1a\n"
+    cm = _video_cms(1, 0.5, seed=0)[0]
+    cm[3] = 0  # a class with no truth frames must not break row normalisation
+    paths = [
+        plot_confusion(cm, tmp_path / "confusion.png"),
+        plot_per_class_f1(np.linspace(0.1, 0.8, 8), tmp_path / "per_class_f1.png", "run x"),
+        plot_macro_f1([("current_face", 0.33, 0.30, 0.36), ("attention_fusion", 0.36, 0.33, 0.4)],
+                      tmp_path / "macro.png"),
+    ]
+    for p in paths:
+        assert p.read_bytes()[:8] == magic
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["confusion.png", "macro.png", "per_class_f1.png"]

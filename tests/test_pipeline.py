@@ -1,0 +1,58 @@
+"""Stage 1, extraction and windows on a small synthetic corpus (real files, real formats)."""
+
+import numpy as np
+import pytest
+
+from harness.data.splits import get_split
+from harness.features.extract import FeatureConfig, all_names, extract_all
+from harness.features.face import FaceConfig
+from harness.features.timeline import CURRENT_STEP
+from harness.features.windows import build_windows
+
+
+@pytest.fixture(scope="module")
+def extracted(synth_release):
+    cfg = FeatureConfig(face=FaceConfig(max_epochs=2, batch_size=64), device="cpu")
+    split = get_split(synth_release, "official")
+    caches, stage = extract_all(synth_release, split, ("face", "audio", "pose"), cfg, quiet=True)
+    return split, caches, stage, cfg
+
+
+def test_face_stage_records_best_epoch_by_f1(extracted):
+    _, _, stage, _ = extracted
+    assert stage.checkpoint.is_file() and 1 <= stage.best_epoch <= 2
+    assert stage.best_val_f1 == max(h["val_macro_f1"] for h in stage.history)
+
+
+def test_every_name_has_one_face_row_per_frame(synth_release, extracted):
+    _, caches, _, _ = extracted
+    for name in all_names(synth_release):
+        f = caches["face"].load(name)
+        assert f.feat.shape[0] == synth_release.n_frames(name)
+        assert np.isfinite(f.feat).all()
+        have = synth_release.faces.frames(name)
+        assert not f.flag[have[have <= f.feat.shape[0]] - 1].any()  # own face: not flagged
+
+
+def test_rerun_does_no_work(synth_release, extracted):
+    split, caches, stage, cfg = extracted
+    before = {m: c.dir.stat().st_mtime_ns for m, c in caches.items()}
+    face_file = caches["face"].dir / all_names(synth_release)[0] / "feat.npy"
+    t0 = face_file.stat().st_mtime_ns
+    caches2, stage2 = extract_all(synth_release, split, ("face", "audio", "pose"), cfg, quiet=True)
+    assert stage2.checkpoint == stage.checkpoint
+    assert face_file.stat().st_mtime_ns == t0
+    assert {m: c.dir for m, c in caches2.items()} == {m: c.dir for m, c in caches.items()}
+    assert before
+
+
+def test_windows_cover_every_validation_frame(synth_release, extracted):
+    split, caches, _, _ = extracted
+    ws = build_windows(synth_release, split.val, caches, labelled_only=False)
+    assert len(ws) == sum(synth_release.n_frames(n) for n in split.val)
+    assert ws.mask[:, CURRENT_STEP].all()
+    batch = ws.batch(np.arange(5))
+    assert batch["face"].shape == (5, 12, ws.dims["face"])
+    assert batch["audio"].shape[:2] == (5, 12) and batch["pose"].shape == (5, 12, 36)
+    train = build_windows(synth_release, split.train, caches, labelled_only=True)
+    assert (train.labels >= 0).all()

@@ -1,0 +1,227 @@
+"""The embedded corpus generator: layout, formats, edge cases, determinism, real-scale sizes.
+
+Files are read directly (not through the harness readers) so these tests pin the on-disk format
+itself, the same format the real Aff-Wild2 release uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from harness.data.synth import (
+    SynthSummary,
+    is_finished_corpus,
+    synthesize,
+    synthesize_annotations_only,
+)
+from harness.data.synth.scale import REAL, plan_scale
+from harness.errors import HarnessError
+
+ANN = Path("5th_ABAW_Annotations", "EXPR_Classification_Challenge")
+HEADER = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other"
+TEMPLATE_HEADER = "image_location," + HEADER
+TEST_LIST = Path("names_of_videos_in_each_test_set",
+                 "Expression_Classification_Challenge_test_set_release.txt")
+TEMPLATE = "CVPR_5th_ABAW_EXPR_test_set_sample.txt"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SynthSummary]:
+    root = tmp_path_factory.mktemp("synth") / "corpus"
+    return root, synthesize(root, seed=3, videos=6, seconds=6, progress=False)
+
+
+def read_labels(path: Path) -> np.ndarray:
+    lines = path.read_bytes().decode().splitlines()
+    assert lines[0].strip() == HEADER
+    return np.array([int(x) for x in lines[1:]], dtype=np.int64)
+
+
+def annotation_files(root: Path, split: str) -> dict[str, Path]:
+    return {p.stem: p for p in sorted((root / ANN / split).glob("*.txt"))}
+
+
+def manifest(root: Path) -> dict:
+    return json.loads((root / "synth.json").read_text())
+
+
+def tree_digest(root: Path, pattern: str) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.glob(pattern)):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def test_layout_and_headers(corpus):
+    root, summary = corpus
+    assert is_finished_corpus(root)
+    assert not list(root.parent.glob("*.partial-*"))
+    train, val = annotation_files(root, "Train_Set"), annotation_files(root, "Validation_Set")
+    assert len(train) == summary.n_train and len(val) == summary.n_val
+    for path in [*train.values(), *val.values()]:
+        labels = read_labels(path)
+        assert labels.min() >= -1 and labels.max() <= 7
+    assert any(b"\r\n" in p.read_bytes() for p in train.values())
+    dup = set(train) & set(val)
+    assert len(dup) == 1
+    (name,) = dup
+    assert train[name].read_bytes() == val[name].read_bytes()
+    for sub in ("cropped_aligned", "videos", "openpose", "synth_truth/Test_Set"):
+        assert (root / sub).is_dir()
+
+
+def test_every_class_in_train_and_val(corpus):
+    root, _ = corpus
+    for split in ("Train_Set", "Validation_Set"):
+        labels = np.concatenate([read_labels(p) for p in annotation_files(root, split).values()])
+        assert set(np.unique(labels[labels >= 0])) == set(range(8)), split
+
+
+def test_faces(corpus):
+    root, _ = corpus
+    names = manifest(root)["names"]
+    missing = 0
+    for name, info in names.items():
+        frames = sorted(int(p.stem) for p in (root / "cropped_aligned" / name).glob("*.jpg"))
+        assert frames and frames[-1] <= info["n_frames"] and frames[0] >= 1
+        missing += info["n_frames"] - len(frames)
+        img = cv2.imread(str(root / "cropped_aligned" / name / f"{frames[0]:05d}.jpg"))
+        assert img.shape == (112, 112, 3)
+    assert missing > 0  # some frames have no detected face
+
+
+def test_videos_match_manifest(corpus):
+    root, _ = corpus
+    info = manifest(root)
+    no_audio = []
+    for video, v in info["videos"].items():
+        with av.open(str(root / "videos" / f"{video}.mp4")) as container:
+            stream = container.streams.video[0]
+            assert float(stream.average_rate) == pytest.approx(v["fps"], abs=1e-3)
+            n = sum(1 for _ in container.decode(video=0))
+            has_audio = bool(container.streams.audio)
+        assert n == v["n_frames"]
+        assert has_audio == v["has_audio"]
+        if not has_audio:
+            no_audio.append(video)
+        for name in v["names"]:
+            assert info["names"][name]["n_frames"] - n in (0, 1)
+    assert len(no_audio) == 1
+    fps = {round(v["fps"], 2) for v in info["videos"].values()}
+    assert {25.0, 29.97, 30.0} <= fps
+
+
+def test_left_right_pair(corpus):
+    root, _ = corpus
+    names = manifest(root)["names"]
+    lefts = [n for n in names if n.endswith("_left")]
+    assert lefts
+    video = names[lefts[0]]["video"]
+    assert f"{video}_right" in names
+    assert (root / "cropped_aligned" / lefts[0]).is_dir()
+    assert (root / "cropped_aligned" / f"{video}_right").is_dir()
+    poses = sorted((root / "openpose" / video).glob("*_keypoints.json"))
+    people = [json.loads(p.read_text())["people"] for p in poses]
+    two = [p for p in people if len(p) == 2]
+    assert two
+    xs = [np.array(p["pose_keypoints_2d"]).reshape(18, 3)[1, 0] for p in two[0]]
+    assert xs[0] < xs[1]  # left person first, smaller x
+
+
+def test_pose_files(corpus):
+    root, _ = corpus
+    info = manifest(root)
+    for video, v in info["videos"].items():
+        files = sorted((root / "openpose" / video).glob("*_keypoints.json"))
+        frames = [int(p.name[len(video) + 1:len(video) + 13]) for p in files]
+        expected = sorted({round(j * v["fps"] / 2) for j in range(1000)
+                           if round(j * v["fps"] / 2) < v["n_frames"]})
+        assert frames == expected
+        doc = json.loads(files[0].read_text())
+        assert doc["version"] == 1.3
+        for person in doc["people"]:
+            assert len(person["pose_keypoints_2d"]) == 54
+            assert person["person_id"] == [-1] and person["face_keypoints_2d"] == []
+
+
+def test_test_set_files(corpus):
+    root, summary = corpus
+    names = (root / TEST_LIST).read_text().split()
+    assert len(names) == summary.n_test
+    info = manifest(root)["names"]
+    lines = (root / TEMPLATE).read_text().splitlines()
+    assert lines[0] == TEMPLATE_HEADER
+    expected = [f"{n}/{k:05d}.jpg," for n in names for k in range(1, info[n]["n_frames"] + 1)]
+    assert lines[1:] == expected
+    for name in names:
+        assert not (root / ANN / "Train_Set" / f"{name}.txt").exists()
+        truth = read_labels(root / "synth_truth" / "Test_Set" / f"{name}.txt")
+        assert len(truth) == info[name]["n_frames"]
+        assert (root / "cropped_aligned" / name).is_dir()
+
+
+def test_determinism(corpus, tmp_path):
+    root, _ = corpus
+    same = tmp_path / "same"
+    synthesize(same, seed=3, videos=6, seconds=6, progress=False)
+    for pattern in ("5th_ABAW_Annotations/**/*.txt", "*.txt", "openpose/**/*.json",
+                    "cropped_aligned/**/*.jpg", "synth_truth/**/*.txt"):
+        assert tree_digest(root, pattern) == tree_digest(same, pattern), pattern
+    other = tmp_path / "other"
+    synthesize(other, seed=4, videos=3, seconds=4, progress=False)
+    assert tree_digest(root, "5th_ABAW_Annotations/**/*.txt") != tree_digest(
+        other, "5th_ABAW_Annotations/**/*.txt")
+
+
+def test_refuses_existing(corpus, tmp_path):
+    root, _ = corpus
+    with pytest.raises(HarnessError, match="finished corpus"):
+        synthesize(root, videos=3, seconds=2, progress=False)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x").write_text("x")
+    with pytest.raises(HarnessError, match="not empty"):
+        synthesize(busy, videos=3, seconds=2, progress=False)
+    with pytest.raises(HarnessError):
+        synthesize(tmp_path / "few", videos=2, seconds=2, progress=False)
+
+
+def test_annotations_only_tiny(tmp_path):
+    s = synthesize_annotations_only(tmp_path / "tiny", seed=1, real_scale=False, progress=False)
+    root = s.root
+    train, val = annotation_files(root, "Train_Set"), annotation_files(root, "Validation_Set")
+    assert (len(train), len(val)) == (s.n_train, s.n_val) == (25, 7)
+    lines = (root / TEMPLATE).read_text().splitlines()
+    assert lines[0] == TEMPLATE_HEADER and len(lines) - 1 == REAL.test_rows // 100
+    assert len((root / TEST_LIST).read_text().split()) == s.n_test
+    total = sum(len(read_labels(p)) for p in train.values())
+    assert total == REAL.train.lines // 100
+    assert len(set(train) & set(val)) == 1
+
+
+def test_real_scale_plan_totals():
+    plan = plan_scale(0, REAL)
+    assert len(plan.train) == 247 and len(plan.val) == 70 and len(plan.test) == 228
+    assert sum(n for _, n in plan.train) == 1_102_504
+    assert sum(n for _, n in plan.val) == 453_535
+    assert sum(n for _, n in plan.test) == 1_022_655
+    lengths = [n for _, n in plan.train + plan.val + plan.test]
+    assert min(lengths) == 73 and max(lengths) == 47_435
+    invalid = sum(plan.invalid[n] for n, _ in plan.train[1:]) + plan.invalid[plan.duplicate]
+    assert 1_102_504 - invalid == 592_216
+
+
+@pytest.mark.slow
+def test_real_scale_written(tmp_path):
+    s = synthesize_annotations_only(tmp_path / "real", progress=False)
+    assert (s.n_train, s.n_val, s.n_test) == (247, 70, 228)
+    assert s.n_labelled == 592_216 + 284_230
+    assert s.seconds_taken < 10
