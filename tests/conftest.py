@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,17 @@ from harness.data.labels import ANNOTATION_HEADER, TEMPLATE_HEADER
 EXPR = Path("5th_ABAW_Annotations") / "EXPR_Classification_Challenge"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
-    """Never touch the user's cache: each test session gets its own harness home."""
-    home = tmp_path_factory.getbasetemp() / "harness-home"
-    monkeypatch.setenv("ABAW_HARNESS_HOME", str(home))
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_home(tmp_path_factory):
+    """Never touch the user's cache: the test session gets its own harness home (set before
+    any session- or module-scoped fixture builds caches)."""
+    old = os.environ.get("ABAW_HARNESS_HOME")
+    os.environ["ABAW_HARNESS_HOME"] = str(tmp_path_factory.getbasetemp() / "harness-home")
+    yield
+    if old is None:
+        os.environ.pop("ABAW_HARNESS_HOME", None)
+    else:
+        os.environ["ABAW_HARNESS_HOME"] = old
 
 
 def write_labels(path: Path, labels, newline: str = "\n") -> Path:

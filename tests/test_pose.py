@@ -44,6 +44,9 @@ def test_coco18_parsed(tmp_path):
     people = read_openpose_file(write_frame(tmp_path / "a.json", [skeleton(18, 10, 20, 100)]))
     assert people.shape == (1, 18, 3)
     assert people[0, 3, 0] == pytest.approx(10 + 100 * 3 / 18)
+    legacy = tmp_path / "old.json"  # OpenPose < 1.2 key name
+    legacy.write_text(json.dumps({"people": [{"pose_keypoints": skeleton(18, 0, 0, 10)}]}))
+    assert read_openpose_file(legacy).shape == (1, 18, 3)
 
 
 def test_body25_mapped_to_coco18(tmp_path):

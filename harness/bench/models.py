@@ -23,6 +23,8 @@ from .flops import TRAIN_FLOP_FACTOR, forward_flops
 from .timing import Timing, budget_repeats, peak_memory_mb, reset_peak_memory, time_calls
 
 MODES = ("infer", "train")
+BN_SKIP = ("BatchNorm cannot train on 1 window per batch (the trainer drops a ragged last batch "
+           "for the same reason)")
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
     """One (baseline, batch, mode) row; a failure (e.g. ``torch.compile``) becomes ``error``."""
     row: dict = {"baseline": name, "mode": mode, "batch": plan.batch}
     try:
-        model, _ = build_model(name, dims, device, plan.compile)
+        model, plain = build_model(name, dims, device, plan.compile)
+        if mode == "train" and plan.batch < 2 and _has_batchnorm(plain):
+            row["skipped"] = BN_SKIP
+            return row
         amp, row["amp"] = amp_context(device, plan.amp)
         batch = make_batch(model_dims(name, dims), plan.batch, device)
         model.train(mode == "train")
@@ -145,6 +150,10 @@ def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
         return row
     row.update(timing_fields(timing, plan.batch))
     return row
+
+
+def _has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def timing_fields(timing: Timing, items: int, unit: str = "windows") -> dict:
@@ -162,7 +171,7 @@ def timing_fields(timing: Timing, items: int, unit: str = "windows") -> dict:
 
 def add_flop_fields(row: dict, fwd_flops: float, peak_gflops: float, rate_key: str) -> dict:
     """FLOPs per item (x3 for training), achieved GFLOP/s and the fraction of matmul peak."""
-    if "error" in row:
+    if "error" in row or "skipped" in row:
         return row
     flops = fwd_flops * (TRAIN_FLOP_FACTOR if row.get("mode") == "train" else 1.0)
     row["flops_per_window" if rate_key == "windows_per_s" else "flops_per_image"] = flops

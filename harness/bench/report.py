@@ -76,12 +76,14 @@ def _flop_cells(row: dict, key: str) -> list[str]:
 def _note(row: dict) -> str:
     if "error" in row:
         return f"ERROR {row['error']}"
+    if "skipped" in row:
+        return f"skipped: {row['skipped']}"
     return f"{row.get('repeats', '?')} reps" + (f", amp {row['amp']}" if row.get("amp", "off")
                                                  != "off" else "")
 
 
 def _baseline_cells(row: dict) -> list[str]:
-    if "error" in row:
+    if "error" in row or "skipped" in row:
         return [row["baseline"], row["mode"], str(row["batch"])] + ["-"] * 7 + [_note(row)]
     return ([row["baseline"], row["mode"], str(row["batch"])] + _rate_cells(row, "windows")
             + _flop_cells(row, "flops_per_window") + [_num(row.get("peak_mem_mb")), _note(row)])

@@ -45,7 +45,7 @@ class BenchConfig:
     backbones: list[str] | None = None  # None: every registered backbone (quick: not emonet)
     seed_design: bool = True
     quick: bool = False
-    threads: int | None = None  # torch intra-op threads for the run; None keeps torch's default
+    threads: int | None = None  # torch intra-op threads; None: torch's default (quick: 1)
     row_budget_s: float | None = 20.0  # cut repeats so one row's timed part stays near this
     profile: bool = True  # profile one attention_fusion training step
     epoch_windows: int = REAL_TRAIN_WINDOWS
@@ -54,7 +54,8 @@ class BenchConfig:
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
     """Measure every configured row; see ``harness.bench`` for the fields of the result."""
     device = resolve_device(cfg.device)
-    with _threads(cfg.threads):
+    threads = cfg.threads or (1 if cfg.quick and device.type == "cpu" else None)
+    with _threads(threads):
         started = time.perf_counter()
         result = _header(cfg, device)
         peak = result["matmul_peak_gflops"]

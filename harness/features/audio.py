@@ -59,7 +59,7 @@ def load_audio(
         raise HarnessError(f"video not found: {path}")
     try:
         container = av.open(str(path))
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+    except (av.error.FFmpegError, OSError) as exc:
         raise ReleaseFormatError(path, f"cannot open as a video container ({exc})") from exc
     with container:
         duration = _container_duration(container) or duration_hint or 0.0
@@ -287,39 +287,50 @@ class DeepSpectrumExtractor:
                 "hop": HOP, "cmap": "viridis", "size": DS_SIZE, "window_s": WINDOW_S,
                 "hop_s": HOP_S, "weights_sha256_16": self._digest, "version": 1}
 
-    def images(self, track: AudioTrack) -> np.ndarray:
-        """(rows, 128, 98, 3) float32 RGB in [0, 1]: one spectrogram image per window."""
+    def spectrograms(self, track: AudioTrack) -> np.ndarray:
+        """(rows, frames, mels) mel power in dB of every window (frames computed once)."""
         import librosa
-        from matplotlib import colormaps
 
         y, rows = _padded(_at_rate(track))
         mel = librosa.feature.melspectrogram(
             y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=DS_MELS, center=False)
-        db = 10.0 * np.log10(mel.T + 1e-10)  # (frames, mels)
-        win = _pool_frames(db, N_FFT, HOP, SAMPLE_RATE, rows)  # (rows, frames, mels)
-        lo = win.min(axis=(1, 2), keepdims=True)
-        hi = win.max(axis=(1, 2), keepdims=True)
-        norm = (win - lo) / np.maximum(hi - lo, 1e-6)
-        lut = colormaps["viridis"](np.linspace(0.0, 1.0, 256))[:, :3].astype(np.float32)
-        index = np.clip(np.rint(norm * 255), 0, 255).astype(np.intp)
-        return lut[np.flip(np.swapaxes(index, 1, 2), axis=1)]
+        db = (10.0 * np.log10(mel.T + 1e-10)).astype(np.float32)  # (frames, mels)
+        return _pool_frames(db, N_FFT, HOP, SAMPLE_RATE, rows)
+
+    def images(self, track: AudioTrack) -> np.ndarray:
+        """(rows, 128, 98, 3) float32 RGB in [0, 1]: one spectrogram image per window."""
+        return _render(self.spectrograms(track))
 
     def __call__(self, track: AudioTrack) -> np.ndarray:
         import torch
 
-        images = self.images(track)
+        spectra = self.spectrograms(track)
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         out = []
         with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(images[start:start + self.batch_size]))
+            for start in range(0, len(spectra), self.batch_size):
+                # rendered per batch: a long video's images would not fit in memory at once
+                x = torch.from_numpy(_render(spectra[start:start + self.batch_size]))
                 x = torch.nn.functional.interpolate(
                     x.permute(0, 3, 1, 2), size=(DS_SIZE, DS_SIZE), mode="bilinear",
                     align_corners=False)
                 x = ((x - mean) / std).to(self.device)
                 out.append(self.model(x).float().cpu().numpy())
         return np.concatenate(out).astype(np.float32)
+
+
+def _render(spectra: np.ndarray) -> np.ndarray:
+    """(n, frames, mels) dB -> (n, mels, frames, 3) viridis RGB, each window min-max scaled,
+    low frequencies at the bottom as in a plotted spectrogram."""
+    from matplotlib import colormaps
+
+    lo = spectra.min(axis=(1, 2), keepdims=True)
+    hi = spectra.max(axis=(1, 2), keepdims=True)
+    norm = (spectra - lo) / np.maximum(hi - lo, 1e-6)
+    lut = colormaps["viridis"](np.linspace(0.0, 1.0, 256))[:, :3].astype(np.float32)
+    index = np.clip(np.rint(norm * 255), 0, 255).astype(np.intp)
+    return np.ascontiguousarray(lut[np.flip(np.swapaxes(index, 1, 2), axis=1)])
 
 
 # --------------------------------------------------------------------------- egemaps

@@ -178,18 +178,23 @@ class LightFaceNet(nn.Module):
     """A small CNN that trains from scratch on 2 CPU cores in about a minute.
 
     64x64 input (the embedded corpus's 112x112 crops are resized by the loader, which is cheaper
-    than resizing inside every forward; other sizes are resized here). A stride-2 stem, then three
-    max-pool + conv stages (each conv with BatchNorm and ReLU) down to 4x4, global average pooling
-    and a linear projection to the 256-d feature every face head expects. About 4 M multiply-adds
-    per image: on CPU, convolution cost, not parameter count, sets the training speed.
+    than resizing inside every forward; other sizes are resized here). A 4x4 stride-4 "patchify"
+    stem straight to 16x16, then max-pool + 3x3 conv stages (BatchNorm, ReLU) down to 4x4, global
+    average pooling and a linear projection to the 256-d feature every face head expects.
+    On CPU the element-wise work on large early feature maps (BatchNorm, ReLU, pooling), not the
+    parameter count, sets the training speed; the patchify stem avoids those maps and measured
+    about twice the throughput of a stride-2 stem of similar size.
     """
 
     input_size = 64
     feature_dim = 256
 
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 128)):
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128)):
         super().__init__()
-        layers: list[nn.Module] = [_conv_bn(3, widths[0], stride=2)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, widths[0], kernel_size=4, stride=4, bias=False),
+            nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True),
+        ]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [nn.MaxPool2d(2), _conv_bn(c_in, c_out, stride=1)]
         self.features = nn.Sequential(*layers)
@@ -206,7 +211,7 @@ class LightFaceNet(nn.Module):
 
 @register_backbone(
     "light", input_size=64, feature_dim=256,
-    description="small 4-conv CNN with BatchNorm, 64x64 input, trains from scratch on CPU",
+    description="small 3-conv CNN with BatchNorm, 64x64 input, trains from scratch on CPU",
 )
 def _build_light() -> nn.Module:
     return LightFaceNet()

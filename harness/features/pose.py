@@ -49,7 +49,9 @@ def read_openpose_file(path: str | Path) -> np.ndarray:
 
 def _person(path: Path, index: int, person: object) -> np.ndarray | None:
     """One person's keypoints in COCO-18 order; None when OpenPose wrote an empty body list."""
-    flat = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+    flat = None
+    if isinstance(person, dict):  # OpenPose < 1.2 wrote "pose_keypoints"
+        flat = person.get("pose_keypoints_2d", person.get("pose_keypoints"))
     if not isinstance(flat, list):
         raise ReleaseFormatError(path, f"person {index}: no 'pose_keypoints_2d' list")
     if not flat:

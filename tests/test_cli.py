@@ -1,0 +1,87 @@
+"""End to end through the real command line: synth -> run -> submit -> validate -> leaderboard.
+
+Each step is a subprocess running ``python -m harness`` so exit codes and messages are exactly
+what a user sees.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXPR
+
+
+def harness(*args, env=None, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"harness {' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    e = dict(os.environ)
+    e["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("home"))
+    e["COLUMNS"] = "200"
+    return e
+
+
+def test_help_and_version():
+    out = harness("--help").stdout
+    for cmd in ("data", "splits", "extract", "run", "baselines", "submit", "validate",
+                "leaderboard", "bench"):
+        assert cmd in out
+    assert harness("--version").stdout.startswith("abaw-harness ")
+
+
+def test_bad_annotation_is_one_red_line_and_exit_2(tmp_path, env):
+    from tests.conftest import make_release
+
+    root = make_release(tmp_path / "r")
+    bad = root / EXPR / "Train_Set" / "vid1.txt"
+    n_lines = len(bad.read_text().splitlines())
+    bad.write_text(bad.read_text() + "8\n")
+    proc = harness("data", "info", "--data", root, env=env, check=False)
+    assert proc.returncode == 2
+    assert f"vid1.txt:{n_lines + 1}" in proc.stderr and "Traceback" not in proc.stderr
+    proc = harness("data", "info", "--data", tmp_path / "missing", env=env, check=False)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_end_to_end(tmp_path, env):
+    data, work = tmp_path / "corpus", tmp_path / "work"
+    harness("data", "synth", "--out", data, "--videos", 8, "--seconds", 6, "--seed", 1, env=env)
+    harness("splits", "--data", data, "--write", work / "folds.json", env=env)
+    folds = json.loads((work / "folds.json").read_text())
+    assert [s["name"] for s in folds["splits"]] == ["official"] + [f"fold{k}" for k in range(1, 6)]
+    common = ["--data", data, "--workdir", work, "--epochs", 2, "--face-epochs", 2, "--quiet"]
+    for baseline in ("current_face", "attention_fusion"):
+        out = harness("run", baseline, *common, env=env).stdout
+        assert "macro F1" in out
+    runs = sorted((work / "runs").iterdir())
+    assert len(runs) == 2
+    for run in runs:
+        for f in ("metrics.json", "config.json", "run.json", "epochs.csv", "checkpoint.pt",
+                  "per_video_confusion.npz", "confusion.png", "per_class_f1.png"):
+            assert (run / f).is_file(), f
+        assert any((run / "predictions" / "val").iterdir())
+        assert any((run / "predictions" / "test").iterdir())
+    sub = work / "sub.txt"
+    out = harness("submit", "--data", data, "--workdir", work, "--out", sub, env=env).stdout
+    assert "validates" in out and sub.is_file()
+    assert harness("validate", sub, "--data", data, env=env).returncode == 0
+    lines = sub.read_text().splitlines()
+    broken = tmp_path / "broken.txt"
+    broken.write_text("\n".join(lines[:3] + [lines[3].rsplit(",", 1)[0] + ",8"] + lines[4:])
+                      + "\n")
+    proc = harness("validate", broken, "--data", data, env=env, check=False)
+    assert proc.returncode == 1 and f"{broken}:4" in proc.stderr
+    table = harness("leaderboard", "--workdir", work, "--format", "markdown", env=env).stdout
+    assert "| attention_fusion |" in table and "| current_face |" in table
+    assert "Avg(F1)" in table
