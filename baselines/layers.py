@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.labels import NUM_CLASSES
+from harness.features.timeline import CURRENT_STEP, N_STEPS
 
 __all__ = [
     "CURRENT_STEP",
@@ -30,10 +31,9 @@ __all__ = [
     "pool_steps",
 ]
 
-#: Index of the predicted (current) frame inside a window.
-CURRENT_STEP = 6
-#: Steps per window (6 s at 2 per second).
-WINDOW = 12
+#: Index of the predicted (current) frame inside a window, and steps per window (6 s at 2/s):
+#: defined once, by the time alignment that builds the windows.
+WINDOW = N_STEPS
 #: Ways ``pool_steps`` can summarise a sequence.
 POOLS: tuple[str, ...] = ("current", "mean")
 

@@ -76,6 +76,7 @@ def train(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainCo
         opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
         gen.set_state(resume["generator"])
+        torch.set_rng_state(resume["torch_rng"])
         best, best_state, best_epoch = resume["best"], resume["best_state"], resume["best_epoch"]
         history, stale, start = resume["history"], resume["stale"], resume["epoch"] + 1
     t0 = time.perf_counter()
@@ -103,6 +104,7 @@ def train(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainCo
             if checkpoint_hook is not None:
                 checkpoint_hook({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                  "scheduler": sched.state_dict(), "generator": gen.get_state(),
+                                 "torch_rng": torch.get_rng_state(),
                                  "best": best, "best_state": best_state,
                                  "best_epoch": best_epoch, "history": history, "stale": stale,
                                  "epoch": epoch})

@@ -54,11 +54,10 @@ def test_emonet_prefixed_state_dict_round_trip(tmp_path):
     dst = create_backbone("emonet").eval()
     report = load_state_dict_flexible(dst, path)
     assert report.missing == [] and report.unexpected == []
-    x = torch.rand(1, 3, 256, 256)
+    x = torch.rand(1, 3, 64, 64)  # equality needs no full-size pass (EmoNet is ~16 GMAC at 256)
     with torch.inference_mode():
-        a, b = src(x), dst(x)
-    assert a.shape == (1, 256)
-    assert torch.allclose(a, b, atol=1e-5)
+        assert torch.allclose(src(x), dst(x), atol=1e-5)
+        assert dst(torch.rand(1, 3, 256, 256)).shape == (1, 256)
 
 
 def test_emonet_parameter_names_match_public_repo():
@@ -178,7 +177,7 @@ def test_densenet_legacy_key_remap_and_round_trip(tmp_path):
     path = tmp_path / "densenet121-a639ec97.pth"
     torch.save(legacy, path)
     dst = load_densenet121(path)
-    x = torch.rand(1, 3, 64, 64)
+    x = torch.rand(1, 3, 32, 32)
     with torch.inference_mode():
         a, b = src(x), dst(x)
     assert a.shape == (1, 1024)

@@ -91,3 +91,13 @@ def test_fingerprint_changes_with_labels(tmp_path):
     write_labels(next((b_root / "5th_ABAW_Annotations").rglob("vid0.txt")), [0, 0, 0])
     assert a.fingerprint != load_release(b_root).fingerprint
     assert a.fingerprint == load_release(tmp_path / "a").fingerprint
+
+
+def test_env_overrides_one_piece_at_a_time(tmp_path, monkeypatch):
+    root = make_release(tmp_path / "r")
+    other = tmp_path / "faces_elsewhere"
+    (other / "vid0").mkdir(parents=True)
+    (other / "vid0" / "00003.jpg").write_bytes(b"")
+    monkeypatch.setenv("ABAW_IMAGES", str(other))
+    rel = load_release(root)
+    assert rel.layout.image_roots == (other,) and rel.faces.frames("vid0").tolist() == [3]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -107,6 +108,25 @@ class Release:
         return h.hexdigest()[:16]
 
 
+#: Environment variables that override one piece of the layout each (lists: os.pathsep).
+ENV_OVERRIDES = {
+    "annotations": "ABAW_ANNOTATIONS", "image_roots": "ABAW_IMAGES",
+    "video_dirs": "ABAW_VIDEOS", "pose_dir": "ABAW_POSES", "test_list": "ABAW_TEST_LIST",
+    "template": "ABAW_TEMPLATE",
+}
+
+
+def env_overrides() -> dict:
+    """Layout overrides from the environment, so every command honours them."""
+    out: dict = {}
+    for key, var in ENV_OVERRIDES.items():
+        value = os.environ.get(var)
+        if value:
+            is_list = key in ("image_roots", "video_dirs")
+            out[key] = tuple(value.split(os.pathsep)) if is_list else value
+    return out
+
+
 def load_release(root: str | Path | None = None, **overrides) -> Release:
     """Read a release (``root``), or the embedded corpus when ``root`` is None.
 
@@ -115,7 +135,7 @@ def load_release(root: str | Path | None = None, **overrides) -> Release:
     """
     if root is None:
         root = ensure_default_corpus()
-    layout = find_release(root, **overrides)
+    layout = find_release(root, **(env_overrides() | overrides))
     train = read_annotation_dir(layout.train_dir)
     val = read_annotation_dir(layout.val_dir)
     duplicates = tuple(sorted(set(train) & set(val)))
