@@ -239,13 +239,12 @@ def run_cmd(
             setattr(tcfg, key, value)
     fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs)
     splits = _splits_of(split)
-    if data is None:
-        load(None)  # announce (and if needed, generate) the embedded corpus once
+    release = load(data)
     results = []
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
                         train=tcfg, resume=resume, quiet=quiet)
-        result = run_config(cfg)
+        result = run_config(cfg, release)
         results.append(result)
         out.print(run_report(result))
     if len(splits) > 1:

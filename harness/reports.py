@@ -29,7 +29,8 @@ def release_table(release: Release) -> Table:
     t.add_row("template", str(lay.template or "none"))
     if lay.template is not None:
         tpl = release.template
-        t.add_row("test set", f"{len(tpl.names)} names, {tpl.n_rows:,} template rows")
+        t.add_row("test set", f"{len(release.test_names)} names listed, {len(tpl.names)} in "
+                  f"the template, {tpl.n_rows:,} template rows")
     t.add_row("fingerprint", release.fingerprint)
     return t
 

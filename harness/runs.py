@@ -79,11 +79,12 @@ def run(baseline: str, split: str = "official", **kwargs) -> RunResult:
     return run_config(RunConfig(baseline=baseline, split=split, **kwargs))
 
 
-def run_config(cfg: RunConfig) -> RunResult:
+def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
+    """Run as configured; pass ``release`` to reuse one already loaded from ``cfg.data``."""
     t0 = time.perf_counter()
     spec = get_baseline(cfg.baseline)
     cfg.train.device = cfg.features.device
-    release = load_release(cfg.data)
+    release = release if release is not None else load_release(cfg.data)
     split = get_split(release, cfg.split, seed=cfg.fold_seed)
     caches, stage = extract_all(release, split, _needed(spec.modalities), cfg.features,
                                 names=all_names(release), quiet=cfg.quiet)
@@ -129,6 +130,7 @@ def _needed(modalities: tuple[str, ...]) -> tuple[str, ...]:
 def _test_windows(release: Release, caches) -> WindowSet | None:
     if release.layout.template is None:
         return None
+    release.test_names  # noqa: B018 - checks the test list against the template first
     return build_windows(release, release.template.names, caches, labelled_only=False)
 
 

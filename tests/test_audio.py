@@ -21,6 +21,7 @@ from harness.features.audio import (
     list_audio_extractors,
     load_audio,
     window_centres,
+    window_flags,
 )
 from harness.features.densenet import DenseNet121
 
@@ -55,7 +56,7 @@ def make_video(path: Path, seconds: float, *, audio: bool = True, sr: int = 4410
 
 def test_decodes_aac_in_mp4_to_16k(tmp_path):
     track = load_audio(make_video(tmp_path / "v.mp4", 2.0))
-    assert track.sr == SAMPLE_RATE and track.has_audio
+    assert track.sr == SAMPLE_RATE and track.has_audio and not window_flags(track).any()
     assert track.samples.dtype == np.float32 and track.samples.ndim == 1
     assert abs(track.duration - 2.0) < 0.1
     assert abs(len(track.samples) / SAMPLE_RATE - 2.0) < 0.1
@@ -73,6 +74,7 @@ def test_no_audio_stream_gives_silence_flag_and_warning(tmp_path):
     assert abs(track.duration - 1.5) < 0.15
     assert len(track.samples) == round(track.duration * SAMPLE_RATE)
     assert not track.samples.any()
+    assert window_flags(track).all()
 
 
 def test_unreadable_file_names_the_file(tmp_path):
@@ -169,3 +171,9 @@ def test_truncated_file_keeps_what_decodes_and_warns(tmp_path, suffix):
         track = load_audio(cut)
     assert track.has_audio and len(track.samples) == round(track.duration * SAMPLE_RATE)
     assert np.abs(track.samples[: SAMPLE_RATE]).max() > 0.1  # the start decoded
+    flags = window_flags(track)  # rows starting after the audio's end are marked imputed
+    assert track.audio_end is not None and track.audio_end < 3.5
+    assert not flags[0]
+    assert flags.tolist() == (window_centres(track.duration) - 0.5 >= track.audio_end).tolist()
+    if suffix == "mkv":  # the header keeps the full 4 s duration
+        assert flags[-1]

@@ -101,3 +101,15 @@ def test_env_overrides_one_piece_at_a_time(tmp_path, monkeypatch):
     monkeypatch.setenv("ABAW_IMAGES", str(other))
     rel = load_release(root)
     assert rel.layout.image_roots == (other,) and rel.faces.frames("vid0").tolist() == [3]
+
+
+def test_test_name_without_template_rows_names_the_line(tmp_path):
+    from harness.errors import ReleaseFormatError
+
+    root = make_release(tmp_path / "r", test={"t1": 3, "t2": 4})
+    lst = root / "names_of_videos_in_each_test_set"
+    (lst / "Expression_Classification_Challenge_test_set_release.txt").write_text("t1\nt9\nt2\n")
+    rel = load_release(root)
+    with pytest.raises(ReleaseFormatError, match="'t9' has no rows") as exc:
+        _ = rel.test_names
+    assert exc.value.line == 2

@@ -22,7 +22,7 @@ from harness.data.faces import FaceIndex
 from harness.data.layout import ReleaseLayout, find_release
 from harness.data.testset import Template, read_template, read_test_list
 from harness.data.videos import VideoInfo, find_videos, probe_video, video_of
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ReleaseFormatError
 
 
 @dataclass
@@ -49,9 +49,18 @@ class Release:
 
     @cached_property
     def test_names(self) -> list[str]:
+        """Names of the test set; every one must have rows in the template."""
         if self.layout.test_list is None:
             return list(self.template.names) if self.layout.template else []
-        return read_test_list(self.layout.test_list)
+        names = read_test_list(self.layout.test_list)
+        if self.layout.template is not None:
+            rows = self.template.n_frames
+            for line, name in enumerate(names, start=1):
+                if name not in rows:
+                    raise ReleaseFormatError(
+                        self.layout.test_list, f"test name {name!r} has no rows in the template "
+                        f"{self.layout.template}", line=line)
+        return names
 
     @cached_property
     def template(self) -> Template:

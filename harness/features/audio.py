@@ -40,6 +40,7 @@ class AudioTrack:
     sr: int
     has_audio: bool
     duration: float  # seconds; the video's length when known (samples are padded to it)
+    audio_end: float | None = None  # where the decoded audio stops (None: it covers everything)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -74,7 +75,7 @@ def load_audio(
                       "(truncated file?); padded with silence", stacklevel=2)
     duration = max(duration, decoded)
     samples = np.pad(samples, (0, max(0, round(duration * sr) - len(samples))))
-    return AudioTrack(samples, sr, True, duration)
+    return AudioTrack(samples, sr, True, duration, audio_end=decoded)
 
 
 def _container_duration(container: av.container.InputContainer) -> float | None:
@@ -118,6 +119,15 @@ def n_windows(duration: float) -> int:
 def window_centres(duration: float) -> np.ndarray:
     """Centres (s) of the rows: row r covers [0.5 r, 0.5 r + 1], centre 0.5 r + 0.5."""
     return np.arange(n_windows(duration)) * HOP_S + WINDOW_S / 2
+
+
+def window_flags(track: AudioTrack) -> np.ndarray:
+    """Per row: True when the window holds no real audio (no stream, or past where it ended)."""
+    starts = window_centres(track.duration) - WINDOW_S / 2
+    if not track.has_audio:
+        return np.ones(len(starts), bool)
+    end = track.duration if track.audio_end is None else track.audio_end
+    return starts >= end
 
 
 def _padded(track: AudioTrack) -> tuple[np.ndarray, int]:
@@ -237,7 +247,8 @@ def _at_rate(track: AudioTrack) -> AudioTrack:
     import librosa
 
     y = librosa.resample(track.samples, orig_sr=track.sr, target_sr=SAMPLE_RATE)
-    return AudioTrack(y.astype(np.float32), SAMPLE_RATE, track.has_audio, track.duration)
+    return AudioTrack(y.astype(np.float32), SAMPLE_RATE, track.has_audio, track.duration,
+                      track.audio_end)
 
 
 # --------------------------------------------------------------------------- deepspectrum

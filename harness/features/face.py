@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from filelock import FileLock
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -153,12 +154,30 @@ def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
 
 def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: Path,
                   *, show_progress: bool = True) -> FaceStage:
-    """Train (or reuse) the stage-1 face model of ``split``; returns its checkpoint."""
+    """Train (or reuse) the stage-1 face model of ``split``; returns its checkpoint.
+
+    A file lock per model key means concurrent runs that need the same model train it once:
+    the others wait, then reuse it.
+    """
     key = face_stage_key(release, split, cfg)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(models_dir / f"{key}.lock")):
+        done = _load_stage(models_dir, key)
+        if done is None:
+            _train_stage(release, split, cfg, models_dir, key, show_progress)
+            done = _load_stage(models_dir, key)
+    return done
+
+
+def _load_stage(models_dir: Path, key: str) -> FaceStage | None:
     ckpt, meta_path = models_dir / f"{key}.pt", models_dir / f"{key}.json"
-    if ckpt.is_file() and meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
-        return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+    if not (ckpt.is_file() and meta_path.is_file()):
+        return None
+    meta = json.loads(meta_path.read_text())
+    return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+
+
+def _train_stage(release, split, cfg, models_dir, key, show_progress) -> None:
     device = resolve_device(cfg.device)
     gen = seed_everything(cfg.seed)
     model = build_face_model(cfg).to(device)
@@ -187,12 +206,11 @@ def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: P
             if stale >= cfg.early_stop:
                 break
     best_epoch = max(history, key=lambda h: h["val_macro_f1"])["epoch"]
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(ckpt, "wb") as fh:
+    with atomic_open(models_dir / f"{key}.pt", "wb") as fh:
         torch.save(best_state, fh)
-    write_json(meta_path, {"best_epoch": best_epoch, "best_val_f1": best, "history": history,
-                           "config": cfg.identity(), "split": split.name})
-    return FaceStage(ckpt, best_epoch, best, history, key)
+    write_json(models_dir / f"{key}.json", {  # written last: marks the model done
+        "best_epoch": best_epoch, "best_val_f1": best, "history": history,
+        "config": cfg.identity(), "split": split.name})
 
 
 def build_face_model(cfg: FaceConfig) -> FaceModel:
