@@ -1,8 +1,8 @@
 """``run_bench``: every measurement of the bench, in one JSON-able dict.
 
-Order matters for fairness: the matmul peak is measured first, in the same process and with the
-same thread settings as the rows, so that a contended machine lowers both alike and the
-fraction of peak stays meaningful.
+The matmul peak is measured in the same process and with the same thread settings as the rows,
+at the start and again at the end (the higher one counts), so that the fraction of peak compares
+like with like even on a machine shared with other jobs.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
             _say(progress, "profiling one attention_fusion training step")
             result["profile"] = _profile(cfg, device)
         result["machine"]["load_average_end"] = load_average()
+        _recheck_peak(result, device)
         result["seconds"] = time.perf_counter() - started
     return result
 
@@ -168,6 +169,22 @@ def _profile(cfg: BenchConfig, device: torch.device) -> dict:
         return profile_train_step("attention_fusion", _dims(cfg), batch, device)
     except Exception as exc:  # noqa: BLE001
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _recheck_peak(result: dict, device: torch.device) -> None:
+    """Measure the peak again at the end and keep the higher one, re-deriving the fractions.
+
+    On a shared machine one peak measurement can catch a busy moment; a too-low peak would make
+    fractions exceed 1. Both measurements are kept in the result.
+    """
+    first = result["matmul_peak_gflops"]
+    again = matmul_peak_gflops(device)
+    result["matmul_peak_gflops_start_end"] = [first, again]
+    peak = max(first, again)
+    result["matmul_peak_gflops"] = peak
+    for row in result["rows"] + result["backbone_rows"]:
+        if row.get("achieved_gflops") is not None:
+            row["fraction_of_peak"] = row["achieved_gflops"] / peak
 
 
 def _say(progress: bool, text: str) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from harness.atomic import save_npy, write_json
 from harness.errors import HarnessError
@@ -86,11 +87,16 @@ class FeatureCache:
                                f"(t = {float(time[row]):.2f} s); refusing to cache them")
         folder = self._folder(name)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "done.json").unlink(missing_ok=True)
-        save_npy(folder / "feat.npy", feat)
-        save_npy(folder / "time.npy", np.asarray(time, dtype=np.float64))
-        save_npy(folder / "flag.npy", np.asarray(flag, dtype=bool))
-        write_json(folder / "done.json", {"feat_shape": list(feat.shape)})
+        # Concurrent runs may compute the same entry: the first to finish wins and a valid
+        # entry is never rewritten, so readers never see one change under them.
+        with FileLock(str(folder) + ".lock"):
+            if self.has(name):
+                return
+            (folder / "done.json").unlink(missing_ok=True)
+            save_npy(folder / "feat.npy", feat)
+            save_npy(folder / "time.npy", np.asarray(time, dtype=np.float64))
+            save_npy(folder / "flag.npy", np.asarray(flag, dtype=bool))
+            write_json(folder / "done.json", {"feat_shape": list(feat.shape)})
 
     def invalidate(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -88,7 +88,7 @@ def audio_cache(release: Release, cfg: FeatureConfig):
 
 def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
                   *, quiet=False) -> FeatureCache:
-    from harness.features.audio import load_audio, window_centres
+    from harness.features.audio import load_audio, window_centres, window_flags
 
     extractor, cache = audio_cache(release, cfg)
     videos = cache.missing(sorted({video_of(n) for n in names}))
@@ -101,7 +101,7 @@ def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
                 track = load_audio(info.path, duration_hint=info.duration)
             feat = extractor(track)
             times = window_centres(track.duration)
-            cache.save(video, feat, times, np.full(len(times), not track.has_audio))
+            cache.save(video, feat, times, window_flags(track))
             bar.update(task, advance=1, info=video)
     return cache
 
@@ -109,7 +109,11 @@ def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
 # --------------------------------------------------------------------------- pose
 
 def pose_cache(release: Release) -> FeatureCache:
-    return FeatureCache(cache_root(release), "pose-coco18", {"normalised": True, "dim": 36})
+    from harness.features.pose import CONF_MIN
+
+    # bump "reader" when the parsing or normalisation in harness.features.pose changes
+    return FeatureCache(cache_root(release), "pose-coco18",
+                        {"normalised": True, "dim": 36, "conf_min": CONF_MIN, "reader": 1})
 
 
 def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureCache:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from harness.data.release import Release
 from harness.data.splits import Split
 from harness.device import autocast, resolve_device, seed_everything
 from harness.errors import HarnessError
-from harness.features.backbones import create_backbone, load_state_dict_flexible
+from harness.features.backbones import create_backbone
 from harness.features.cache import FeatureCache
 from harness.features.timeline import frame_times
 from harness.metrics import scores
@@ -214,10 +215,8 @@ def _train_stage(release, split, cfg, models_dir, key, show_progress) -> None:
 
 
 def build_face_model(cfg: FaceConfig) -> FaceModel:
-    backbone = create_backbone(cfg.backbone)
-    if cfg.weights:
-        load_state_dict_flexible(backbone, cfg.weights)
-    return FaceModel(backbone)
+    """The backbone (with checked pretrained weights, if given) under a fresh 8-class head."""
+    return FaceModel(create_backbone(cfg.backbone, weights=cfg.weights))
 
 
 def load_face_model(cfg: FaceConfig, checkpoint: Path, device: torch.device) -> FaceModel:
@@ -327,14 +326,22 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
     with progress("frames", disable=not show_progress) as bar:
         task = bar.add_task("face features", total=len(todo), info="")
         for name in todo:
-            feat, flag = _name_features(release, name, model, cfg, device)
+            if cache.has(name):  # another process got there first
+                bar.update(task, advance=1, info=name)
+                continue
+            feat, flag, bad = _name_features(release, name, model, cfg, device)
             cache.save(name, feat, frame_times(np.arange(1, feat.shape[0] + 1),
                                                release.fps(name)), flag)
+            if bad.size:
+                warnings.warn(f"{name}: {bad.size} unreadable face image(s) (corrupt or empty), "
+                              f"treated as frames without a face, first: frame {bad[0]}",
+                              stacklevel=2)
             bar.update(task, advance=1, info=name)
 
 
 @torch.inference_mode()
-def _name_features(release, name, model, cfg, device) -> tuple[np.ndarray, np.ndarray]:
+def _name_features(release, name, model, cfg, device):
+    """Features and flags of frames 1..N, and the frames whose jpg could not be decoded."""
     n = release.n_frames(name)
     have = release.faces.frames(name)
     have = have[have <= n]
@@ -346,13 +353,15 @@ def _name_features(release, name, model, cfg, device) -> tuple[np.ndarray, np.nd
         oks.append(ok)
     dim = model.backbone.feature_dim
     if not feats:
-        return np.zeros((n, dim), np.float32), np.ones(n, bool)
+        return np.zeros((n, dim), np.float32), np.ones(n, bool), have[:0]
     feat = torch.cat(feats).numpy()
     ok = torch.cat(oks).numpy().astype(bool)
-    return _fill_from_nearest(feat[ok], have[ok], n, dim)
+    return (*fill_from_nearest(feat[ok], have[ok], n, dim), have[~ok])
 
 
-def _fill_from_nearest(feat, have, n, dim) -> tuple[np.ndarray, np.ndarray]:
+def fill_from_nearest(feat: np.ndarray, have: np.ndarray, n: int, dim: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for frames 1..n from features of frames ``have``; others copy the nearest, flagged."""
     if have.size == 0:
         return np.zeros((n, dim), np.float32), np.ones(n, bool)
     near = nearest_frames(have, n)
