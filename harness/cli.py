@@ -345,6 +345,42 @@ def leaderboard_cmd(
         out.print(part) if not isinstance(part, str) else print(part)
 
 
+@app.command("bench")
+def bench_cmd(
+    baselines: Annotated[str | None, typer.Option(
+        help="Comma-separated baselines; default: all registered.")] = None,
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")]
+    = "1,32,256,1024",
+    device: DeviceOpt = "auto",
+    amp: Annotated[bool, typer.Option(help="bf16/fp16 autocast on CUDA.")] = False,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the models.")]
+    = False,
+    repeats: Annotated[int, typer.Option(help="Timed runs per row (after warm-up).")] = 10,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads (1 is often faster on a shared machine).")] = None,
+    backbones: Annotated[str | None, typer.Option(
+        help="Comma-separated face backbones to time; default: all.")] = None,
+    quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke test of the bench.")] = False,
+    json_out: Annotated[Path, typer.Option("--json", help="Where to save all figures.")]
+    = Path("harness-out/bench.json"),
+    fmt: Annotated[str, typer.Option("--format", help="rich or markdown.")] = "rich",
+) -> None:
+    """Throughput of each baseline (inference and training) and face backbone, vs peak."""
+    from harness.bench import BenchConfig, bench_table, run_bench, write_bench_json
+
+    cfg = BenchConfig(
+        baselines=baselines.split(",") if baselines else None,
+        batch_sizes=tuple(int(b) for b in batch_sizes.split(",")),
+        device=device, amp=amp, compile=compile, repeats=repeats, threads=threads,
+        backbones=backbones.split(",") if backbones else None, quick=quick,
+    )
+    result = run_bench(cfg)
+    write_bench_json(result, json_out)
+    table = bench_table(result, fmt)
+    out.print(table) if fmt == "rich" else print(table)
+    _print(f"All figures saved to {json_out}")
+
+
 def main() -> None:
     """Console entry point: run the app, turning expected failures into one line and exit 2."""
     debug = "--debug" in sys.argv or os.environ.get("HARNESS_DEBUG") == "1"

@@ -43,7 +43,9 @@ def _caption(result: dict) -> str:
     m = result.get("machine", {})
     parts = [f"fp32 matmul peak {result.get('matmul_peak_gflops', 0):.1f} GFLOP/s",
              f"{m.get('torch_threads', '?')} torch threads on {m.get('cpu_count', '?')} CPUs",
-             f"load avg {m.get('load_average_start')} -> {m.get('load_average_end')}",
+             f"load avg {m.get('load_average_start')} -> {m.get('load_average_end')}"
+             + (" (CONTENDED: other jobs were running; rates are lower bounds)"
+                if m.get("contended") else ""),
              f"peak MB = {result.get('memory_kind', '?')}",
              f"FLOPs: {result.get('flop_convention', '?')}", f"amp: {result.get('amp', 'off')}"]
     seed = result.get("seed_design") or {}

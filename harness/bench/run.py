@@ -68,6 +68,7 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
             _say(progress, "profiling one attention_fusion training step")
             result["profile"] = _profile(cfg, device)
         result["machine"]["load_average_end"] = load_average()
+        result["machine"]["contended"] = _contended(result["machine"])
         _recheck_peak(result, device)
         result["seconds"] = time.perf_counter() - started
     return result
@@ -169,6 +170,14 @@ def _profile(cfg: BenchConfig, device: torch.device) -> dict:
         return profile_train_step("attention_fusion", _dims(cfg), batch, device)
     except Exception as exc:  # noqa: BLE001
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _contended(machine: dict) -> bool:
+    """True when other jobs kept more runnable threads than CPUs: rates are then lower bounds
+    (with 2 OpenMP threads a step can be 3-10x slower than on an idle machine)."""
+    loads = [x for x in (machine.get("load_average_start"), machine.get("load_average_end")) if x]
+    cpus = machine.get("cpu_count") or 1
+    return any(load[0] > cpus for load in loads)
 
 
 def _recheck_peak(result: dict, device: torch.device) -> None:
