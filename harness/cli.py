@@ -225,6 +225,8 @@ def run_cmd(
         help="Import this module (or .py file) first to register your own baselines.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last epoch.")]
     = False,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads (default: torch's; 1 is often faster on a shared machine).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
@@ -243,7 +245,7 @@ def run_cmd(
     results = []
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
-                        train=tcfg, resume=resume, quiet=quiet)
+                        train=tcfg, resume=resume, quiet=quiet, threads=threads)
         result = run_config(cfg, release)
         results.append(result)
         out.print(run_report(result))

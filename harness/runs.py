@@ -46,11 +46,12 @@ class RunConfig:
     fold_seed: int = FOLD_SEED
     resume: bool = False
     quiet: bool = False
+    threads: int | None = None  # CPU threads; None: torch's default (1 can win on busy hosts)
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
         d = dataclasses.asdict(self)
-        for k in ("out", "resume", "quiet", "data"):
+        for k in ("out", "resume", "quiet", "data", "threads"):
             d.pop(k)
         d["features"]["face"] = self.features.face.identity()
         for k in ("device",):
@@ -82,6 +83,8 @@ def run(baseline: str, split: str = "official", **kwargs) -> RunResult:
 def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     """Run as configured; pass ``release`` to reuse one already loaded from ``cfg.data``."""
     t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     spec = get_baseline(cfg.baseline)
     cfg.train.device = cfg.features.device
     release = release if release is not None else load_release(cfg.data)

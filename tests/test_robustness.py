@@ -43,7 +43,8 @@ def test_truncated_video_is_a_clear_error(tmp_path, synth_root):
 
 def test_eight_runs_at_once_share_caches_and_store(tmp_path, synth_root):
     """Eight `harness run` processes on one corpus, one cache, one results store."""
-    env = dict(os.environ, ABAW_HARNESS_HOME=str(tmp_path / "home"), COLUMNS="200")
+    env = dict(os.environ, ABAW_HARNESS_HOME=str(tmp_path / "home"), COLUMNS="200",
+               OMP_NUM_THREADS="1")  # 8 processes on 2 cores: no thread spin-waiting
     work = tmp_path / "work"
     procs = [subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "current_face", "--data", str(synth_root),

@@ -22,7 +22,7 @@ def _windows(n: int, seed: int) -> WindowSet:
     )
 
 
-CFG = dict(max_epochs=3, batch_size=64, lr=0.01, device="cpu", early_stop=10)
+CFG = dict(max_epochs=3, batch_size=64, lr=0.01, device="cpu", early_stop=10, frame_stride=1)
 
 
 def _fit(cfg=None, **kw):
