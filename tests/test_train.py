@@ -22,7 +22,8 @@ def _windows(n: int, seed: int) -> WindowSet:
     )
 
 
-CFG = dict(max_epochs=3, batch_size=64, lr=0.01, device="cpu", early_stop=10, frame_stride=1)
+CFG = dict(max_epochs=3, batch_size=64, lr=0.01, device="cpu", early_stop=10, frame_stride=1,
+           val_stride=1)
 
 
 def _fit(cfg=None, **kw):
