@@ -56,12 +56,12 @@ def _root(
 def load(data: Path | None):
     from harness.data.release import load_release
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        release = load_release(data)
-    for w in caught:
-        err.print(f"[yellow]warning:[/yellow] {w.message}")
-    return release
+    return load_release(data)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (no audio stream, corrupt jpgs, duplicates) as one yellow line each."""
+    err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
 
 
 @data_app.command("synth")
@@ -386,6 +386,8 @@ def bench_cmd(
 def main() -> None:
     """Console entry point: run the app, turning expected failures into one line and exit 2."""
     debug = "--debug" in sys.argv or os.environ.get("HARNESS_DEBUG") == "1"
+    if not debug:
+        warnings.showwarning = _show_warning
     try:
         app()
     except HarnessError as exc:

@@ -92,8 +92,9 @@ def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
 
     extractor, cache = audio_cache(release, cfg)
     videos = cache.missing(sorted({video_of(n) for n in names}))
-    with progress("s audio", disable=quiet or not videos) as bar:
-        task = bar.add_task(f"audio {cfg.audio}", total=len(videos), info="")
+    with progress("s of audio", disable=quiet or not videos) as bar:
+        seconds = {v: release.video_info(v).duration for v in videos}
+        task = bar.add_task(f"audio {cfg.audio}", total=sum(seconds.values()), info="")
         for video in videos:
             info = release.video_info(video)
             with warnings.catch_warnings():
@@ -102,7 +103,7 @@ def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
             feat = extractor(track)
             times = window_centres(track.duration)
             cache.save(video, feat, times, window_flags(track))
-            bar.update(task, advance=1, info=video)
+            bar.update(task, advance=seconds[video], info=video)
     return cache
 
 
@@ -121,7 +122,7 @@ def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureC
 
     cache = pose_cache(release)
     todo = cache.missing(names)
-    with progress("videos", disable=quiet or not todo) as bar:
+    with progress("names", disable=quiet or not todo) as bar:
         task = bar.add_task("pose", total=len(todo), info="")
         for name in todo:
             info = release.video_info(name)

@@ -324,10 +324,11 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
     device = resolve_device(cfg.device)
     model = load_face_model(cfg, stage.checkpoint, device)
     with progress("frames", disable=not show_progress) as bar:
-        task = bar.add_task("face features", total=len(todo), info="")
+        sizes = {name: release.n_frames(name) for name in todo}
+        task = bar.add_task("face features", total=sum(sizes.values()), info="")
         for name in todo:
             if cache.has(name):  # another process got there first
-                bar.update(task, advance=1, info=name)
+                bar.update(task, advance=sizes[name], info=name)
                 continue
             feat, flag, bad = _name_features(release, name, model, cfg, device)
             cache.save(name, feat, frame_times(np.arange(1, feat.shape[0] + 1),
@@ -336,7 +337,7 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
                 warnings.warn(f"{name}: {bad.size} unreadable face image(s) (corrupt or empty), "
                               f"treated as frames without a face, first: frame {bad[0]}",
                               stacklevel=2)
-            bar.update(task, advance=1, info=name)
+            bar.update(task, advance=sizes[name], info=name)
 
 
 @torch.inference_mode()
