@@ -214,7 +214,8 @@ def run_cmd(
     device: DeviceOpt = "auto",
     epochs: Annotated[int | None, typer.Option(help="Max fusion epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per step.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Fusion learning rate (paper 0.02).")] = None,
+    lr: Annotated[float | None, typer.Option(
+        help="Fusion learning rate (default 1e-3 with AdamW; the paper's is 0.02).")] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     face_epochs: Annotated[int | None, typer.Option(help="Max stage-1 face epochs.")] = None,
     backbone: BackboneOpt = "light",
