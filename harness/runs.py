@@ -26,6 +26,7 @@ from harness.atomic import atomic_open, write_json
 from harness.console import err
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, SPLIT_NAMES, get_split
+from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
 from harness.features.extract import FeatureConfig, all_names, extract_all
@@ -94,6 +95,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     caches = {m: caches[m] for m in spec.modalities}
     train_ws = build_windows(release, split.train, caches, labelled_only=True)
     val_ws = build_windows(release, split.val, caches, labelled_only=False)
+    seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
     run_dir = _run_dir(cfg, release)
     history, best_epoch = [], None
@@ -223,7 +225,9 @@ def _by_name(ws: WindowSet, pred: np.ndarray) -> dict[str, np.ndarray]:
     for i, name in enumerate(ws.names):
         sel = order[bounds[i]:bounds[i + 1]]
         frames = ws.frames[sel]
-        labels = np.empty(frames.max() if frames.size else 0, dtype=np.int64)
+        if frames.size != (frames.max() if frames.size else 0):
+            raise HarnessError(f"{name}: predictions do not cover frames 1..{frames.max()}")
+        labels = np.empty(frames.size, dtype=np.int64)
         labels[frames - 1] = pred[sel]
         out[name] = labels
     return out

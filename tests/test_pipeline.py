@@ -56,3 +56,18 @@ def test_windows_cover_every_validation_frame(synth_release, extracted):
     assert batch["audio"].shape[:2] == (5, 12) and batch["pose"].shape == (5, 12, 36)
     train = build_windows(synth_release, split.train, caches, labelled_only=True)
     assert (train.labels >= 0).all()
+
+
+def test_same_run_twice_gives_identical_metrics(synth_root, tmp_path):
+    """The determinism users rely on: one command, twice, the same numbers (CPU)."""
+    from harness.runs import run
+    from harness.train import TrainConfig
+
+    kw = dict(data=synth_root, features=FeatureConfig(face=FaceConfig(max_epochs=2),
+                                                       device="cpu"), quiet=True)
+    a = run("only_video", train=TrainConfig(max_epochs=2), out=tmp_path / "a", **kw)
+    b = run("only_video", train=TrainConfig(max_epochs=2), out=tmp_path / "b", **kw)
+    assert a.scores == b.scores
+    pa = (a.run_dir / "predictions" / "test").iterdir()
+    for f in sorted(pa):
+        assert f.read_bytes() == (b.run_dir / "predictions" / "test" / f.name).read_bytes()
