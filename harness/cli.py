@@ -200,6 +200,8 @@ def baselines_cmd(
 def _load_user_modules(modules: list[str] | None) -> None:
     from baselines import load_baseline_module
 
+    if modules and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules beside the user
     for m in modules or []:
         names = load_baseline_module(m)
         err.print(f"Registered from {m}: {', '.join(names)}")
