@@ -22,7 +22,7 @@ import torch
 
 from baselines import count_parameters, create_baseline, get_baseline
 from harness import __version__
-from harness.atomic import atomic_open, write_json
+from harness.atomic import atomic_open, write_json, write_text
 from harness.console import err
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, SPLIT_NAMES, get_split
@@ -33,7 +33,7 @@ from harness.features.extract import FeatureConfig, all_names, extract_all
 from harness.features.face import load_face_model
 from harness.features.windows import WindowSet, build_windows
 from harness.metrics import Scores, confusion_matrix, scores
-from harness.train import TrainConfig, predict, train
+from harness.train import TrainConfig, history_csv, predict, train
 
 
 @dataclass
@@ -171,10 +171,7 @@ def _resume_state(run_dir: Path) -> dict | None:
 
 def _write_history(path: Path, history: list[dict]) -> None:
     if history:
-        from harness.train import _csv
-
-        with atomic_open(path, "w") as fh:
-            fh.write(_csv(history))
+        write_text(path, history_csv(history))
 
 
 def _git_commit() -> str | None:

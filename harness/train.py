@@ -110,7 +110,7 @@ def train(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainCo
             else:
                 stale += 1
             if log_path is not None:
-                write_text(log_path, _csv(history))
+                write_text(log_path, history_csv(history))
             if checkpoint_hook is not None:
                 checkpoint_hook({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                  "scheduler": sched.state_dict(), "generator": gen.get_state(),
@@ -174,7 +174,8 @@ def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig, *, bar=None,
     return predict_logits(model, ws, cfg, bar=bar, task=task).argmax(1)
 
 
-def _csv(history: list[dict]) -> str:
+def history_csv(history: list[dict]) -> str:
+    """The per-epoch log as CSV text (one row per epoch), for run folders."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(history[0]))
     writer.writeheader()
