@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.data.synth import layout
+from harness.data.synth import files
 from harness.data.synth.scale import synthesize_annotations_only
 
 
@@ -81,15 +81,15 @@ class Corpus:
 
     @property
     def train_dir(self) -> Path:
-        return self.root / layout.SPLIT_DIRS["train"]
+        return self.root / files.SPLIT_DIRS["train"]
 
     @property
     def val_dir(self) -> Path:
-        return self.root / layout.SPLIT_DIRS["val"]
+        return self.root / files.SPLIT_DIRS["val"]
 
     @property
     def template(self) -> Path:
-        return self.root / layout.TEMPLATE
+        return self.root / files.TEMPLATE
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +97,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, sizes: Sizes) -> Corpus:
     """Generated once per session (real scale: about 10 s), never timed."""
     root = tmp_path_factory.mktemp("abaw_corpus")
     synthesize_annotations_only(root, seed=0, real_scale=sizes.real_scale, progress=False)
-    manifest = json.loads((root / layout.MANIFEST).read_text())
+    manifest = json.loads((root / files.MANIFEST).read_text())
     n_frames: dict[str, dict[str, int]] = {"train": {}, "val": {}, "test": {}}
     for name, info in manifest["names"].items():
         n_frames[info["split"]][name] = info["n_frames"]

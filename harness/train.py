@@ -25,11 +25,11 @@ import torch
 from torch import nn
 
 from harness.atomic import write_text
+from harness.console import progress
 from harness.device import autocast, resolve_device, seed_everything
 from harness.features.face import class_weights
 from harness.features.windows import WindowSet
 from harness.metrics import scores
-from harness.progress import progress
 
 
 @dataclass

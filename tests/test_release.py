@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.data.faces import FaceIndex, nearest_frames
+from harness.data.face_index import FaceIndex, nearest_frames
 from harness.data.layout import find_release
 from harness.data.release import load_release
 from harness.data.splits import SPLIT_NAMES, fold_splits, get_split, official_split

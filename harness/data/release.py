@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.annotations import read_annotation_dir
-from harness.data.corpus import ensure_default_corpus
-from harness.data.faces import FaceIndex
+from harness.data.embedded import ensure_default_corpus
+from harness.data.face_index import FaceIndex
 from harness.data.layout import ReleaseLayout, find_release
 from harness.data.testset import Template, read_template, read_test_list
 from harness.data.videos import VideoInfo, find_videos, probe_video, video_of

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.console import progress
 from harness.data.release import Release
 from harness.data.splits import Split
 from harness.data.videos import side_of, video_of
@@ -21,7 +22,6 @@ from harness.errors import HarnessError
 from harness.features.cache import FeatureCache
 from harness.features.face import FaceConfig, FaceStage, extract_face_features, finetune_face
 from harness.paths import harness_home
-from harness.progress import progress
 
 MODALITIES = ("face", "audio", "pose")
 POSE_RATE_HZ = 2.0

@@ -26,7 +26,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from harness.atomic import atomic_open, write_json
-from harness.data.faces import nearest_frames
+from harness.console import progress
+from harness.data.face_index import nearest_frames
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
 from harness.data.splits import Split
@@ -36,7 +37,6 @@ from harness.features.backbones import create_backbone
 from harness.features.cache import FeatureCache
 from harness.features.timeline import frame_times
 from harness.metrics import scores
-from harness.progress import progress
 
 PRETRAINED_BACKBONE_LR = 4e-5
 SCRATCH_BACKBONE_LR = 2e-3

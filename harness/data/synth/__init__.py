@@ -8,7 +8,7 @@ modality (see ``cues``).
 
 from __future__ import annotations
 
-from harness.data.synth.corpus import (
+from harness.data.synth.generate import (
     DEFAULT_SECONDS,
     DEFAULT_VIDEOS,
     SynthSummary,

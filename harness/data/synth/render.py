@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from harness.data.synth import body, faces, voice
-from harness.data.synth.layout import VIDEOS, face_path, pose_path
+from harness.data.synth import body, face_drawing, voice
+from harness.data.synth.files import VIDEOS, face_path, pose_path
 from harness.data.synth.media import Mp4Writer
 from harness.data.synth.plan import FRAME_SIZE, VideoPlan
 from harness.data.synth.script import Timeline
@@ -31,9 +31,9 @@ class Actor:
     """A person as the renderer needs them: looks, voice, body and their script."""
 
     timeline: Timeline
-    ident: faces.Identity
-    nuisance: faces.Nuisance
-    noise: faces.NoiseBank
+    ident: face_drawing.Identity
+    nuisance: face_drawing.Nuisance
+    noise: face_drawing.NoiseBank
     voice: voice.Voice
     body: body.Body
     clothes: tuple[int, int, int]
@@ -48,8 +48,8 @@ class Actor:
         if face is None:
             if len(self.drawn) >= FACE_CACHE:
                 self.drawn.clear()
-            face = self.drawn[key] = faces.draw_face(self.ident, au)
-        return faces.finish(face, self.nuisance, k, self.noise, self.ident.skin)
+            face = self.drawn[key] = face_drawing.draw_face(self.ident, au)
+        return face_drawing.finish(face, self.nuisance, k, self.noise, self.ident.skin)
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ def _actor(rng: np.random.Generator, tl: Timeline, fps: float, slot: int) -> Act
     arousal, slump = body.drive(tl.state, tl.strength, fps)
     track = body.keypoints(bod, np.arange(n) / fps, arousal, slump)
     return Actor(
-        timeline=tl, ident=faces.random_identity(rng), nuisance=faces.random_nuisance(rng, n, fps),
-        noise=faces.NoiseBank(rng), voice=voice.random_voice(rng), body=bod,
+        timeline=tl, ident=face_drawing.random_identity(rng),
+        nuisance=face_drawing.random_nuisance(rng, n, fps),
+        noise=face_drawing.NoiseBank(rng), voice=voice.random_voice(rng), body=bod,
         clothes=tuple(int(v) for v in rng.integers(30, 230, 3)), track=track,
     )
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from harness.atomic import write_json
+from harness.console import progress_task
 from harness.data.labels import INVALID
-from harness.data.synth import layout
-from harness.data.synth.corpus import SynthSummary, disk_usage
+from harness.data.synth import files
+from harness.data.synth.generate import SynthSummary, disk_usage
 from harness.data.synth.plan import random_names
-from harness.data.synth.progress import progress_bar
 from harness.data.synth.staging import staged
 
 MEAN_SEGMENT = 240  # frames per expression segment (8 s at 30 fps)
@@ -210,23 +210,24 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
     train_counts = np.array(spec.train.class_counts) - np.bincount(dup[dup >= 0], minlength=8)
     train = split_labels(rng, plan.train[1:], plan.invalid, train_counts)
     train = {plan.duplicate: dup} | train
-    with staged(Path(out)) as root, progress_bar("writing annotations", 4, progress) as advance:
+    with staged(Path(out)) as root, progress_task(
+            "writing annotations", 4, "steps", disable=not progress) as advance:
         for split, labels in (("train", train), ("val", val)):
             for name, lab in labels.items():
-                path = root / layout.SPLIT_DIRS[split] / f"{name}.txt"
+                path = root / files.SPLIT_DIRS[split] / f"{name}.txt"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(layout.annotation_text(lab), newline="")
+                path.write_text(files.annotation_text(lab), newline="")
             advance(1)
         truth = _test_truth(rng, plan.test)
         for name, lab in truth.items():
-            path = root / layout.TRUTH / f"{name}.txt"
+            path = root / files.TRUTH / f"{name}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(layout.annotation_text(lab), newline="")
+            path.write_text(files.annotation_text(lab), newline="")
         advance(1)
-        (root / layout.TEST_LIST).parent.mkdir(parents=True, exist_ok=True)
-        (root / layout.TEST_LIST).write_text(layout.test_list_text(n for n, _ in plan.test))
-        (root / layout.TEMPLATE).write_text(layout.template_text(plan.test))
-        write_json(root / layout.MANIFEST, _manifest(seed, real_scale, plan))
+        (root / files.TEST_LIST).parent.mkdir(parents=True, exist_ok=True)
+        (root / files.TEST_LIST).write_text(files.test_list_text(n for n, _ in plan.test))
+        (root / files.TEMPLATE).write_text(files.template_text(plan.test))
+        write_json(root / files.MANIFEST, _manifest(seed, real_scale, plan))
         advance(1)
     return SynthSummary(
         root=Path(out), n_train=len(train), n_val=len(val), n_test=len(plan.test),

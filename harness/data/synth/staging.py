@@ -14,14 +14,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.data.synth import layout
+from harness.data.synth import files
 from harness.errors import HarnessError
 
 
 def is_finished_corpus(path: Path) -> bool:
     """A finished corpus has its manifest, written last, marked complete."""
     try:
-        return bool(json.loads((Path(path) / layout.MANIFEST).read_text()).get("complete"))
+        return bool(json.loads((Path(path) / files.MANIFEST).read_text()).get("complete"))
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.atomic import write_json, write_text
-from harness.data.synth import layout
+from harness.console import progress_task
+from harness.data.synth import files
 from harness.data.synth.plan import CorpusPlan, VideoPlan, plan_corpus
-from harness.data.synth.progress import progress_bar
 from harness.data.synth.render import render_video
 from harness.data.synth.script import Timeline, make_timeline
 from harness.data.synth.staging import staged
@@ -59,14 +59,14 @@ def write_text_files(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline
     """Annotation files, the duplicate, hidden test truth, test list and frame template."""
     for v in plan.videos:
         for p in v.persons:
-            text = layout.annotation_text(timelines[p.name].labels, crlf=v.crlf)
-            folder = layout.TRUTH if p.split == "test" else layout.SPLIT_DIRS[p.split]
+            text = files.annotation_text(timelines[p.name].labels, crlf=v.crlf)
+            folder = files.TRUTH if p.split == "test" else files.SPLIT_DIRS[p.split]
             write_text(root / folder / f"{p.name}.txt", text)
             if p.name == plan.duplicate:
-                write_text(root / layout.SPLIT_DIRS["train"] / f"{p.name}.txt", text)
+                write_text(root / files.SPLIT_DIRS["train"] / f"{p.name}.txt", text)
     tests = [(p.name, v.n_labels) for v in plan.videos for p in v.persons if p.split == "test"]
-    write_text(root / layout.TEST_LIST, layout.test_list_text(n for n, _ in tests))
-    write_text(root / layout.TEMPLATE, layout.template_text(tests))
+    write_text(root / files.TEST_LIST, files.test_list_text(n for n, _ in tests))
+    write_text(root / files.TEMPLATE, files.template_text(tests))
 
 
 def manifest(plan: CorpusPlan, seed: int, videos: int, seconds: float) -> dict:
@@ -95,7 +95,7 @@ def render_all(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline],
     ]
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     n_faces = n_pose = 0
-    with progress_bar("rendering videos", len(jobs), progress) as advance:
+    with progress_task("rendering videos", len(jobs), "videos", disable=not progress) as advance:
         if workers == 1:
             results = [render_video(root, v, tls) for v, tls in jobs]
             advance(len(jobs))
@@ -128,7 +128,7 @@ def synthesize(out: Path, *, seed: int = 0, videos: int = DEFAULT_VIDEOS,
     with staged(out) as root:
         write_text_files(root, plan, timelines)
         n_faces, n_pose = render_all(root, plan, timelines, progress)
-        write_json(root / layout.MANIFEST, manifest(plan, seed, videos, seconds))
+        write_json(root / files.MANIFEST, manifest(plan, seed, videos, seconds))
     return _summary(out, plan, timelines, start, n_faces, n_pose)
 
 
