@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.labels import NUM_CLASSES
+from harness.features.modalities import MODALITIES
 
 from .layers import (
     ClassifierHead,
@@ -26,7 +27,7 @@ from .layers import (
 )
 from .registry import register_baseline
 
-FUSED = ("face", "audio", "pose")
+FUSED = MODALITIES  # face, audio, pose
 
 
 class AttentionFusion(nn.Module):

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.labels import NUM_CLASSES
+from harness.features.modalities import MODALITIES
 
 from .layers import (
     ClassifierHead,
@@ -24,7 +25,7 @@ from .layers import (
 )
 from .registry import register_baseline
 
-FUSED = ("face", "audio", "pose")
+FUSED = MODALITIES  # face, audio, pose
 
 
 class ConcatFusion(nn.Module):

@@ -37,7 +37,6 @@ class CurrentFace(nn.Module):
     modalities=("face",),
     trains=False,
     init_from="face_head",
-    temporal=False,
     description="Stage-1 fine-tuned face head on the current frame (no temporal context).",
 )
 def current_face(dims: dict[str, int], num_classes: int = NUM_CLASSES, hidden: int = 128

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.labels import NUM_CLASSES
+from harness.features.face_model import FaceHead
 from harness.features.timeline import CURRENT_STEP, N_STEPS
 
 __all__ = [
@@ -36,23 +37,6 @@ __all__ = [
 WINDOW = N_STEPS
 #: Ways ``pool_steps`` can summarise a sequence.
 POOLS: tuple[str, ...] = ("current", "mean")
-
-
-class FaceHead(nn.Sequential):
-    """The stage-1 face classifier: Linear(d -> 128) -> BatchNorm1d -> ReLU -> Linear(128 -> 8).
-
-    An ``nn.Sequential`` so its state dict reads ``0.weight``, ``1.running_mean``, ``3.bias``...:
-    the face fine-tune stage trains this class and ``current_face`` loads that state dict as is.
-    """
-
-    def __init__(self, in_features: int = 256, num_classes: int = NUM_CLASSES,
-                 hidden: int = 128):
-        super().__init__(
-            nn.Linear(in_features, hidden),
-            nn.BatchNorm1d(hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(hidden, num_classes),
-        )
 
 
 class ClassifierHead(nn.Sequential):

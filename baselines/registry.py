@@ -2,9 +2,8 @@
 
 Modelled on timm's ``register_model``: each baseline lives in one file whose builder function is
 decorated with :func:`register_baseline`; the decorator records the name, the module, the
-modalities the baseline consumes and how the runner must treat it (``trains``, ``init_from``,
-``temporal``). A user's own file registers the same way and is loaded with
-:func:`load_baseline_module`.
+modalities the baseline consumes and how the runner must treat it (``trains``, ``init_from``).
+A user's own file registers the same way and is loaded with :func:`load_baseline_module`.
 
 Example:
     >>> from baselines import create_baseline, get_baseline
@@ -15,28 +14,23 @@ Example:
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import importlib
-import importlib.util
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
 from torch import nn
 
 from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError
+from harness.features.modalities import MODALITIES
+from harness.plugins import import_user_module
+from harness.registry import DuplicateEntryError, Registry, UnknownEntryError
 
 __all__ = [
     "MODALITIES",
     "BaselineSpec",
     "DuplicateBaselineError",
     "UnknownBaselineError",
-    "count_parameters",
     "create_baseline",
     "get_baseline",
     "list_baselines",
@@ -45,21 +39,14 @@ __all__ = [
     "unregister_baseline",
 ]
 
-#: Every modality a baseline may declare, in the one order used everywhere.
-MODALITIES: tuple[str, ...] = ("face", "audio", "pose")
-
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_REGISTRY: dict[str, BaselineSpec] = {}
 
 
-class UnknownBaselineError(HarnessError, KeyError):
-    """No baseline has this name. Also a ``KeyError``, so ``except KeyError`` keeps working."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message, quotes and all
-        return str(self.args[0]) if self.args else ""
+class UnknownBaselineError(UnknownEntryError):
+    """No baseline has this name (a ``HarnessError`` and a ``KeyError``)."""
 
 
-class DuplicateBaselineError(HarnessError, ValueError):
+class DuplicateBaselineError(DuplicateEntryError):
     """Two different modules tried to register the same baseline name."""
 
 
@@ -67,8 +54,7 @@ class DuplicateBaselineError(HarnessError, ValueError):
 class BaselineSpec:
     """Everything the runner needs to know about a baseline, so it needs to know nothing else.
 
-    ``trains=False`` means the weights come from an earlier stage (``init_from`` names which);
-    ``temporal=False`` means the model reads only the current step (``CURRENT_STEP``) of a window.
+    ``trains=False`` means the weights come from an earlier stage (``init_from`` names which).
     """
 
     name: str
@@ -78,7 +64,6 @@ class BaselineSpec:
     description: str
     trains: bool = True
     init_from: str | None = None
-    temporal: bool = True
 
     def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
                **kwargs) -> nn.Module:
@@ -93,6 +78,10 @@ class BaselineSpec:
                                f"{getattr(self.builder, '__name__', '?')} returned "
                                f"{type(model).__name__}, not an nn.Module")
         return model
+
+
+_REGISTRY: Registry[BaselineSpec] = Registry(
+    "baseline", unknown=UnknownBaselineError, duplicate=DuplicateBaselineError)
 
 
 def _normalise_modalities(name: str, modalities: object) -> tuple[str, ...]:
@@ -141,7 +130,6 @@ def register_baseline(
     description: str = "",
     trains: bool = True,
     init_from: str | None = None,
-    temporal: bool = True,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorate a builder ``fn(dims, num_classes=8, **kwargs) -> nn.Module`` to register it.
 
@@ -162,21 +150,15 @@ def register_baseline(
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         spec = _make_spec(name or builder.__name__, builder, modalities, description,
-                          trains, init_from, temporal)
-        existing = _REGISTRY.get(spec.name)
-        if existing is not None and existing.module != spec.module:
-            raise DuplicateBaselineError(
-                f"baseline {spec.name!r} is already registered by module {existing.module!r}; "
-                f"{spec.module!r} cannot register it again (choose another name)")
-        _REGISTRY[spec.name] = spec
+                          trains, init_from)
+        _REGISTRY.add(spec.name, spec, owner=spec.module)
         return builder
 
     return decorate
 
 
 def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
-               description: str, trains: bool, init_from: str | None,
-               temporal: bool) -> BaselineSpec:
+               description: str, trains: bool, init_from: str | None) -> BaselineSpec:
     """Validate one registration; errors are raised at import time, where they are cheap to fix."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"baseline name {name!r} must be letters, digits, '_', '.', '-' "
@@ -195,25 +177,17 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
         description=description or (doc[0].strip() if doc else ""),
         trains=bool(trains),
         init_from=init_from,
-        temporal=bool(temporal),
     )
 
 
 def unregister_baseline(name: str) -> BaselineSpec:
     """Remove a baseline (tests, notebooks re-defining a model); returns its spec."""
-    spec = get_baseline(name)
-    del _REGISTRY[name]
-    return spec
+    return _REGISTRY.remove(name)
 
 
 def get_baseline(name: str) -> BaselineSpec:
     """The spec of ``name``; an unknown name raises ``UnknownBaselineError`` listing known ones."""
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        known = ", ".join(sorted(_REGISTRY)) or "(none)"
-        raise UnknownBaselineError(
-            f"unknown baseline {name!r}; known baselines: {known}") from None
+    return _REGISTRY.get(name)
 
 
 def create_baseline(name: str, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
@@ -222,7 +196,7 @@ def create_baseline(name: str, dims: Mapping[str, int], num_classes: int = NUM_C
 
     Example:
         >>> model = create_baseline("attention_fusion", {"face": 256, "audio": 1024, "pose": 36})
-        >>> count_parameters(model) > 0
+        >>> sum(p.numel() for p in model.parameters()) > 0
         True
     """
     return get_baseline(name).create(dims, num_classes, **kwargs)
@@ -230,77 +204,28 @@ def create_baseline(name: str, dims: Mapping[str, int], num_classes: int = NUM_C
 
 def list_baselines(pattern: str = "*") -> list[BaselineSpec]:
     """Specs whose name matches the shell-style ``pattern`` (case-sensitive), sorted by name."""
-    return [_REGISTRY[n] for n in sorted(_REGISTRY) if fnmatch.fnmatchcase(n, pattern)]
-
-
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalar parameters (buffers such as BatchNorm statistics are not counted)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+    return [_REGISTRY.get(n) for n in sorted(_REGISTRY.names(pattern))]
 
 
 def load_baseline_module(module_path: str) -> list[str]:
     """Import a user's baseline module and return the names it registered.
 
     ``module_path`` is either an importable dotted name (``"mypkg.mymodel"``, found on
-    ``sys.path``) or the path of a ``.py`` file. Any failure while importing becomes a
-    ``HarnessError`` naming the module, so the CLI can report it in one line.
+    ``sys.path``) or the path of a ``.py`` file.
 
     Example:
         >>> load_baseline_module("baselines.only_video")
         ['only_video']
     """
-    before = dict(_REGISTRY)
-    if _looks_like_file(module_path):
-        module = _import_file(Path(module_path))
-    else:
-        module = _import_dotted(module_path)
+    before = {n: _REGISTRY.get(n) for n in _REGISTRY}
+    module = import_user_module(module_path, what="baseline")
     prefix = module.__name__ + "."
     names = sorted(
-        n for n, s in _REGISTRY.items()
-        if before.get(n) is not s or s.module == module.__name__ or s.module.startswith(prefix)
+        n for n in _REGISTRY
+        if before.get(n) is not _REGISTRY.get(n) or _REGISTRY.owner(n) == module.__name__
+        or _REGISTRY.owner(n).startswith(prefix)
     )
     if not names:
         raise HarnessError(f"{module_path}: imported, but it registered no baseline (decorate a "
                            "builder function with @baselines.register_baseline(...))")
     return names
-
-
-def _looks_like_file(module_path: str) -> bool:
-    """Paths end in .py or contain a separator; dotted module names do neither."""
-    return module_path.endswith(".py") or "/" in module_path or "\\" in module_path
-
-
-def _import_dotted(name: str) -> ModuleType:
-    """``importlib.import_module`` with every failure turned into a one-line HarnessError."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-            raise HarnessError(f"cannot import baseline module {name!r}: no such module on "
-                               "sys.path (give a dotted module name or a path to a .py file)"
-                               ) from exc
-        raise HarnessError(f"baseline module {name!r} failed to import: {exc}") from exc
-    except Exception as exc:
-        raise HarnessError(f"baseline module {name!r} failed to import: "
-                           f"{type(exc).__name__}: {exc}") from exc
-
-
-def _import_file(path: Path) -> ModuleType:
-    """Import a .py file under a name derived from its resolved path (stable across reloads)."""
-    path = path.expanduser().resolve()
-    if not path.is_file():
-        raise HarnessError(f"{path}: no such baseline file")
-    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
-    name = f"_user_baseline_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{digest}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise HarnessError(f"{path}: cannot be imported as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(name, None)
-        raise HarnessError(f"{path}: baseline file failed to import: "
-                           f"{type(exc).__name__}: {exc}") from exc
-    return module

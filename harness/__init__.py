@@ -2,11 +2,17 @@
 
 The package follows the data flow of the challenge, one way:
 ``harness.data`` (release reader, embedded corpus, splits) -> ``harness.features`` (face, audio,
-pose, cache, time windows) -> ``baselines`` -> ``harness.train`` / ``harness.runs`` ->
-``submissions`` -> ``leaderboard``. ``harness.cli`` is a thin typer layer on top.
+pose, cache, time windows) -> ``baselines`` -> ``harness.runs`` (the one loop in
+``harness.train``, run folders) -> ``submissions`` -> ``leaderboard``. ``harness.cli`` is a thin
+typer layer on top.
+
+The two entry points below are loaded lazily, so ``import harness.data`` stays light and no
+module deep in the flow imports this facade.
 """
 
-__version__ = "0.1.0"
+from harness.version import __version__
+
+__all__ = ["__version__", "load_release", "run"]
 
 
 def run(baseline: str, split: str = "official", **kwargs):

@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
-from harness import __version__
 from harness.console import err, out
 from harness.errors import HarnessError
+from harness.version import __version__
 
 app = typer.Typer(
     help="Open harness for the Aff-Wild2 EXPR challenge of ABAW: data, features, baselines, "
@@ -28,8 +28,6 @@ app = typer.Typer(
 data_app = typer.Typer(help="Inspect a release or generate the embedded synthetic corpus.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-_DEBUG = {"on": False}
 
 DataOpt = Annotated[
     Path | None,
@@ -50,7 +48,7 @@ def _root(
                                           help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
 ) -> None:
-    _DEBUG["on"] = debug
+    """Options for every command (``--debug`` is read by ``main``)."""
 
 
 def load(data: Path | None):
@@ -126,7 +124,7 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cud
 def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
                     audio_weights: Path | None, face_epochs: int | None):
     from harness.features.extract import FeatureConfig
-    from harness.features.face import FaceConfig
+    from harness.features.face_stage import FaceConfig
 
     face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None)
     if face_epochs is not None:
@@ -233,9 +231,9 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
+    from harness.fusion_stage import TrainConfig
     from harness.reports import run_report
     from harness.runs import RunConfig, run_config
-    from harness.train import TrainConfig
 
     _load_user_modules(baseline_module)
     tcfg = TrainConfig(seed=seed)

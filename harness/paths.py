@@ -6,6 +6,7 @@ it at a temp folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -35,3 +36,15 @@ def safe_child(root: Path, *parts: str) -> Path:
     if not child.resolve().is_relative_to(resolved_root):
         raise HarnessError(f"refusing unsafe name {'/'.join(parts)!r}: it would leave {root}")
     return child
+
+
+def file_digest(path: Path) -> str:
+    """Content digest of a (weights) file: a changed file must not reuse old models or features."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"weights file {path} not found")
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]

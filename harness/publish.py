@@ -14,7 +14,7 @@ from harness.data.release import Release
 from harness.data.testset import Template, read_template
 from harness.errors import HarnessError
 from harness.metrics import Scores
-from harness.paths import safe_child
+from harness.runfolder import RunFolder
 from leaderboard import (
     Result,
     bootstrap_ci,
@@ -24,7 +24,6 @@ from leaderboard import (
     store_path,
 )
 from submissions import (
-    read_prediction_folder,
     score_submission,
     validate_submission,
     write_submission,
@@ -42,14 +41,9 @@ class Submitted:
 def find_run(workdir: Path, run: str | None, release: Release, split: str = "official") -> Path:
     """A run folder from a path or id; by default the best finished run on ``split``."""
     if run is not None:
-        path = Path(run)
-        if not path.is_dir():
-            path = safe_child(Path(workdir) / "runs", run)
-        if not (path / "metrics.json").is_file():
-            raise HarnessError(f"{path} is not a finished run folder (no metrics.json)")
-        return path
+        return RunFolder.open(workdir, run).path
     rows = read_results(store_path(workdir), dataset=release.dataset, split=split)
-    rows = [r for r in rows if Path(r.run_dir).is_dir()]
+    rows = [r for r in rows if RunFolder(Path(r.run_dir)).is_finished]
     if not rows:
         raise HarnessError(f"no finished run on split {split!r} for data set {release.dataset} "
                            f"in {workdir}; run one first (harness run attention_fusion)")
@@ -60,13 +54,12 @@ def submit(release: Release, workdir: Path, run: str | None = None, *,
            template: Path | None = None, out: Path | None = None, zip: bool = False
            ) -> Submitted:
     """Write the ABAW5 submission of a run's test predictions, then validate it."""
-    run_dir = find_run(workdir, run, release)
+    folder = RunFolder(find_run(workdir, run, release))
     tpl = read_template(template) if template else release.template
-    preds_dir = run_dir / "predictions" / "test"
-    if not preds_dir.is_dir():
-        raise HarnessError(f"{run_dir} has no test predictions (was there a test template?)")
-    preds = read_prediction_folder(preds_dir)
-    out = out or Path(workdir) / "submissions" / f"{run_dir.name}.txt"
+    if not folder.has_outputs("test"):
+        raise HarnessError(f"{folder.path} has no test predictions (was there a test template?)")
+    preds = folder.predictions("test")
+    out = out or Path(workdir) / "submissions" / f"{folder.run_id}.txt"
     path = write_submission(tpl, preds, out, zip=zip)
     problems = validate_submission(path, tpl)
     if problems:
@@ -74,7 +67,7 @@ def submit(release: Release, workdir: Path, run: str | None = None, *,
                            f"{problems[0].message}")
     truth = release.root / "synth_truth" / "Test_Set"
     test_scores = score_submission(path, truth, tpl) if truth.is_dir() else None
-    return Submitted(path, run_dir, tpl.n_rows, test_scores)
+    return Submitted(path, folder.path, tpl.n_rows, test_scores)
 
 
 def validate(path: Path, release: Release | None, template: Path | None = None):

@@ -59,9 +59,11 @@ def write_membership(path: Path, release: Release, splits: list[Split]) -> None:
 
 
 def baselines_table() -> Table:
-    from baselines import count_parameters, create_baseline, list_baselines
+    from baselines import create_baseline, list_baselines
+    from harness.features.modalities import PAPER_DIMS
+    from harness.train import count_parameters
 
-    dims = {"face": 256, "audio": 1024, "pose": 36}
+    dims = PAPER_DIMS
     t = Table(title="Registered baselines (parameters at face 256, audio 1024, pose 36)")
     for col in ("name", "modalities", "parameters", "trains", "defined in", "description"):
         t.add_column(col, justify="right" if col == "parameters" else "left")

@@ -13,7 +13,6 @@ from baselines import (
     CURRENT_STEP,
     BaselineSpec,
     FaceHead,
-    count_parameters,
     create_baseline,
     get_baseline,
     list_baselines,
@@ -22,6 +21,7 @@ from baselines import (
     unregister_baseline,
 )
 from harness.errors import HarnessError
+from harness.train import count_parameters
 
 PAPER_DIMS = {"face": 256, "audio": 1024, "pose": 36}
 SMALL_DIMS = {"face": 64, "audio": 128, "pose": 36}
@@ -66,10 +66,10 @@ def test_registry_lists_the_four_with_modalities_and_parameters() -> None:
 
 def test_specs_tell_the_runner_how_to_treat_each_baseline() -> None:
     face = get_baseline("current_face")
-    assert (face.trains, face.init_from, face.temporal) == (False, "face_head", False)
+    assert (face.trains, face.init_from) == (False, "face_head")
     for name in ("only_video", "concat_fusion", "attention_fusion"):
         spec = get_baseline(name)
-        assert (spec.trains, spec.init_from, spec.temporal) == (True, None, True)
+        assert (spec.trains, spec.init_from) == (True, None)
 
 
 def test_unknown_name_lists_known_names() -> None:

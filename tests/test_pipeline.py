@@ -5,7 +5,7 @@ import pytest
 
 from harness.data.splits import get_split
 from harness.features.extract import FeatureConfig, all_names, extract_all
-from harness.features.face import FaceConfig
+from harness.features.face_stage import FaceConfig
 from harness.features.timeline import CURRENT_STEP
 from harness.features.windows import build_windows
 
@@ -60,8 +60,8 @@ def test_windows_cover_every_validation_frame(synth_release, extracted):
 
 def test_same_run_twice_gives_identical_metrics(synth_root, tmp_path):
     """The determinism users rely on: one command, twice, the same numbers (CPU)."""
+    from harness.fusion_stage import TrainConfig
     from harness.runs import run
-    from harness.train import TrainConfig
 
     kw = dict(data=synth_root, features=FeatureConfig(face=FaceConfig(max_epochs=2),
                                                        device="cpu"), quiet=True)

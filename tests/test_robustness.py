@@ -10,7 +10,8 @@ import pytest
 
 from harness.data.videos import probe_video
 from harness.errors import ReleaseFormatError
-from harness.features.face import FaceImages, fill_from_nearest
+from harness.features.face_features import fill_from_nearest
+from harness.features.face_images import FaceImages
 
 
 def test_corrupt_and_empty_jpgs_are_no_face(tmp_path):

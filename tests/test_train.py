@@ -6,7 +6,8 @@ import torch
 
 from baselines import create_baseline
 from harness.features.windows import WindowSet
-from harness.train import TrainConfig, predict, train
+from harness.fusion_stage import TrainConfig, predict, train_baseline
+from harness.train import TrainState
 
 
 def _windows(n: int, seed: int) -> WindowSet:
@@ -29,8 +30,8 @@ CFG = dict(max_epochs=3, batch_size=64, lr=0.01, device="cpu", early_stop=10, fr
 def _fit(cfg=None, **kw):
     torch.manual_seed(123)
     model = create_baseline("current_face", {"face": 16})
-    res = train(model, _windows(640, 0), _windows(200, 1), cfg or TrainConfig(**CFG),
-                quiet=True, **kw)
+    res = train_baseline(model, _windows(640, 0), _windows(200, 1), cfg or TrainConfig(**CFG),
+                         quiet=True, **kw)
     return model, res
 
 
@@ -50,19 +51,19 @@ def test_same_seed_same_result():
         assert torch.equal(a.state[k], b.state[k]), k
 
 
-def test_resume_after_a_kill_matches_an_uninterrupted_run():
+def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     _, full = _fit()
-    saved = {}
+    state_file = tmp_path / "last.pt"
 
-    def killed_after_epoch_1(state):
-        saved.update(state)
-        if state["epoch"] == 1:
+    def killed_after_epoch_1(history):
+        if history[-1]["epoch"] == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _fit(checkpoint_hook=killed_after_epoch_1)
-    assert saved["epoch"] == 1
-    _, resumed = _fit(resume=saved)
+        _fit(state_file=state_file, on_epoch=killed_after_epoch_1)
+    saved = TrainState.load(state_file)
+    assert saved.epoch == 1
+    _, resumed = _fit(state_file=state_file, resume=True)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert [h["val_macro_f1"] for h in resumed.history] == [
         h["val_macro_f1"] for h in full.history]

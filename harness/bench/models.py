@@ -1,7 +1,7 @@
 """Baseline rows: inference and training throughput of each registered baseline per batch size.
 
 Inference is ``eval()`` + ``torch.inference_mode()``; a training step is what
-``harness.train._epoch`` does per batch: forward, cross-entropy, backward, gradient clipping,
+the fusion stage does per batch: forward, cross-entropy, backward, gradient clipping,
 AdamW step, in ``train()`` mode. Inputs are random but seeded and shaped like real cached
 windows (``face (B,12,Df)``, ``audio (B,12,Da)``, ``pose (B,12,Dp)``, ``mask (B,12)``), with
 the edge padding a real window has at the start of a video.
@@ -18,6 +18,8 @@ from torch import Tensor, nn
 
 from baselines import WINDOW, get_baseline
 from harness.data.labels import NUM_CLASSES
+from harness.fusion_stage import TrainConfig, make_optimizer
+from harness.train import optimizer_step
 
 from .flops import TRAIN_FLOP_FACTOR, forward_flops
 from .timing import Timing, budget_repeats, peak_memory_mb, reset_peak_memory, time_calls
@@ -73,10 +75,12 @@ def infer_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], obj
     return step
 
 
-def train_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], object],
-               clip: float = 5.0) -> Callable[[], object]:
-    """One optimiser step as ``harness.train`` takes it (AdamW, cross-entropy, clip at 5)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+def train_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], object]
+               ) -> Callable[[], object]:
+    """One optimiser step as the fusion stage takes it: its optimizer, its clipping, and
+    ``harness.train.optimizer_step`` (the harness's only backward pass)."""
+    cfg = TrainConfig()
+    opt = make_optimizer(model, cfg)
     loss_fn = nn.CrossEntropyLoss()
     b = next(iter(batch.values())).shape[0]
     gen = torch.Generator().manual_seed(1)
@@ -86,18 +90,7 @@ def train_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], obj
     def step() -> object:
         with amp():
             loss = loss_fn(model(batch).float(), y)
-        opt.zero_grad(set_to_none=True)
-        if scaler is None:
-            loss.backward()
-        else:
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        if scaler is None:
-            opt.step()
-        else:
-            scaler.step(opt)
-            scaler.update()
+        optimizer_step(model, opt, loss, cfg.grad_clip, scaler)
         return loss
     return step
 

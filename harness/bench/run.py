@@ -18,6 +18,7 @@ from baselines import list_baselines
 from harness.console import err
 from harness.device import resolve_device
 from harness.features.backbones import list_backbones
+from harness.features.modalities import PAPER_DIMS
 
 from .faces import REAL_TRAIN_WINDOWS, backbone_row, seed_design
 from .flops import TRAIN_FLOP_FACTOR
@@ -40,8 +41,7 @@ class BenchConfig:
     compile: bool = False
     warmup: int = 3
     repeats: int = 10
-    dims: dict[str, int] = field(default_factory=lambda: {"face": 256, "audio": 1024,
-                                                          "pose": 36})
+    dims: dict[str, int] = field(default_factory=lambda: dict(PAPER_DIMS))
     backbones: list[str] | None = None  # None: every registered backbone (quick: not emonet)
     seed_design: bool = True
     quick: bool = False

@@ -15,7 +15,6 @@ Extractors (``create_audio_extractor``):
 
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ import av
 import numpy as np
 
 from harness.errors import HarnessError, ReleaseFormatError
+from harness.paths import file_digest
+from harness.registry import Registry
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.0
@@ -259,13 +260,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
 
 class DeepSpectrumExtractor:
     """Mel spectrogram of each window rendered as a viridis image, through ImageNet DenseNet121.
@@ -291,7 +285,7 @@ class DeepSpectrumExtractor:
         self.device = device
         self.batch_size = batch_size
         self.model = load_densenet121(self.weights).to(device)
-        self._digest = _file_digest(self.weights)
+        self._digest = file_digest(self.weights)
 
     def config(self) -> dict:
         return {"name": self.name, "sr": SAMPLE_RATE, "n_mels": DS_MELS, "n_fft": N_FFT,
@@ -381,21 +375,29 @@ class EGeMapsExtractor:
 
 # --------------------------------------------------------------------------- registry
 
-_EXTRACTORS = ("logmel", "deepspectrum", "egemaps")
+#: Audio extractors by name: builders ``(weights, device, **kwargs) -> AudioExtractor``.
+AUDIO_EXTRACTORS: Registry = Registry("audio extractor")
+
+
+def _no_weights(name: str, build):
+    def builder(weights: str | Path | None, device: str, **kwargs: Any) -> AudioExtractor:
+        if weights is not None:
+            raise HarnessError(f"audio extractor {name!r} takes no weights (got {weights})")
+        return build()
+    return builder
+
+
+AUDIO_EXTRACTORS.add("logmel", _no_weights("logmel", LogMelExtractor), owner=__name__)
+AUDIO_EXTRACTORS.add("deepspectrum", DeepSpectrumExtractor, owner=__name__)
+AUDIO_EXTRACTORS.add("egemaps", _no_weights("egemaps", EGeMapsExtractor), owner=__name__)
 
 
 def list_audio_extractors() -> list[str]:
-    return list(_EXTRACTORS)
+    return AUDIO_EXTRACTORS.names()
 
 
 def create_audio_extractor(
     name: str, *, weights: str | Path | None = None, device: str = "cpu", **kwargs: Any
 ) -> AudioExtractor:
     """Build an audio extractor by name; only ``deepspectrum`` takes (and needs) weights."""
-    if name not in _EXTRACTORS:
-        raise HarnessError(f"unknown audio extractor {name!r}; known: {', '.join(_EXTRACTORS)}")
-    if name == "deepspectrum":
-        return DeepSpectrumExtractor(weights, device=device, **kwargs)
-    if weights is not None:
-        raise HarnessError(f"audio extractor {name!r} takes no weights (got {weights})")
-    return LogMelExtractor() if name == "logmel" else EGeMapsExtractor()
+    return AUDIO_EXTRACTORS.get(name)(weights, device=device, **kwargs)

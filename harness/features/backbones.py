@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
+from harness.registry import Registry
 
 #: Wrapper keys under which training scripts commonly nest the state dict.
 _WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
@@ -36,7 +37,7 @@ class BackboneSpec:
     builder: Callable[..., nn.Module]
 
 
-_REGISTRY: dict[str, BackboneSpec] = {}
+_REGISTRY: Registry[BackboneSpec] = Registry("backbone")
 
 
 def register_backbone(
@@ -45,23 +46,19 @@ def register_backbone(
     """Decorator: register a builder (no required arguments) under ``name``."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY:
-            raise HarnessError(f"backbone {name!r} is registered twice")
-        _REGISTRY[name] = BackboneSpec(name, input_size, feature_dim, description, builder)
+        spec = BackboneSpec(name, input_size, feature_dim, description, builder)
+        _REGISTRY.add(name, spec, owner=builder.__module__)
         return builder
 
     return decorate
 
 
 def list_backbones() -> list[BackboneSpec]:
-    return sorted(_REGISTRY.values(), key=lambda s: s.name)
+    return [_REGISTRY.get(n) for n in sorted(_REGISTRY)]
 
 
 def get_backbone_spec(name: str) -> BackboneSpec:
-    if name not in _REGISTRY:
-        known = ", ".join(s.name for s in list_backbones())
-        raise HarnessError(f"unknown backbone {name!r}; known backbones: {known}")
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
 
 
 def create_backbone(name: str, weights: str | Path | None = None) -> nn.Module:
@@ -210,14 +207,6 @@ class LightFaceNet(nn.Module):
 
 
 @register_backbone(
-    "light", input_size=64, feature_dim=256,
-    description="small 3-conv CNN with BatchNorm, 64x64 input, trains from scratch on CPU",
-)
-def _build_light() -> nn.Module:
-    return LightFaceNet()
-
-
-@register_backbone(
     "emonet", input_size=256, feature_dim=256,
     description="EmoNet (2-stack FAN + emotion trunk), 256x256 RGB in [0,1]; loads emonet_8.pth",
 )
@@ -225,3 +214,11 @@ def _build_emonet() -> nn.Module:
     from harness.features.emonet import EmoNetBackbone  # heavy; import only when asked for
 
     return EmoNetBackbone()
+
+
+@register_backbone(
+    "light", input_size=64, feature_dim=256,
+    description="small 3-conv CNN with BatchNorm, 64x64 input, trains from scratch on CPU",
+)
+def _build_light() -> nn.Module:
+    return LightFaceNet()

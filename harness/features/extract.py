@@ -20,10 +20,11 @@ from harness.data.splits import Split
 from harness.data.videos import side_of, video_of
 from harness.errors import HarnessError
 from harness.features.cache import FeatureCache
-from harness.features.face import FaceConfig, FaceStage, extract_face_features, finetune_face
+from harness.features.face_features import extract_face_features
+from harness.features.face_stage import FaceConfig, FaceStage, finetune_face
+from harness.features.modalities import MODALITIES
 from harness.paths import harness_home
 
-MODALITIES = ("face", "audio", "pose")
 POSE_RATE_HZ = 2.0
 
 

@@ -1,0 +1,63 @@
+"""The stage-1 face model: a registered backbone under the paper's 8-class head.
+
+The head is defined once, here: stage 1 fine-tunes it, and the ``current_face`` baseline loads
+its state dict as is, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from harness.data.labels import NUM_CLASSES
+from harness.features.backbones import create_backbone
+
+
+class FaceHead(nn.Sequential):
+    """The paper's new face classifier: Linear(d -> 128) -> BatchNorm1d -> ReLU -> Linear(-> 8).
+
+    An ``nn.Sequential`` so its state dict reads ``0.weight``, ``1.running_mean``, ``3.bias``...:
+    the face fine-tune stage trains this class and ``current_face`` loads that state dict as is.
+    """
+
+    def __init__(self, in_features: int = 256, num_classes: int = NUM_CLASSES,
+                 hidden: int = 128):
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, num_classes),
+        )
+
+
+class FaceModel(nn.Module):
+    """Backbone + ``FaceHead``: face crops ``(B, 3, S, S)`` in [0, 1] -> logits ``(B, 8)``."""
+
+    def __init__(self, backbone: nn.Module, num_classes: int = NUM_CLASSES):
+        super().__init__()
+        self.backbone = backbone
+        self.head = FaceHead(backbone.feature_dim, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(images))
+
+
+def build_face_model(backbone: str, weights: str | None = None) -> FaceModel:
+    """The backbone (with checked pretrained weights, if given) under a fresh 8-class head."""
+    return FaceModel(create_backbone(backbone, weights=weights))
+
+
+def load_face_model(backbone: str, checkpoint: Path, device: torch.device) -> FaceModel:
+    """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``."""
+    model = FaceModel(create_backbone(backbone))
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    return model.to(device).eval()
+
+
+def architecture_digest(backbone: str) -> str:
+    """Parameter names and shapes: a changed backbone definition must not reuse old models."""
+    shapes = [(k, tuple(v.shape)) for k, v in create_backbone(backbone).state_dict().items()]
+    return hashlib.sha256(repr(shapes).encode()).hexdigest()[:10]

@@ -1,0 +1,225 @@
+"""Stage 1 (the ``current_face`` model): fine-tune a face backbone on one labelled frame in five.
+
+Recipe (paper, for a pretrained EmoNet): AdamW, weight decay 0.05, backbone lr 4e-5, head lr
+4e-3, lr x0.5 after 2 epochs without validation-F1 gain, at most 30 epochs, best epoch chosen by
+validation macro F1 alone (the release mixed in accuracy). Evaluation is deterministic: no flips,
+no crops, a fixed frame phase (the release re-drew frames and flipped at evaluation). A backbone
+trained from scratch (the default ``light`` one on the embedded corpus) needs a far larger
+backbone lr: that default is ``SCRATCH_BACKBONE_LR``. The epoch loop is ``harness.train.fit``;
+a killed fine-tune resumes from its last epoch the next time it is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from filelock import FileLock
+from rich.progress import Progress, TaskID
+from torch import Tensor, nn
+
+from harness.atomic import atomic_open, write_json
+from harness.data.release import Release
+from harness.data.splits import Split
+from harness.device import autocast, resolve_device
+from harness.errors import HarnessError
+from harness.features.face_images import face_loader
+from harness.features.face_model import FaceModel, architecture_digest, build_face_model
+from harness.metrics import scores
+from harness.paths import file_digest
+from harness.train import Batch, Schedule, class_weights, fit
+
+PRETRAINED_BACKBONE_LR = 4e-5
+SCRATCH_BACKBONE_LR = 2e-3
+
+
+@dataclass
+class FaceConfig:
+    """Stage-1 settings; defaults are the paper's unless marked."""
+
+    backbone: str = "light"  # ours, for CPUs; the paper's is "emonet" (pass --face-weights)
+    weights: str | None = None  # local EmoNet-style state dict; none can be downloaded
+    lr_backbone: float | None = None  # None: 4e-5 with pretrained weights, 2e-3 from scratch
+    lr_head: float = 4e-3
+    weight_decay: float = 0.05
+    max_epochs: int = 30
+    lr_patience: int = 2
+    lr_factor: float = 0.5
+    early_stop: int = 5  # ours: the paper gives no patience; its best epoch was about 15
+    frame_stride: int = 5  # one labelled frame in five
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+
+    def identity(self) -> dict:
+        """Fields the trained model depends on (not where or how fast it ran)."""
+        d = asdict(self)
+        for k in ("device", "num_workers"):
+            d.pop(k)
+        if self.weights:
+            d["weights"] = file_digest(Path(self.weights))
+        return d
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.max_epochs, self.lr_patience, self.lr_factor, self.early_stop,
+                        0.0, self.seed)
+
+
+@dataclass
+class FaceStage:
+    """A finished stage-1 model: its checkpoint (state dict) and how its training went."""
+
+    checkpoint: Path
+    best_epoch: int
+    best_val_f1: float
+    history: list[dict] = field(default_factory=list)
+    key: str = ""
+
+
+#: (name index, 1-based frame, label) arrays of frames with a valid label and their own face.
+FaceItems = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def labelled_face_frames(release: Release, names: tuple[str, ...]) -> FaceItems:
+    """Every frame of ``names`` with a valid label and its own face image."""
+    idx, frames, labels = [], [], []
+    for i, name in enumerate(names):
+        lab = release.labels(name)
+        have = release.faces.frames(name)
+        have = have[have <= lab.size]
+        have = have[lab[have - 1] >= 0]
+        idx.append(np.full(have.size, i))
+        frames.append(have)
+        labels.append(lab[have - 1])
+    return np.concatenate(idx), np.concatenate(frames), np.concatenate(labels).astype(np.int64)
+
+
+class FaceFrameStage:
+    """Stage 1's batches (augmented face crops), masked loss and validation for ``fit``."""
+
+    unit = "images"
+
+    def __init__(self, release: Release, split: Split, cfg: FaceConfig, model: FaceModel,
+                 device: torch.device):
+        self.release, self.split, self.cfg, self.device = release, split, cfg, device
+        self.size = model.backbone.input_size
+        self.train = labelled_face_frames(release, split.train)
+        self.val = labelled_face_frames(release, split.val)
+        if self.train[0].size == 0 or self.val[0].size == 0:
+            raise HarnessError(f"split {split.name}: no labelled face frames to fine-tune on")
+        weights = class_weights(self.train[2]).to(device)
+        self.loss_fn = nn.CrossEntropyLoss(weight=weights, reduction="none")
+
+    def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
+        idx, frames, labels = self.train
+        phase = int(torch.randint(self.cfg.frame_stride, (1,), generator=gen))
+        keep = np.flatnonzero((frames - 1) % self.cfg.frame_stride == phase)
+        keep = keep[torch.randperm(keep.size, generator=gen).numpy()]
+        loader = face_loader(self._paths(self.split.train, idx[keep], frames[keep]), self.size,
+                             self.cfg.batch_size, self.cfg.num_workers, labels[keep])
+
+        def generate() -> Iterator[Batch]:
+            for img, ok, y in loader:
+                img, ok, y = img.to(self.device), ok.to(self.device), y.to(self.device)
+                yield augment(img, gen), y, ok
+        return keep.size, generate()
+
+    def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
+        """Class-weighted cross-entropy averaged over decodable images (``weight`` = ok)."""
+        return (self.loss_fn(logits, targets) * weight).sum() / weight.sum().clamp(min=1)
+
+    @torch.inference_mode()
+    def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
+        idx, frames, labels = self.val
+        keep = np.flatnonzero((frames - 1) % self.cfg.frame_stride == 0)  # fixed: repeatable
+        loader = face_loader(self._paths(self.split.val, idx[keep], frames[keep]), self.size,
+                             self.cfg.batch_size, self.cfg.num_workers)
+        model.eval()
+        bar.update(task, total=keep.size)
+        preds = []
+        for img, _ok in loader:
+            with autocast(self.device):
+                preds.append(model(img.to(self.device)).argmax(1).cpu())
+            bar.advance(task, len(img))
+        return scores(labels[keep], torch.cat(preds).numpy()).macro_f1
+
+    def _paths(self, names: tuple[str, ...], idx: np.ndarray, frames: np.ndarray) -> list[Path]:
+        return [self.release.faces.path(names[i], f) for i, f in zip(idx.tolist(),
+                                                                     frames.tolist())]
+
+
+def augment(img: Tensor, gen: torch.Generator) -> Tensor:
+    """Training only: a horizontal flip and a brightness change per image (never at eval)."""
+    n = img.shape[0]
+    flip = torch.rand(n, generator=gen) < 0.5
+    img = torch.where(flip.to(img.device)[:, None, None, None], img.flip(-1), img)
+    gain = 0.8 + 0.4 * torch.rand(n, generator=gen)
+    return (img * gain.to(img.device)[:, None, None, None]).clamp_(0, 1)
+
+
+def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
+    blob = json.dumps({"cfg": cfg.identity(), "train": split.train, "val": split.val,
+                       "data": release.fingerprint, "arch": architecture_digest(cfg.backbone)},
+                      sort_keys=True)
+    return f"{cfg.backbone}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: Path,
+                  *, show_progress: bool = True) -> FaceStage:
+    """Train (or reuse) the stage-1 face model of ``split``; returns its checkpoint.
+
+    A file lock per model key means concurrent runs that need the same model train it once:
+    the others wait, then reuse it. A fine-tune killed mid-way left its last epoch's state
+    beside the model; the next call resumes from there.
+    """
+    key = face_stage_key(release, split, cfg)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(models_dir / f"{key}.lock")):
+        done = _load_stage(models_dir, key)
+        if done is None:
+            _train_stage(release, split, cfg, models_dir, key, show_progress)
+            done = _load_stage(models_dir, key)
+    return done
+
+
+def _load_stage(models_dir: Path, key: str) -> FaceStage | None:
+    ckpt, meta_path = models_dir / f"{key}.pt", models_dir / f"{key}.json"
+    if not (ckpt.is_file() and meta_path.is_file()):
+        return None
+    meta = json.loads(meta_path.read_text())
+    return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+
+
+def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Path, key: str,
+                 show_progress: bool) -> None:
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)  # the head's initial weights
+    model = build_face_model(cfg.backbone, cfg.weights).to(device)
+    stage = FaceFrameStage(release, split, cfg, model, device)
+    state_file = models_dir / f"{key}.state.pt"
+    result = fit(model, _optimizer(model, cfg), stage, cfg.schedule(), device=device,
+                 state_file=state_file, resume=True, quiet=not show_progress)
+    with atomic_open(models_dir / f"{key}.pt", "wb") as fh:
+        torch.save(result.state, fh)
+    write_json(models_dir / f"{key}.json", {  # written last: marks the model done
+        "best_epoch": result.best_epoch, "best_val_f1": result.best_val_f1,
+        "history": result.history, "config": cfg.identity(), "split": split.name})
+    state_file.unlink(missing_ok=True)
+
+
+def _optimizer(model: FaceModel, cfg: FaceConfig) -> torch.optim.Optimizer:
+    lr_b = cfg.lr_backbone
+    if lr_b is None:
+        lr_b = PRETRAINED_BACKBONE_LR if cfg.weights else SCRATCH_BACKBONE_LR
+    return torch.optim.AdamW(
+        [{"params": model.backbone.parameters(), "lr": lr_b},
+         {"params": model.head.parameters(), "lr": cfg.lr_head}],
+        weight_decay=cfg.weight_decay,
+    )
+

@@ -1,0 +1,135 @@
+"""The fusion stage: training any registered baseline on cached feature windows, and predicting.
+
+The epoch loop is ``harness.train.fit``; this module gives it the stage's batches (one
+labelled frame in ``frame_stride`` per epoch, a random phase each epoch, shuffled), its loss
+(class-weighted cross-entropy, inverse frequency on the training split in use) and its
+validation (macro F1 on one validation frame in ``val_stride``, fixed phase: deterministic).
+
+Batch size differs from the paper's 4 on purpose: 4 was an RTX3090 memory limit with the face
+model inside the loop. On cached features a window is a few KB, so 256 windows per step keeps
+the device busy and BatchNorm statistics sane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import Progress, TaskID
+from torch import Tensor, nn
+
+from harness.data.labels import NUM_CLASSES
+from harness.device import autocast, resolve_device
+from harness.features.windows import WindowSet
+from harness.metrics import scores
+from harness.train import Batch, Schedule, TrainResult, class_weights, fit
+
+
+@dataclass
+class TrainConfig:
+    """Fusion-stage settings; defaults are the paper's where it gives them."""
+
+    # The paper gives 0.02 for the fusion parts but not its optimizer; with AdamW, 0.02 made
+    # attention_fusion unstable on the embedded corpus (validation macro F1 21.6 vs 45.0 at
+    # 1e-3, same seed). ``--lr 0.02`` reproduces the paper's setting.
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256  # paper: 4, a memory limit of face-in-the-loop training (see above)
+    max_epochs: int = 12
+    lr_patience: int = 2  # paper: x0.5 after 2 epochs without validation-F1 gain
+    lr_factor: float = 0.5
+    early_stop: int = 5
+    # Train on one labelled frame in k per epoch (random phase each epoch). Windows of
+    # neighbouring frames overlap by 29/30 at 30 fps, so k=5 (the paper's face-stage sampling)
+    # costs little signal and makes an epoch 5x cheaper.
+    frame_stride: int = 5
+    # Model selection looks at one validation frame in k (fixed phase: deterministic); the
+    # final metrics and predictions of a run always cover every frame.
+    val_stride: int = 5
+    eval_batch_size: int = 2048
+    grad_clip: float = 5.0
+    seed: int = 0
+    device: str = "auto"
+
+    def schedule(self) -> Schedule:
+        return Schedule(self.max_epochs, self.lr_patience, self.lr_factor, self.early_stop,
+                        self.grad_clip, self.seed)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over every parameter (the bench builds its training step with this too)."""
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+class WindowStage:
+    """The fusion stage's batches, loss and validation, for ``harness.train.fit``."""
+
+    unit = "windows"
+
+    def __init__(self, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainConfig,
+                 device: torch.device):
+        self.train_ws, self.cfg, self.device = train_ws, cfg, device
+        self.val_ws = val_ws.subset(np.arange(0, len(val_ws), cfg.val_stride))
+        self.labels = torch.from_numpy(train_ws.labels)
+        self.loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_ws.labels).to(device))
+
+    def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
+        stride, size = self.cfg.frame_stride, self.cfg.batch_size
+        phase = int(torch.randint(stride, (1,), generator=gen))
+        idx = np.arange(phase, len(self.train_ws), stride)
+        idx = idx[torch.randperm(idx.size, generator=gen).numpy()]
+        n_batches = idx.size // size  # drop the ragged last batch: BatchNorm needs > 1
+
+        def generate() -> Iterator[Batch]:
+            for b in range(n_batches):
+                sel = idx[b * size:(b + 1) * size]
+                yield (self.train_ws.batch(sel, self.device), self.labels[sel].to(self.device),
+                       None)
+        return n_batches * size, generate()
+
+    def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
+        return self.loss_fn(logits, targets)
+
+    def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
+        bar.update(task, total=len(self.val_ws))
+        pred = predict(model, self.val_ws, self.cfg, on_batch=lambda n: bar.advance(task, n))
+        return scores(self.val_ws.labels, pred).macro_f1
+
+
+def train_baseline(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainConfig,
+                   *, state_file: Path | None = None, resume: bool = False,
+                   on_epoch: Callable[[list[dict]], None] | None = None,
+                   quiet: bool = False) -> TrainResult:
+    """Train ``model`` on windows; returns (and loads) the best state by validation macro F1."""
+    device = resolve_device(cfg.device)
+    model.to(device)
+    stage = WindowStage(train_ws, val_ws, cfg, device)
+    return fit(model, make_optimizer(model, cfg), stage, cfg.schedule(), device=device,
+               state_file=state_file, resume=resume, on_epoch=on_epoch, quiet=quiet)
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, ws: WindowSet, cfg: TrainConfig,
+                   on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    """Logits ``(N, 8)`` for every window, in order; eval mode, no randomness."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    for start in range(0, len(ws), cfg.eval_batch_size):
+        sel = np.arange(start, min(start + cfg.eval_batch_size, len(ws)))
+        with autocast(device):
+            out.append(model(ws.batch(sel, device)).float().cpu())
+        if on_batch is not None:
+            on_batch(sel.size)
+    if not out:
+        return np.zeros((0, NUM_CLASSES), np.float32)
+    return torch.cat(out).numpy()
+
+
+def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig,
+            on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    """Labels ``(N,)``: the argmax of ``predict_logits``."""
+    return predict_logits(model, ws, cfg, on_batch).argmax(1)
