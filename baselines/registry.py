@@ -26,19 +26,6 @@ from harness.features.modalities import MODALITIES
 from harness.plugins import import_user_module
 from harness.registry import DuplicateEntryError, Registry, UnknownEntryError
 
-__all__ = [
-    "MODALITIES",
-    "BaselineSpec",
-    "DuplicateBaselineError",
-    "UnknownBaselineError",
-    "create_baseline",
-    "get_baseline",
-    "list_baselines",
-    "load_baseline_module",
-    "register_baseline",
-    "unregister_baseline",
-]
-
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

@@ -160,11 +160,12 @@ def extract_cmd(
     """Extract and cache face, audio and pose features (once; re-runs do no work)."""
     from harness.data.splits import get_split
     from harness.features.extract import all_names, extract_all, shard_names
+    from harness.features.modalities import MODALITIES
 
     release = load(data)
     cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None)
     names = shard_names(all_names(release), _parse_shard(shard))
-    mods = tuple(modality) if modality else ("face", "audio", "pose")
+    mods = tuple(modality) if modality else MODALITIES
     caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names)
     for m, cache in caches.items():
         out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "

@@ -59,8 +59,8 @@ def test_lstm_flops_are_counted(result):
     assert row["flops_per_window"] > lstm
 
 
-def test_seed_design_is_slower(result):
-    seed = result["seed_design"]
+def test_paper_design_is_slower(result):
+    seed = result["paper_design"]
     assert seed["backbone"] == "light"  # quick mode; the full bench uses emonet
     assert seed["ratio"] > 1
     assert seed["in_loop_epoch_s"] > seed["cached_epoch_s"] > 0

@@ -10,7 +10,7 @@
   ``flops_per_window``, ``achieved_gflops``, ``fraction_of_peak``, ``peak_mem_mb``; or ``error``
   (e.g. ``torch.compile`` failing) instead of the numbers;
 - ``backbone_rows``: face-feature extraction ``images_per_s`` at each backbone's input size;
-- ``seed_design``: seconds per epoch with the face model in the training loop (the paper's
+- ``paper_design``: seconds per epoch with the face model in the training loop (the paper's
   design, batch 4) vs on cached features (batch 256), and their ``ratio``;
 - ``profile``: the top operators of one ``attention_fusion`` training step.
 

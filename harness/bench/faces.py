@@ -61,7 +61,7 @@ def backbone_row(name: str, batch: int, device: torch.device, warmup: int, repea
 
 
 class FaceInTheLoop(nn.Module):
-    """The seed design: frozen face backbone on 12 crops per window, then the fusion model.
+    """The paper design: frozen face backbone on 12 crops per window, then the fusion model.
 
     The backbone is frozen (eval, no gradients), as in the paper's fusion stage; that makes this
     the cheapest version of face-in-the-loop training, so the measured ratio is a lower bound
@@ -87,10 +87,10 @@ class FaceInTheLoop(nn.Module):
         return self.fusion(fused | {"face": face})
 
 
-def seed_design(backbone_name: str, dims: dict[str, int], device: torch.device,
+def paper_design(backbone_name: str, dims: dict[str, int], device: torch.device,
                 cached_step_s: float | None, repeats: int, n_windows: int = REAL_TRAIN_WINDOWS,
                 in_loop_batch: int = 4, cached_batch: int = 256) -> dict:
-    """Seconds per epoch: seed design (face model in the loop, batch 4) vs cached features."""
+    """Seconds per epoch: paper design (face model in the loop, batch 4) vs cached features."""
     spec = get_backbone_spec(backbone_name)
     dims = dict(dims) | {"face": spec.feature_dim}
     out: dict = {"backbone": backbone_name, "fusion": "attention_fusion",

@@ -26,7 +26,7 @@ def bench_table(result: dict, fmt: str = "rich") -> Table | str:
     """The result as a rich ``Table`` (``fmt="rich"``) or GitHub markdown text (``"markdown"``)."""
     sections = [[_baseline_cells(r) for r in result.get("rows", [])],
                 [_backbone_cells(r) for r in result.get("backbone_rows", [])],
-                _seed_cells(result.get("seed_design"))]
+                _paper_cells(result.get("paper_design"))]
     if fmt == "rich":
         return _rich(sections, _caption(result), _title(result))
     if fmt == "markdown":
@@ -48,9 +48,9 @@ def _caption(result: dict) -> str:
                 if m.get("contended") else ""),
              f"peak MB = {result.get('memory_kind', '?')}",
              f"FLOPs: {result.get('flop_convention', '?')}", f"amp: {result.get('amp', 'off')}"]
-    seed = result.get("seed_design") or {}
+    seed = result.get("paper_design") or {}
     if "ratio" in seed:
-        parts.append(f"seed design ({seed['backbone']} in the loop, batch "
+        parts.append(f"paper design ({seed['backbone']} in the loop, batch "
                      f"{seed['in_loop_batch']}) / cached features (batch {seed['cached_batch']})"
                      f": {seed['ratio']:.0f}x slower per epoch")
     return "; ".join(parts)
@@ -99,11 +99,11 @@ def _backbone_cells(row: dict) -> list[str]:
             + [_num(row.get("peak_mem_mb")), _note(row) + " (images/s)"])
 
 
-def _seed_cells(seed: dict | None) -> list[list[str]]:
+def _paper_cells(seed: dict | None) -> list[list[str]]:
     if not seed:
         return []
     if "error" in seed:
-        return [[f"seed design ({seed.get('backbone')})", "-", "-"] + ["-"] * 7
+        return [[f"paper design ({seed.get('backbone')})", "-", "-"] + ["-"] * 7
                 + [f"ERROR {seed['error']}"]]
     n = seed["epoch_windows"]
     return [

@@ -20,7 +20,7 @@ from harness.device import resolve_device
 from harness.features.backbones import list_backbones
 from harness.features.modalities import PAPER_DIMS
 
-from .faces import REAL_TRAIN_WINDOWS, backbone_row, seed_design
+from .faces import REAL_TRAIN_WINDOWS, backbone_row, paper_design
 from .flops import TRAIN_FLOP_FACTOR
 from .models import MODES, RowPlan, add_flop_fields, flops_per_window, measure_row
 from .profile import profile_train_step
@@ -43,7 +43,7 @@ class BenchConfig:
     repeats: int = 10
     dims: dict[str, int] = field(default_factory=lambda: dict(PAPER_DIMS))
     backbones: list[str] | None = None  # None: every registered backbone (quick: not emonet)
-    seed_design: bool = True
+    paper_design: bool = True
     quick: bool = False
     threads: int | None = None  # torch intra-op threads; None: torch's default (quick: 1)
     row_budget_s: float | None = 20.0  # cut repeats so one row's timed part stays near this
@@ -61,9 +61,9 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
         peak = result["matmul_peak_gflops"]
         result["rows"] = _baseline_rows(cfg, device, peak, progress)
         result["backbone_rows"] = _backbone_rows(cfg, device, peak, progress)
-        if cfg.seed_design:
-            _say(progress, "seed design: face model in the loop vs cached features")
-            result["seed_design"] = _seed(cfg, device, result["rows"])
+        if cfg.paper_design:
+            _say(progress, "paper design: face model in the loop vs cached features")
+            result["paper_design"] = _paper(cfg, device, result["rows"])
         if cfg.profile:
             _say(progress, "profiling one attention_fusion training step")
             result["profile"] = _profile(cfg, device)
@@ -150,7 +150,7 @@ def _backbone_rows(cfg: BenchConfig, device: torch.device, peak: float, progress
     return rows
 
 
-def _seed(cfg: BenchConfig, device: torch.device, rows: list[dict]) -> dict:
+def _paper(cfg: BenchConfig, device: torch.device, rows: list[dict]) -> dict:
     backbone = "light" if cfg.quick else "emonet"
     cached_batch = 8 if cfg.quick else 256
     cached = next((r["ms_per_batch"] / 1e3 for r in rows
@@ -158,7 +158,7 @@ def _seed(cfg: BenchConfig, device: torch.device, rows: list[dict]) -> dict:
                    and r["batch"] == cached_batch and "error" not in r and not cfg.compile
                    and not cfg.amp), None)
     try:
-        return seed_design(backbone, _dims(cfg), device, cached, max(2, min(cfg.repeats, 5)),
+        return paper_design(backbone, _dims(cfg), device, cached, max(2, min(cfg.repeats, 5)),
                            n_windows=cfg.epoch_windows, cached_batch=cached_batch)
     except Exception as exc:  # noqa: BLE001  (reported, not fatal)
         return {"backbone": backbone, "error": f"{type(exc).__name__}: {exc}"[:300]}
