@@ -23,10 +23,10 @@ from harness.console import err
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, Split, get_split
 from harness.device import seed_everything
-from harness.features.cache import FeatureCache, config_hash
-from harness.features.extract import FeatureConfig, all_names, extract_all
+from harness.features.cache import config_hash
+from harness.features.extract import FeatureConfig, all_names, builtin_source, extract_all
 from harness.features.face_model import load_face_model
-from harness.features.modalities import MODALITIES
+from harness.features.sources import FeatureSource
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.metrics import Scores
@@ -89,13 +89,11 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     cfg.train.device = cfg.features.device
     release = release if release is not None else load_release(cfg.data)
     split = get_split(release, cfg.split, seed=cfg.fold_seed)
-    needed = tuple(m for m in MODALITIES if m in spec.modalities or m == "face")
-    caches, stage = extract_all(release, split, needed, cfg.features, names=all_names(release),
-                                quiet=cfg.quiet)
-    train_ws = build_windows(release, split.train, {m: caches[m] for m in spec.modalities},
-                             labelled_only=True)
-    val_ws = build_windows(release, split.val, {m: caches[m] for m in spec.modalities},
-                           labelled_only=False)
+    caches, stage = extract_all(release, split, spec.modalities, cfg.features,
+                                names=all_names(release), quiet=cfg.quiet)
+    sources = {m: builtin_source(m, caches[m]) for m in spec.modalities}
+    train_ws = build_windows(release, split.train, sources, labelled_only=True)
+    val_ws = build_windows(release, split.val, sources, labelled_only=False)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
     folder = _folder(cfg, release, split)
@@ -113,10 +111,10 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
         model.to(torch.device("cpu"))
     folder.write_history(history)
     folder.write_checkpoint(model.state_dict())
-    val_labels = folder.write_outputs("val", _outputs(model, val_ws, caches["face"], cfg))
-    test_ws = _test_windows(release, {m: caches[m] for m in spec.modalities})
+    val_labels = folder.write_outputs("val", _outputs(model, val_ws, cfg))
+    test_ws = _test_windows(release, sources)
     if test_ws is not None:
-        folder.write_outputs("test", _outputs(model, test_ws, caches["face"], cfg))
+        folder.write_outputs("test", _outputs(model, test_ws, cfg))
     final = folder.write_evaluation({n: release.labels(n) for n in val_labels}, val_labels,
                                     f"{cfg.baseline} on {split.name}")
     seconds = time.perf_counter() - t0
@@ -129,20 +127,16 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                      0 if test_ws is None else len(test_ws))
 
 
-def _test_windows(release: Release, caches: dict[str, FeatureCache]) -> WindowSet | None:
+def _test_windows(release: Release, sources: dict[str, FeatureSource]) -> WindowSet | None:
     if release.layout.template is None:
         return None
     release.test_names  # noqa: B018 - checks the test list against the template first
-    return build_windows(release, release.template.names, caches, labelled_only=False)
+    return build_windows(release, release.template.names, sources, labelled_only=False)
 
 
-def _outputs(model: torch.nn.Module, ws: WindowSet, face: FeatureCache, cfg: RunConfig
-             ) -> FrameOutputs:
-    """Logits of every window, with the current frame's face-imputed flag."""
-    flags = [np.asarray(face.load(n).flag, bool) for n in ws.names]
-    offsets = np.concatenate(([0], np.cumsum([f.size for f in flags]))).astype(np.int64)
-    imputed = np.concatenate(flags)[offsets[ws.name_idx] + ws.frames - 1] if flags else \
-        np.zeros(0, bool)
+def _outputs(model: torch.nn.Module, ws: WindowSet, cfg: RunConfig) -> FrameOutputs:
+    """Logits of every window, with whether the frame's face was copied from a neighbour."""
+    imputed = ~ws.observed("face") if "face" in ws.tables else np.zeros(len(ws), bool)
     return FrameOutputs.from_frames(ws.names, ws.name_idx, ws.frames,
                                     predict_logits(model, ws, cfg.train), imputed)
 

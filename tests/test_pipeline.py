@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from harness.data.splits import get_split
-from harness.features.extract import FeatureConfig, all_names, extract_all
+from harness.features.extract import FeatureConfig, all_names, builtin_source, extract_all
 from harness.features.face_stage import FaceConfig
 from harness.features.timeline import CURRENT_STEP
 from harness.features.windows import build_windows
@@ -48,13 +48,14 @@ def test_rerun_does_no_work(synth_release, extracted):
 
 def test_windows_cover_every_validation_frame(synth_release, extracted):
     split, caches, _, _ = extracted
-    ws = build_windows(synth_release, split.val, caches, labelled_only=False)
+    sources = {m: builtin_source(m, c) for m, c in caches.items()}
+    ws = build_windows(synth_release, split.val, sources, labelled_only=False)
     assert len(ws) == sum(synth_release.n_frames(n) for n in split.val)
-    assert ws.mask[:, CURRENT_STEP].all()
+    assert ws.batch(np.arange(len(ws)))["mask"][:, CURRENT_STEP].all()
     batch = ws.batch(np.arange(5))
     assert batch["face"].shape == (5, 12, ws.dims["face"])
     assert batch["audio"].shape[:2] == (5, 12) and batch["pose"].shape == (5, 12, 36)
-    train = build_windows(synth_release, split.train, caches, labelled_only=True)
+    train = build_windows(synth_release, split.train, sources, labelled_only=True)
     assert (train.labels >= 0).all()
 
 

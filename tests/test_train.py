@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from baselines import create_baseline
-from harness.features.windows import WindowSet
+from harness.features.cache import Packed
+from harness.features.timeline import WindowSpec
+from harness.features.windows import SourceTable, WindowSet
 from harness.fusion_stage import TrainConfig, predict, train_baseline
 from harness.train import TrainState
 
@@ -15,11 +17,12 @@ def _windows(n: int, seed: int) -> WindowSet:
     labels = rng.integers(0, 8, n)
     face = rng.normal(size=(n, 16)).astype(np.float32)
     face[np.arange(n), labels] += 3.0  # the class is readable from the current face
-    rows = np.clip(np.arange(n)[:, None] + np.arange(-6, 6)[None, :], 0, n - 1)
+    packed = Packed(("v",), np.array([0, n]), face, np.arange(n) / 30.0, np.zeros(n, bool))
     return WindowSet(
         names=["v"], name_idx=np.zeros(n, np.int64), frames=np.arange(1, n + 1),
-        labels=labels.astype(np.int64), rows={"face": rows}, mask=np.ones((n, 12), bool),
-        tables={"face": face},
+        labels=labels.astype(np.int64), fps=np.array([30.0]), n_frames=np.array([n]),
+        tables={"face": SourceTable(packed, np.array([0]), True, None)},
+        spec=WindowSpec(steps=12, current=6, step_s=None),  # frames t-6 .. t+5
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,4 +104,90 @@ class FeatureCache:
             shutil.rmtree(self._folder(name))
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.dir.rglob("*.npy"))
+        """Bytes of the cached entries (packed tables not counted)."""
+        return sum(p.stat().st_size for p in self.dir.glob("*/*.npy"))
+
+    def pack(self, keys: list[str]) -> Packed:
+        """The entries ``keys`` as one memory-mapped table, built once and reused.
+
+        Training gathers rows of many entries per batch; one table on disk makes that a single
+        indexing operation without ever holding all features in memory.
+        """
+        keys = sorted(set(keys))
+        digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+        folder = self.dir / PACKED_DIR / digest
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(folder) + ".lock"):
+            packed = _read_packed(folder, keys)
+            if packed is None:
+                missing = self.missing(keys)
+                if missing:
+                    raise HarnessError(f"{self.extractor}: no cached features for "
+                                       f"{len(missing)} name(s), e.g. {missing[:3]}; extract "
+                                       "them first (harness extract)")
+                _write_packed(folder, [self.load(k) for k in keys], keys)
+                packed = _read_packed(folder, keys)
+        return packed
+
+
+PACKED_DIR = ".packed"
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Cache entries in one table: entry ``keys[i]`` holds rows ``starts[i]:starts[i + 1]``."""
+
+    keys: tuple[str, ...]
+    starts: np.ndarray  # (entries + 1,) int64
+    feat: np.ndarray  # (rows, dim) float32, memory-mapped
+    time: np.ndarray  # (rows,) float64
+    flag: np.ndarray  # (rows,) bool
+
+    def entry(self, key: str) -> int:
+        i = int(np.searchsorted(np.asarray(self.keys), key))
+        if i >= len(self.keys) or self.keys[i] != key:
+            raise KeyError(key)
+        return i
+
+
+def _write_packed(folder: Path, entries: list[Features], keys: list[str]) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sizes = np.array([e.feat.shape[0] for e in entries], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    dims = {e.feat.shape[1] for e in entries}
+    if len(dims) > 1:
+        raise HarnessError(f"{folder.parent.parent}: entries have different feature sizes "
+                           f"{sorted(dims)}; clear the cache folder")
+    tmp = folder / "feat.npy.tmp"
+    table = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
+                                      shape=(int(starts[-1]), dims.pop() if dims else 0))
+    for e, a, b in zip(entries, starts[:-1], starts[1:]):
+        table[a:b] = e.feat
+    table.flush()
+    del table
+    os.replace(tmp, folder / "feat.npy")
+    save_npy(folder / "time.npy", _cat([e.time for e in entries], np.float64))
+    save_npy(folder / "flag.npy", _cat([e.flag for e in entries], bool))
+    save_npy(folder / "starts.npy", starts)
+    write_json(folder / "done.json", {"keys": keys})
+
+
+def _read_packed(folder: Path, keys: list[str]) -> Packed | None:
+    marker = folder / "done.json"
+    if not marker.is_file() or json.loads(marker.read_text()).get("keys") != keys:
+        return None
+    try:
+        packed = Packed(tuple(keys), np.load(folder / "starts.npy"),
+                        np.load(folder / "feat.npy", mmap_mode="r"), np.load(folder / "time.npy"),
+                        np.load(folder / "flag.npy"))
+    except (OSError, ValueError):  # damaged: rebuilt from the entries, which are the truth
+        return None
+    rows = int(packed.starts[-1])
+    if packed.feat.shape[0] != rows or packed.time.size != rows or packed.flag.size != rows:
+        return None
+    return packed
+
+
+def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)

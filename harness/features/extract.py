@@ -23,6 +23,7 @@ from harness.features.cache import FeatureCache
 from harness.features.face_features import extract_face_features
 from harness.features.face_stage import FaceConfig, FaceStage, finetune_face
 from harness.features.modalities import MODALITIES
+from harness.features.sources import FeatureSource
 from harness.paths import harness_home
 
 POSE_RATE_HZ = 2.0
@@ -142,6 +143,13 @@ def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureC
 
 
 # --------------------------------------------------------------------------- all
+
+def builtin_source(modality: str, cache: FeatureCache) -> FeatureSource:
+    """How the harness's own extractors store features: faces per frame of a name, audio per
+    video every 0.5 s, OpenPose per name twice a second."""
+    return FeatureSource(modality, cache, per_frame=modality == "face",
+                         by_video=modality == "audio")
+
 
 def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
                 cfg: FeatureConfig, *, names: list[str] | None = None,

@@ -1,13 +1,18 @@
-"""Time alignment: which face frame, audio row and pose row feed each step of a frame's window.
+"""Time alignment: which frame, audio row and pose row feed each step of a frame's window.
 
 The paper's window is 6 s sampled at 2 per second: 12 steps at t-3.0, t-2.5, ..., t, ...,
 t+2.5 s, the current frame at index 6. Everything is converted by time with the video's own
 fps (the release hard-coded 30 fps, and let an index of -1 wrap to the last row). Steps that
 fall outside the video are padded with the edge and flagged, so every frame of every video gets
 a window and every test frame can be predicted.
+
+A baseline may ask for another window (``WindowSpec``): ``dense_window(frames)`` takes that many
+consecutive frames around the current one, for models that read every frame.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,17 +23,64 @@ STEP_S = 0.5
 STEP_OFFSETS_S = (np.arange(N_STEPS) - CURRENT_STEP) * STEP_S
 
 
-def frame_times(frames: np.ndarray, fps: float) -> np.ndarray:
+@dataclass(frozen=True)
+class WindowSpec:
+    """The steps of a frame's window: every ``step_s`` seconds, or (``step_s`` None) every
+    frame; ``current`` is the index of the predicted frame."""
+
+    steps: int = N_STEPS
+    current: int = CURRENT_STEP
+    step_s: float | None = STEP_S
+
+    @property
+    def label(self) -> str:
+        if self.step_s is None:
+            return f"dense {self.steps} frames"
+        return f"{self.steps} steps every {self.step_s:g} s"
+
+    def step_frames(self, frames: np.ndarray, fps: np.ndarray | float) -> np.ndarray:
+        """(N, steps) 1-based frame of each step, not yet clipped to the video."""
+        offsets = np.arange(self.steps) - self.current
+        frames = np.asarray(frames, dtype=np.int64)
+        if self.step_s is None:
+            return frames[:, None] + offsets[None, :]
+        return np.rint(self.step_times(frames, fps) * _column(fps)).astype(np.int64) + 1
+
+    def step_times(self, frames: np.ndarray, fps: np.ndarray | float) -> np.ndarray:
+        """(N, steps) time in seconds of each step."""
+        if self.step_s is None:
+            return frame_times(self.step_frames(frames, fps), _column(fps))
+        offsets = (np.arange(self.steps) - self.current) * self.step_s
+        return frame_times(frames, _column(fps)[:, 0])[:, None] + offsets[None, :]
+
+
+#: The seed paper's window.
+PAPER_WINDOW = WindowSpec()
+
+
+def dense_window(frames: int) -> WindowSpec:
+    """``frames`` consecutive frames (odd: centred on the current one)."""
+    if frames < 1 or frames % 2 == 0:
+        raise ValueError(f"a dense window needs an odd number of frames, got {frames}")
+    return WindowSpec(steps=frames, current=frames // 2, step_s=None)
+
+
+def _column(fps: np.ndarray | float) -> np.ndarray:
+    return np.asarray(fps, dtype=np.float64).reshape(-1, 1)
+
+
+def frame_times(frames: np.ndarray, fps: np.ndarray | float) -> np.ndarray:
     """Time in seconds of 1-based frame numbers."""
     return (np.asarray(frames, dtype=np.float64) - 1.0) / fps
 
 
 def step_times(frames: np.ndarray, fps: float) -> np.ndarray:
-    """(N, 12) times of each window step for 1-based ``frames``."""
-    return frame_times(frames, fps)[:, None] + STEP_OFFSETS_S[None, :]
+    """(N, 12) times of each step of the paper's window for 1-based ``frames``."""
+    return PAPER_WINDOW.step_times(frames, fps)
 
 
-def window_frames(frames: np.ndarray, fps: float, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+def window_frames(frames: np.ndarray, fps: float, n_frames: int,
+                  spec: WindowSpec = PAPER_WINDOW) -> tuple[np.ndarray, np.ndarray]:
     """1-based frame of each step (clipped to 1..n_frames) and whether it lies inside the video.
 
     >>> idx, inside = window_frames(np.array([1]), 30.0, 100)
@@ -37,8 +89,7 @@ def window_frames(frames: np.ndarray, fps: float, n_frames: int) -> tuple[np.nda
     >>> inside[0].tolist()[:7]
     [False, False, False, False, False, False, True]
     """
-    times = step_times(frames, fps)
-    raw = np.rint(times * fps).astype(np.int64) + 1
+    raw = spec.step_frames(frames, fps)
     inside = (raw >= 1) & (raw <= n_frames)
     return np.clip(raw, 1, n_frames), inside
 

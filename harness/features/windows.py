@@ -1,23 +1,63 @@
-"""Windows over cached features: for each predicted frame, the 12 steps of every modality.
+"""Windows over cached features: for each predicted frame, the steps of every modality.
 
-Windows are never materialised: each modality's features are concatenated into one table and
-each window is 12 row indices into it, so a batch is one fancy-index gather (a 40 k-frame split
-would otherwise need ~1 GB of copies). The face model is never run here; the trainer reads only
-cached features.
+A ``WindowSet`` stores three numbers per window (name, frame, label); the rows each step reads
+are computed per batch, and features are gathered from each source's packed, memory-mapped table
+(``FeatureCache.pack``). Memory therefore stays bounded whatever the feature sizes, the window
+length or the number of frames (1.56 M labelled + 1.02 M test frames in the real release): no
+per-split copy of the features and no (frames x steps) index array is ever built. The face
+model is never run here; the trainer reads only cached features.
+
+A batch (the contract every baseline reads) is a dict of tensors: per modality ``m`` its
+features ``m (B, T, d)`` and ``m_mask (B, T)`` (the step is inside the video and its ``m`` was
+observed: a face image of its own, audio from the stream, a detected person), and ``mask
+(B, T)`` (the step is inside the video). Steps outside the video repeat the edge; unobserved
+steps repeat the nearest observation (faces) or describe silence / no body; the masks say which.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from harness.data.release import Release
-from harness.data.videos import video_of
 from harness.errors import HarnessError
-from harness.features.cache import FeatureCache
-from harness.features.timeline import N_STEPS, nearest_rows, step_times, window_frames
+from harness.features.cache import Packed
+from harness.features.sources import FeatureSource
+from harness.features.timeline import PAPER_WINDOW, WindowSpec
+
+#: Added to each entry's times so that one sorted search finds rows within every entry at once
+#: (seconds; far above any video's length, a power of two so the sums stay exact enough).
+_ENTRY_SPAN_S = float(2**20)
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One modality's packed features, and the entry each name of a window set reads."""
+
+    packed: Packed
+    entry: np.ndarray  # (n_names,) index into packed.keys
+    per_frame: bool
+    search_times: np.ndarray | None  # rows' times + entry offset (timed sources only)
+
+    @property
+    def dim(self) -> int:
+        return int(self.packed.feat.shape[1])
+
+    def rows(self, entry: np.ndarray, raw: np.ndarray, times: np.ndarray | None,
+             n: np.ndarray) -> np.ndarray:
+        """(B, T) table rows of the steps; ``raw`` 1-based frames, ``times`` seconds."""
+        start, end = self.packed.starts[entry][:, None], self.packed.starts[entry + 1][:, None]
+        if self.per_frame:
+            return start + np.clip(raw, 1, n[:, None]) - 1
+        right = np.searchsorted(self.search_times, times + entry[:, None] * _ENTRY_SPAN_S)
+        right = np.clip(right, start, end - 1)
+        left = np.clip(right - 1, start, end - 1)
+        row_times = self.packed.time
+        take_left = np.abs(times - row_times[left]) <= np.abs(row_times[right] - times)
+        return np.where(take_left, left, right)
 
 
 @dataclass
@@ -26,69 +66,100 @@ class WindowSet:
     name_idx: np.ndarray  # (N,) which name each window belongs to
     frames: np.ndarray  # (N,) 1-based frame of the window's current step
     labels: np.ndarray  # (N,) int64 truth, -1 where invalid or unknown (test)
-    rows: dict[str, np.ndarray]  # modality -> (N, 12) rows into tables[modality]
-    mask: np.ndarray  # (N, 12) bool: step inside the video
-    tables: dict[str, np.ndarray]  # modality -> (rows, dim) float32
+    fps: np.ndarray  # (n_names,) each name's video fps
+    n_frames: np.ndarray  # (n_names,) frames of each name
+    tables: dict[str, SourceTable]
+    spec: WindowSpec = PAPER_WINDOW
 
     def __len__(self) -> int:
         return int(self.frames.size)
 
     @property
     def dims(self) -> dict[str, int]:
-        return {m: int(t.shape[1]) for m, t in self.tables.items()}
+        return {m: t.dim for m, t in self.tables.items()}
 
-    def batch(self, idx: np.ndarray, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-        out = {m: torch.from_numpy(self.tables[m][self.rows[m][idx]]).to(device)
-               for m in self.tables}
-        out["mask"] = torch.from_numpy(self.mask[idx]).to(device)
+    def batch(self, idx: np.ndarray, device: torch.device | str = "cpu"
+              ) -> dict[str, torch.Tensor]:
+        """The batch dict of windows ``idx`` (see the module docstring)."""
+        ni = self.name_idx[idx]
+        frames, fps, n = self.frames[idx], self.fps[ni], self.n_frames[ni]
+        raw = self.spec.step_frames(frames, fps)
+        inside = (raw >= 1) & (raw <= n[:, None])
+        timed = any(not t.per_frame for t in self.tables.values())
+        times = self.spec.step_times(frames, fps) if timed else None
+        out = {"mask": torch.from_numpy(inside).to(device)}
+        for m, table in self.tables.items():
+            rows = table.rows(table.entry[ni], raw, times, n)
+            out[m] = torch.from_numpy(np.asarray(table.packed.feat[rows])).to(device)
+            out[f"{m}_mask"] = torch.from_numpy(inside & ~table.packed.flag[rows]).to(device)
+        return out
+
+    def observed(self, modality: str) -> np.ndarray:
+        """(N,) whether each window's current frame has its own ``modality`` observation."""
+        table = self.tables[modality]
+        out = np.empty(len(self), bool)
+        current = self.spec.current
+        for start in range(0, len(self), 65536):
+            idx = np.arange(start, min(start + 65536, len(self)))
+            ni = self.name_idx[idx]
+            raw = self.spec.step_frames(self.frames[idx], self.fps[ni])[:, current:current + 1]
+            times = self.spec.step_times(self.frames[idx], self.fps[ni])[:, current:current + 1]
+            rows = table.rows(table.entry[ni], raw, times, self.n_frames[ni])
+            out[idx] = ~table.packed.flag[rows[:, 0]]
         return out
 
     def subset(self, keep: np.ndarray) -> WindowSet:
         return WindowSet(self.names, self.name_idx[keep], self.frames[keep], self.labels[keep],
-                         {m: r[keep] for m, r in self.rows.items()}, self.mask[keep],
-                         self.tables)
+                         self.fps, self.n_frames, self.tables, self.spec)
 
 
 def build_windows(release: Release, names: list[str] | tuple[str, ...],
-                  caches: dict[str, FeatureCache], *, labelled_only: bool) -> WindowSet:
+                  sources: Mapping[str, FeatureSource], *, labelled_only: bool,
+                  spec: WindowSpec = PAPER_WINDOW) -> WindowSet:
     """Windows for the frames of ``names``: valid-labelled ones only, or every frame 1..N."""
-    parts = {m: [] for m in caches}
-    tables = {m: [] for m in caches}
-    offsets = dict.fromkeys(caches, 0)
-    name_idx, frames, labels, masks = [], [], [], []
+    names = list(names)
+    n_frames = np.array([release.n_frames(n) for n in names], dtype=np.int64)
+    name_idx, frames, labels = [], [], []
     for i, name in enumerate(names):
-        n = release.n_frames(name)
-        lab = _labels_or_unknown(release, name, n)
-        fr = np.flatnonzero(lab >= 0) + 1 if labelled_only else np.arange(1, n + 1)
-        fps = release.fps(name)
-        face_rows, inside = window_frames(fr, fps, n)
-        times = step_times(fr, fps)
-        for m, cache in caches.items():
-            feats = cache.load(video_of(name) if m == "audio" else name)
-            if m == "face":
-                if feats.feat.shape[0] != n:
-                    raise HarnessError(f"face features of {name} have {feats.feat.shape[0]} rows "
-                                       f"for {n} frames; clear the cache at {cache.dir}")
-                rows = face_rows - 1
-            else:
-                rows = nearest_rows(times, feats.time)
-            parts[m].append(rows + offsets[m])
-            tables[m].append(np.asarray(feats.feat, dtype=np.float32))
-            offsets[m] += feats.feat.shape[0]
+        lab = _labels_or_unknown(release, name, int(n_frames[i]))
+        fr = np.flatnonzero(lab >= 0) + 1 if labelled_only else np.arange(1, n_frames[i] + 1)
         name_idx.append(np.full(fr.size, i))
         frames.append(fr)
         labels.append(lab[fr - 1].astype(np.int64))
-        masks.append(inside)
     return WindowSet(
-        names=list(names),
+        names=names,
         name_idx=_cat(name_idx, np.int64),
         frames=_cat(frames, np.int64),
         labels=_cat(labels, np.int64),
-        rows={m: _cat(parts[m], np.int64, (0, N_STEPS)) for m in caches},
-        mask=_cat(masks, bool, (0, N_STEPS)),
-        tables={m: np.concatenate(tables[m]) if tables[m] else np.zeros((0, 1), np.float32)
-                for m in caches},
+        fps=np.array([release.fps(n) for n in names], dtype=np.float64),
+        n_frames=n_frames,
+        tables={m: _table(src, names, n_frames) for m, src in sources.items()},
+        spec=spec,
     )
+
+
+def _table(source: FeatureSource, names: list[str], n_frames: np.ndarray) -> SourceTable:
+    keys = [source.key(n) for n in names]
+    packed = source.cache.pack(keys)
+    entry = np.array([packed.entry(k) for k in keys], dtype=np.int64)
+    sizes = np.diff(packed.starts)
+    if source.per_frame:
+        bad = np.flatnonzero(sizes[entry] != n_frames)
+        if bad.size:
+            i = int(bad[0])
+            raise HarnessError(f"{source.name} features of {names[i]} have "
+                               f"{sizes[entry[i]]} rows for {n_frames[i]} frames; clear the "
+                               f"cache at {source.cache.dir}")
+        return SourceTable(packed, entry, True, None)
+    empty = np.flatnonzero(sizes[entry] == 0)
+    if empty.size:
+        raise HarnessError(f"{source.name} features of {names[int(empty[0])]} have no rows")
+    owner = np.repeat(np.arange(len(packed.keys)), sizes)
+    search = packed.time + owner * _ENTRY_SPAN_S
+    if np.any(np.diff(search) < 0) or (packed.time.size and packed.time.min() < -60):
+        raise HarnessError(f"{source.name} features: row times must increase within each "
+                           f"name and start near 0 s; clear the cache at {source.cache.dir}")
+    return SourceTable(packed, entry, False, search)
 
 
 def _labels_or_unknown(release: Release, name: str, n: int) -> np.ndarray:
@@ -98,5 +169,5 @@ def _labels_or_unknown(release: Release, name: str, n: int) -> np.ndarray:
         return np.full(n, -1, dtype=np.int8)
 
 
-def _cat(arrays: list[np.ndarray], dtype, empty_shape=(0,)) -> np.ndarray:
-    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(empty_shape, dtype)
+def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
