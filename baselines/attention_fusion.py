@@ -50,10 +50,10 @@ class AttentionFusion(nn.Module):
         """Logits ``(B, num_classes)``; with ``return_attention`` also ``{modality: (B, T)}``."""
         check_batch(batch, self.dims)
         face = current_face_feature(batch)
-        mask = batch_mask(batch, batch["face"])
         parts, weights = [face], {}
         for m, enc in self.encoders.items():
-            out, weights[m] = self.attention[m](face, enc(batch[m]), mask)
+            observed = batch_mask(batch, batch[m], m)
+            out, weights[m] = self.attention[m](face, enc(batch[m], observed), observed)
             parts.append(out)
         logits = self.classifier(torch.cat(parts, dim=1))
         self.last_attention = {m: w.detach() for m, w in weights.items()}

@@ -44,9 +44,10 @@ class ConcatFusion(nn.Module):
         """Logits ``(B, num_classes)``."""
         check_batch(batch, self.dims)
         face = current_face_feature(batch)
-        mask = batch_mask(batch, batch["face"])
-        parts = [face] + [pool_steps(enc(batch[m]), mask, self.pool)
-                          for m, enc in self.encoders.items()]
+        parts = [face]
+        for m, enc in self.encoders.items():
+            observed = batch_mask(batch, batch[m], m)
+            parts.append(pool_steps(enc(batch[m], observed), observed, self.pool))
         return self.classifier(torch.cat(parts, dim=1))
 
 

@@ -61,21 +61,26 @@ class TemporalEncoder(nn.Module):
     """Per-modality encoder: Linear(d -> 128, no bias) -> 2-layer BiLSTM (128 per direction).
 
     Returns all T per-step outputs ``(B, T, 256)``, not just a final state, so that attention has
-    T keys to choose from. Padded edge steps are run through the LSTM like any other step (they
-    are copies of the edge, so they carry no foreign content); callers ignore them via the mask.
+    T keys to choose from. A step whose modality was not observed (outside the video, no face
+    image, no audio stream, no person: ``observed`` False) enters the LSTM as a learned
+    "missing" vector instead of a copied or silent feature, so the model can tell the two apart.
     """
 
     def __init__(self, in_features: int, proj: int = 128, hidden: int = 128, layers: int = 2,
                  dropout: float = 0.2):
         super().__init__()
         self.proj = nn.Linear(in_features, proj, bias=False)
+        self.missing = nn.Parameter(torch.zeros(proj))
         self.lstm = nn.LSTM(proj, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
                             bidirectional=True, batch_first=True)
         self.out_features = 2 * hidden
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``x (B, T, d) -> (B, T, 2 * hidden)``."""
-        out, _ = self.lstm(self.proj(x))
+    def forward(self, x: Tensor, observed: Tensor | None = None) -> Tensor:
+        """``x (B, T, d)``, ``observed (B, T)`` bool -> ``(B, T, 2 * hidden)``."""
+        h = self.proj(x)
+        if observed is not None:
+            h = torch.where(observed.unsqueeze(-1), h, self.missing.to(h.dtype))
+        out, _ = self.lstm(h)
         return out
 
 
@@ -158,9 +163,12 @@ def current_face_feature(batch: Mapping[str, Tensor]) -> Tensor:
     return batch["face"][:, CURRENT_STEP]
 
 
-def batch_mask(batch: Mapping[str, Tensor], like: Tensor) -> Tensor:
-    """``batch["mask"]`` as bool, or all-valid when a caller did not supply one."""
-    mask = batch.get("mask")
+def batch_mask(batch: Mapping[str, Tensor], like: Tensor, modality: str | None = None
+               ) -> Tensor:
+    """Which steps to use: ``batch[modality + "_mask"]`` (inside the video and observed), else
+    ``batch["mask"]`` (inside the video), else all steps when a caller supplied neither."""
+    mask = batch.get(f"{modality}_mask") if modality else None
+    mask = batch.get("mask") if mask is None else mask
     if mask is None:
         return torch.ones(like.shape[:2], dtype=torch.bool, device=like.device)
     return mask.bool()

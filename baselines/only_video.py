@@ -28,8 +28,9 @@ class OnlyVideo(nn.Module):
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Logits ``(B, num_classes)``."""
         check_batch(batch, self.dims)
-        seq = self.encoder(batch["face"])
-        return self.classifier(pool_steps(seq, batch_mask(batch, seq), self.pool))
+        observed = batch_mask(batch, batch["face"], "face")
+        seq = self.encoder(batch["face"], observed)
+        return self.classifier(pool_steps(seq, observed, self.pool))
 
 
 @register_baseline(

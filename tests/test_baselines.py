@@ -264,3 +264,26 @@ def test_wrong_feature_size_names_the_shape() -> None:
 def test_package_exports() -> None:
     assert baselines.CURRENT_STEP == 6
     assert baselines.MODALITIES == ("face", "audio", "pose")
+
+
+@pytest.mark.parametrize("name", ["only_video", "concat_fusion", "attention_fusion"])
+def test_unobserved_steps_are_masked_not_read(name: str) -> None:
+    """A step whose modality was not observed (no face, no audio stream, no person) must not
+    reach the model as a copied or silent feature: changing it changes nothing."""
+    model = create_baseline(name, SMALL_DIMS).eval()
+    modalities = BUILT_INS[name]
+    batch = make_batch({m: SMALL_DIMS[m] for m in modalities})
+    for m in modalities:
+        observed = torch.ones(4, 12, dtype=torch.bool)
+        observed[:, 8:] = False  # e.g. no audio past the stream's end
+        observed[1] = False  # e.g. a video without an audio stream
+        observed[1, CURRENT_STEP] = m == "face"
+        batch[f"{m}_mask"] = observed
+    changed = {k: v.clone() for k, v in batch.items()}
+    for m in modalities:
+        hidden = ~batch[f"{m}_mask"]
+        changed[m][hidden] = torch.randn(int(hidden.sum()), SMALL_DIMS[m]) * 5
+    with torch.no_grad():
+        assert torch.allclose(model(batch), model(changed), atol=1e-5)
+        changed[modalities[0]][0, 2] += 5  # an observed step does matter
+        assert not torch.allclose(model(batch), model(changed), atol=1e-5)

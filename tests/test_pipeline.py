@@ -72,3 +72,28 @@ def test_same_run_twice_gives_identical_metrics(synth_root, tmp_path):
     pa = (a.run_dir / "predictions" / "test").iterdir()
     for f in sorted(pa):
         assert f.read_bytes() == (b.run_dir / "predictions" / "test" / f.name).read_bytes()
+
+
+def test_batches_carry_each_modalitys_observed_mask(synth_root, synth_release, extracted):
+    """Faces copied from a neighbour, audio of a video without a stream: flagged in the cache,
+    False in the batch's per-modality mask (and the models mask them)."""
+    import json
+
+    split, caches, _, _ = extracted
+    sources = {m: builtin_source(m, c) for m, c in caches.items()}
+    names = list(split.train) + list(split.val)
+    ws = build_windows(synth_release, names, sources, labelled_only=False)
+    batch = ws.batch(np.arange(len(ws)))
+    manifest = json.loads((synth_root / "synth.json").read_text())
+    silent = {n for n, v in manifest["names"].items()
+              if not manifest["videos"][v["video"]]["has_audio"]} & set(names)
+    assert silent, "the corpus has a video without audio"
+    for i, name in enumerate(ws.names):
+        rows = ws.name_idx == i
+        audio = batch["audio_mask"][rows].numpy()
+        assert not audio.any() if name in silent else audio[:, CURRENT_STEP].any()
+        face_flag = np.asarray(caches["face"].load(name).flag)[ws.frames[rows] - 1]
+        assert np.array_equal(batch["face_mask"][rows, CURRENT_STEP].numpy(), ~face_flag)
+        assert not (batch["face_mask"] & ~batch["mask"]).any()
+    assert np.array_equal(ws.observed("face"), batch["face_mask"][:, CURRENT_STEP].numpy())
+    assert not ws.observed("face").all(), "the corpus has frames without a face"
