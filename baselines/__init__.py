@@ -1,14 +1,21 @@
-"""Baselines: the registry and the four systems of the RT-IAI paper's Table 2.
+"""Baselines: the registry, the four systems of the RT-IAI paper's Table 2, and a dense one.
 
-Importing this package registers ``current_face``, ``only_video``, ``concat_fusion`` and
-``attention_fusion``. The trainer asks the registry (``get_baseline``, ``create_baseline``) and
-never imports a baseline by name; a user's own model registers the same way and is loaded with
+Importing this package registers ``current_face``, ``only_video``, ``concat_fusion``,
+``attention_fusion`` and ``dense_temporal`` (every frame of a window, TCN + transformer). The
+trainer asks the registry (``get_baseline``, ``create_baseline``) and never imports a baseline by
+name; a user's own model registers the same way and is loaded with
 ``load_baseline_module("mypkg.mymodel")`` or ``load_baseline_module("path/to/model.py")``.
 """
 
 from __future__ import annotations
 
-from . import attention_fusion, concat_fusion, current_face, only_video  # noqa: F401  (register)
+from . import (  # noqa: F401  (importing registers them)
+    attention_fusion,
+    concat_fusion,
+    current_face,
+    dense_temporal,
+    only_video,
+)
 from .layers import CURRENT_STEP, WINDOW, ClassifierHead, CrossAttention, FaceHead, TemporalEncoder
 from .registry import (
     MODALITIES,

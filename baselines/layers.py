@@ -144,17 +144,21 @@ def check_pool(how: str) -> str:
     return how
 
 
-def check_batch(batch: Mapping[str, Tensor], dims: Mapping[str, int]) -> None:
+def check_batch(batch: Mapping[str, Tensor], dims: Mapping[str, int],
+                steps: int | None = None) -> None:
     """Fail with the offending shape when a declared modality is missing or mis-sized.
 
     A wrong feature size would otherwise surface as an opaque matmul error deep in an LSTM.
+    ``steps``: the window length the model needs (default: the paper's window, 12 steps).
     """
+    want = WINDOW if steps is None else steps
     for name, size in dims.items():
         x = batch.get(name)
         if x is None:
             raise ValueError(f"batch has no {name!r} tensor (keys: {sorted(batch)})")
-        if x.dim() != 3 or x.shape[1] <= CURRENT_STEP or x.shape[2] != size:
-            raise ValueError(f"batch[{name!r}] must be (B, {WINDOW}, {size}), "
+        short = x.shape[1] <= CURRENT_STEP if steps is None else x.shape[1] != steps
+        if x.dim() != 3 or short or x.shape[2] != size:
+            raise ValueError(f"batch[{name!r}] must be (B, {want}, {size}), "
                              f"got {tuple(x.shape)}")
 
 

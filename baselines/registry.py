@@ -23,10 +23,12 @@ from torch import nn
 from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError
 from harness.features.modalities import MODALITIES
+from harness.features.timeline import PAPER_WINDOW, WindowSpec
 from harness.plugins import import_user_module
 from harness.registry import DuplicateEntryError, Registry, UnknownEntryError
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MODALITY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class UnknownBaselineError(UnknownEntryError):
@@ -41,7 +43,8 @@ class DuplicateBaselineError(DuplicateEntryError):
 class BaselineSpec:
     """Everything the runner needs to know about a baseline, so it needs to know nothing else.
 
-    ``trains=False`` means the weights come from an earlier stage (``init_from`` names which).
+    ``trains=False`` means the weights come from an earlier stage (``init_from`` names which);
+    ``window`` is where the steps of a frame's window fall (the paper's 12 steps by default).
     """
 
     name: str
@@ -51,6 +54,7 @@ class BaselineSpec:
     description: str
     trains: bool = True
     init_from: str | None = None
+    window: WindowSpec = PAPER_WINDOW
 
     def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
                **kwargs) -> nn.Module:
@@ -72,15 +76,21 @@ _REGISTRY: Registry[BaselineSpec] = Registry(
 
 
 def _normalise_modalities(name: str, modalities: object) -> tuple[str, ...]:
-    """Check the declared modalities and put them in the canonical ``MODALITIES`` order."""
+    """Check the declared modalities; the harness's own come first, in ``MODALITIES`` order.
+
+    Any other name is a feature set the user imports (``harness extract --from DIR --as NAME``).
+    """
     if isinstance(modalities, str) or not isinstance(modalities, (tuple, list)):
         raise ValueError(f"baseline {name!r}: modalities must be a tuple such as ('face',), "
                          f"got {modalities!r}")
-    unknown = [m for m in modalities if m not in MODALITIES]
-    if unknown or not modalities or len(set(modalities)) != len(modalities):
-        raise ValueError(f"baseline {name!r}: modalities must be a non-empty subset of "
-                         f"{MODALITIES} without repeats, got {tuple(modalities)!r}")
-    return tuple(m for m in MODALITIES if m in modalities)
+    bad = [m for m in modalities if not isinstance(m, str) or not _MODALITY_RE.match(m)
+           or m == "mask" or m.endswith("_mask")]
+    if bad or not modalities or len(set(modalities)) != len(modalities):
+        raise ValueError(f"baseline {name!r}: modalities must be distinct names of letters, "
+                         f"digits and '_' (the harness extracts {MODALITIES}; other names are "
+                         f"imported feature sets; 'mask' is reserved), got {tuple(modalities)!r}")
+    return (tuple(m for m in MODALITIES if m in modalities)
+            + tuple(m for m in modalities if m not in MODALITIES))
 
 
 def _check_dims(spec: BaselineSpec, dims: Mapping[str, int]) -> dict[str, int]:
@@ -117,6 +127,7 @@ def register_baseline(
     description: str = "",
     trains: bool = True,
     init_from: str | None = None,
+    window: WindowSpec = PAPER_WINDOW,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorate a builder ``fn(dims, num_classes=8, **kwargs) -> nn.Module`` to register it.
 
@@ -137,7 +148,7 @@ def register_baseline(
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         spec = _make_spec(name or builder.__name__, builder, modalities, description,
-                          trains, init_from)
+                          trains, init_from, window)
         _REGISTRY.add(spec.name, spec, owner=spec.module)
         return builder
 
@@ -145,7 +156,8 @@ def register_baseline(
 
 
 def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
-               description: str, trains: bool, init_from: str | None) -> BaselineSpec:
+               description: str, trains: bool, init_from: str | None,
+               window: WindowSpec) -> BaselineSpec:
     """Validate one registration; errors are raised at import time, where they are cheap to fix."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"baseline name {name!r} must be letters, digits, '_', '.', '-' "
@@ -164,6 +176,7 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
         description=description or (doc[0].strip() if doc else ""),
         trains=bool(trains),
         init_from=init_from,
+        window=window,
     )
 
 

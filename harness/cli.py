@@ -156,20 +156,38 @@ def extract_cmd(
     face_weights: FaceWeightsOpt = None,
     audio: AudioOpt = "logmel",
     audio_weights: AudioWeightsOpt = None,
+    source: Annotated[Path | None, typer.Option(
+        "--from", help="Import precomputed features from this folder (<name>.npy per frame, "
+        "or <name>.npz with feat and frame or time) instead of extracting.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--as", help="With --from: the name of the imported feature set (e.g. hsemotion).")]
+    = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
-    """Extract and cache face, audio and pose features (once; re-runs do no work)."""
+    """Extract and cache face, audio and pose features (once; re-runs do no work), or import
+    features computed elsewhere (--from DIR --as NAME)."""
     from harness.data.splits import get_split
     from harness.features.extract import all_names, extract_all, shard_names
     from harness.features.modalities import MODALITIES
 
     release = load(data)
+    if (source is None) != (name is None):
+        raise HarnessError("--from DIR and --as NAME go together")
+    if source is not None:
+        from harness.features.imported import import_features
+
+        done = import_features(release, source, name, names=all_names(release), quiet=quiet)
+        out.print(f"Imported {done.name!r}: {done.n_names} names, {done.n_rows:,} {done.kind} "
+                  f"rows of {done.dim} features, cached in {done.cache_dir}", soft_wrap=True)
+        return
     cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None)
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
-    caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names)
+    caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names,
+                            quiet=quiet)
     for m, cache in caches.items():
         out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "
-                  f"({cache.size_bytes() / 1e6:.1f} MB)")
+                  f"({cache.size_bytes() / 1e6:.1f} MB)", soft_wrap=True)
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -229,6 +247,15 @@ def run_cmd(
     = False,
     threads: Annotated[int | None, typer.Option(
         help="CPU threads (default: torch's; 1 is often faster on a shared machine).")] = None,
+    face_features: Annotated[str | None, typer.Option(
+        help="Feature set the face inputs read: an imported one (harness extract --from DIR "
+        "--as NAME); default: the harness's own face model.")] = None,
+    audio_features: Annotated[str | None, typer.Option(
+        help="Feature set the audio inputs read (default: --audio's extractor).")] = None,
+    pose_features: Annotated[str | None, typer.Option(
+        help="Feature set the pose inputs read (default: OpenPose).")] = None,
+    window_frames: Annotated[int | None, typer.Option(
+        help="Frames per window of a dense-window baseline (dense_temporal: 75).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
@@ -242,12 +269,15 @@ def run_cmd(
         if value is not None:
             setattr(tcfg, key, value)
     fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs)
+    inputs = {slot: name for slot, name in (("face", face_features), ("audio", audio_features),
+                                            ("pose", pose_features)) if name}
     splits = _splits_of(split)
     release = load(data)
     results = []
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
-                        train=tcfg, resume=resume, quiet=quiet, threads=threads)
+                        train=tcfg, resume=resume, quiet=quiet, threads=threads, inputs=inputs,
+                        window_frames=window_frames)
         result = run_config(cfg, release)
         results.append(result)
         out.print(run_report(result))

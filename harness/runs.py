@@ -23,10 +23,12 @@ from harness.console import err
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, Split, get_split
 from harness.device import seed_everything
+from harness.errors import HarnessError
 from harness.features.cache import config_hash
-from harness.features.extract import FeatureConfig, all_names, builtin_source, extract_all
+from harness.features.extract import FeatureConfig, all_names, feature_sources
 from harness.features.face_model import load_face_model
 from harness.features.sources import FeatureSource
+from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.metrics import Scores
@@ -47,6 +49,10 @@ class RunConfig:
     resume: bool = False
     quiet: bool = False
     threads: int | None = None  # CPU threads; None: torch's default (1 can win on busy hosts)
+    # Which feature set each modality slot reads (default: the slot's own name, i.e. the
+    # harness's extractors for face/audio/pose); e.g. {"face": "hsemotion"} for an import.
+    inputs: dict[str, str] = field(default_factory=dict)
+    window_frames: int | None = None  # length of a dense-window baseline's window
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
@@ -86,23 +92,28 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     spec = get_baseline(cfg.baseline)
+    window = _window(spec.window, cfg.window_frames)
     cfg.train.device = cfg.features.device
     release = release if release is not None else load_release(cfg.data)
     split = get_split(release, cfg.split, seed=cfg.fold_seed)
-    caches, stage = extract_all(release, split, spec.modalities, cfg.features,
-                                names=all_names(release), quiet=cfg.quiet)
-    sources = {m: builtin_source(m, caches[m]) for m in spec.modalities}
-    train_ws = build_windows(release, split.train, sources, labelled_only=True)
-    val_ws = build_windows(release, split.val, sources, labelled_only=False)
+    sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
+                                     inputs=cfg.inputs, names=all_names(release),
+                                     quiet=cfg.quiet)
+    train_ws = build_windows(release, split.train, sources, labelled_only=True, spec=window)
+    val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
     folder = _folder(cfg, release, split)
     history, best_epoch = [], None
-    if spec.init_from == "face_head":
+    # a stage-1 head exists only when the face features come from the fine-tuned face model;
+    # on imported or frozen features the same baseline trains its head like any other
+    from_stage1 = (spec.init_from == "face_head" and stage is not None
+                   and sources["face"].name == "face")
+    if from_stage1:
         face = load_face_model(cfg.features.face.backbone, stage.checkpoint, torch.device("cpu"))
         model.head.load_state_dict(face.head.state_dict())
         history, best_epoch = stage.history, stage.best_epoch
-    if spec.trains:
+    if spec.trains or not from_stage1:
         result = train_baseline(model, train_ws, val_ws, cfg.train, state_file=folder.state_file,
                                 resume=cfg.resume, on_epoch=folder.write_history,
                                 quiet=cfg.quiet)
@@ -112,13 +123,13 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     folder.write_history(history)
     folder.write_checkpoint(model.state_dict())
     val_labels = folder.write_outputs("val", _outputs(model, val_ws, cfg))
-    test_ws = _test_windows(release, sources)
+    test_ws = _test_windows(release, sources, window)
     if test_ws is not None:
         folder.write_outputs("test", _outputs(model, test_ws, cfg))
     final = folder.write_evaluation({n: release.labels(n) for n in val_labels}, val_labels,
                                     f"{cfg.baseline} on {split.name}")
     seconds = time.perf_counter() - t0
-    folder.write_info(_info(cfg, release, split, model, best_epoch, seconds))
+    folder.write_info(_info(cfg, release, split, sources, window, model, best_epoch, seconds))
     folder.finish(final)
     from leaderboard.store import append_result, store_path
 
@@ -127,11 +138,26 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                      0 if test_ws is None else len(test_ws))
 
 
-def _test_windows(release: Release, sources: dict[str, FeatureSource]) -> WindowSet | None:
+def _window(window: WindowSpec, frames: int | None) -> WindowSpec:
+    """The baseline's window; ``--window-frames`` resizes a dense one."""
+    if frames is None:
+        return window
+    if window.step_s is not None:
+        raise HarnessError(f"--window-frames applies to baselines with a dense window; this "
+                           f"one reads {window.label}")
+    try:
+        return dense_window(frames)
+    except ValueError as exc:
+        raise HarnessError(f"--window-frames: {exc}") from None
+
+
+def _test_windows(release: Release, sources: dict[str, FeatureSource], window: WindowSpec
+                  ) -> WindowSet | None:
     if release.layout.template is None:
         return None
     release.test_names  # noqa: B018 - checks the test list against the template first
-    return build_windows(release, release.template.names, sources, labelled_only=False)
+    return build_windows(release, release.template.names, sources, labelled_only=False,
+                         spec=window)
 
 
 def _outputs(model: torch.nn.Module, ws: WindowSet, cfg: RunConfig) -> FrameOutputs:
@@ -159,19 +185,27 @@ def _folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
     return folder
 
 
-def _info(cfg: RunConfig, release: Release, split: Split, model: torch.nn.Module,
-          best_epoch: int | None, seconds: float) -> dict:
+def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, FeatureSource],
+          window: WindowSpec, model: torch.nn.Module, best_epoch: int | None, seconds: float
+          ) -> dict:
     """``run.json``: where the run's numbers came from."""
     return {
         "kind": "trained", "baseline": cfg.baseline, "split": split.name,
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
-        "features": {"face": cfg.features.face.backbone, "audio": cfg.features.audio,
-                     "pose": "coco18"},
+        "features": {slot: _described(src.name, cfg.features)
+                     for slot, src in sources.items()},
+        "window": window.label,
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
         "parameters": count_parameters(model), "finished": utc_now(),
     }
+
+
+def _described(source: str, cfg: FeatureConfig) -> str:
+    """What made a feature set: the face backbone, the audio extractor, or an import's name."""
+    own = {"face": cfg.face.backbone, "audio": cfg.audio, "pose": "coco18"}
+    return own.get(source, f"import:{source}")
 
 
 def _git_commit() -> str | None:

@@ -185,8 +185,10 @@ def test_duplicate_name_from_another_module_is_refused() -> None:
 
 
 def test_registration_is_validated() -> None:
-    with pytest.raises(ValueError, match="subset"):
-        register_baseline("bad_mod", modalities=("face", "video"))(lambda dims, **kw: None)
+    with pytest.raises(ValueError, match="modalities must be distinct names"):
+        register_baseline("bad_mod", modalities=("face", "face_mask"))(lambda dims, **kw: None)
+    with pytest.raises(ValueError, match="modalities must be distinct names"):
+        register_baseline("bad_mod", modalities=("face", "face"))(lambda dims, **kw: None)
     with pytest.raises(ValueError, match="init_from"):
         register_baseline("bad_init", modalities=("face",), trains=False)(lambda d, **kw: None)
     assert not list_baselines("bad_*")

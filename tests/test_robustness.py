@@ -10,8 +10,8 @@ import pytest
 
 from harness.data.videos import probe_video
 from harness.errors import ReleaseFormatError
-from harness.features.face_features import fill_from_nearest
 from harness.features.face_images import FaceImages
+from harness.features.timeline import fill_from_nearest
 
 
 def test_corrupt_and_empty_jpgs_are_no_face(tmp_path):

@@ -41,12 +41,12 @@ class RowPlan:
     budget_s: float | None
 
 
-def make_batch(dims: Mapping[str, int], batch: int, device: torch.device, seed: int = 0
-               ) -> dict[str, Tensor]:
+def make_batch(dims: Mapping[str, int], batch: int, device: torch.device, seed: int = 0,
+               steps: int = WINDOW) -> dict[str, Tensor]:
     """Seeded random window batch; one window in 8 has its first 3 steps padded (mask False)."""
     gen = torch.Generator().manual_seed(seed)
-    out = {m: torch.randn(batch, WINDOW, d, generator=gen).to(device) for m, d in dims.items()}
-    mask = torch.ones(batch, WINDOW, dtype=torch.bool)
+    out = {m: torch.randn(batch, steps, d, generator=gen).to(device) for m, d in dims.items()}
+    mask = torch.ones(batch, steps, dtype=torch.bool)
     mask[::8, :3] = False
     out["mask"] = mask.to(device)
     return out
@@ -108,6 +108,11 @@ def build_model(name: str, dims: Mapping[str, int], device: torch.device, compil
     return (torch.compile(model) if compile_ else model), model
 
 
+def window_steps(name: str) -> int:
+    """Steps per window of this baseline (the paper's 12, or a dense window's frames)."""
+    return get_baseline(name).window.steps
+
+
 def model_dims(name: str, dims: Mapping[str, int]) -> dict[str, int]:
     """The dims of the modalities this baseline declares (the batch carries only those)."""
     return {m: int(dims[m]) for m in get_baseline(name).modalities}
@@ -117,7 +122,7 @@ def flops_per_window(name: str, dims: Mapping[str, int], device: torch.device) -
     """Forward FLOPs of one window, counted on a batch of 8 in eval mode (BatchNorm frozen)."""
     _, plain = build_model(name, dims, device, False)
     plain.eval()
-    batch = make_batch(model_dims(name, dims), 8, device)
+    batch = make_batch(model_dims(name, dims), 8, device, steps=window_steps(name))
     return forward_flops(plain, lambda: plain(batch), device) // 8
 
 
@@ -131,7 +136,8 @@ def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
             row["skipped"] = BN_SKIP
             return row
         amp, row["amp"] = amp_context(device, plan.amp)
-        batch = make_batch(model_dims(name, dims), plan.batch, device)
+        batch = make_batch(model_dims(name, dims), plan.batch, device,
+                           steps=window_steps(name))
         model.train(mode == "train")
         step = (train_step if mode == "train" else infer_step)(model, batch, amp)
         reset_peak_memory(device)

@@ -11,7 +11,7 @@ import contextlib
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from .models import build_model, make_batch, model_dims, train_step
+from .models import build_model, make_batch, model_dims, train_step, window_steps
 
 
 def profile_train_step(name: str, dims: dict[str, int], batch: int, device: torch.device,
@@ -19,7 +19,8 @@ def profile_train_step(name: str, dims: dict[str, int], batch: int, device: torc
     """Top operators (self time, share of the step) of one warm training step of ``name``."""
     model, _ = build_model(name, dims, device, False)
     model.train()
-    step = train_step(model, make_batch(model_dims(name, dims), batch, device),
+    step = train_step(model, make_batch(model_dims(name, dims), batch, device,
+                                        steps=window_steps(name)),
                       contextlib.nullcontext)
     step()
     step()

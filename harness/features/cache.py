@@ -16,13 +16,17 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from filelock import FileLock
 
 from harness.atomic import save_npy, write_json
 from harness.errors import HarnessError
-from harness.paths import safe_child
+from harness.paths import harness_home, safe_child
+
+if TYPE_CHECKING:
+    from harness.data.release import Release
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Features:
     feat: np.ndarray  # (rows, dim) float32
     time: np.ndarray  # (rows,) seconds
     flag: np.ndarray  # (rows,) bool: imputed (no face / no audio / no person)
+
+
+def cache_root(release: Release) -> Path:
+    """Every cache of one release (data set and fingerprint) lives below this folder."""
+    return harness_home() / "cache" / f"{release.dataset}-{release.fingerprint}"
 
 
 def config_hash(config: dict) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -19,12 +18,12 @@ from harness.data.release import Release
 from harness.data.splits import Split
 from harness.data.videos import side_of, video_of
 from harness.errors import HarnessError
-from harness.features.cache import FeatureCache
+from harness.features.cache import FeatureCache, cache_root
 from harness.features.face_features import extract_face_features
 from harness.features.face_stage import FaceConfig, FaceStage, finetune_face
+from harness.features.imported import imported_source
 from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
-from harness.paths import harness_home
 
 POSE_RATE_HZ = 2.0
 
@@ -36,9 +35,6 @@ class FeatureConfig:
     audio_weights: str | None = None
     device: str = "auto"
 
-
-def cache_root(release: Release) -> Path:
-    return harness_home() / "cache" / f"{release.dataset}-{release.fingerprint}"
 
 
 def all_names(release: Release) -> list[str]:
@@ -169,3 +165,19 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     if "pose" in modalities:
         caches["pose"] = extract_pose(release, names, quiet=quiet)
     return caches, stage
+
+
+def feature_sources(release: Release, split: Split, slots: tuple[str, ...], cfg: FeatureConfig,
+                    *, inputs: dict[str, str] | None = None, names: list[str] | None = None,
+                    quiet: bool = False) -> tuple[dict[str, FeatureSource], FaceStage | None]:
+    """The source of each modality slot a baseline reads, its features made sure of.
+
+    A slot reads the feature set ``inputs[slot]`` (default: the slot's own name): the harness's
+    own ``face``/``audio``/``pose`` extractors (run now if not cached), or a feature set the user
+    imported under that name. Returns the sources and the stage-1 face model, if one was used.
+    """
+    wanted = {slot: (inputs or {}).get(slot, slot) for slot in slots}
+    builtin = tuple(m for m in MODALITIES if m in wanted.values())
+    caches, stage = extract_all(release, split, builtin, cfg, names=names, quiet=quiet)
+    return {slot: builtin_source(src, caches[src]) if src in caches
+            else imported_source(release, src) for slot, src in wanted.items()}, stage

@@ -12,14 +12,13 @@ import numpy as np
 import torch
 
 from harness.console import progress
-from harness.data.face_index import nearest_frames
 from harness.data.release import Release
 from harness.device import autocast, resolve_device
 from harness.features.cache import FeatureCache
 from harness.features.face_images import face_loader
 from harness.features.face_model import FaceModel, load_face_model
 from harness.features.face_stage import FaceConfig, FaceStage
-from harness.features.timeline import frame_times
+from harness.features.timeline import fill_from_nearest, frame_times
 
 
 def extract_face_features(release: Release, names: list[str], stage: FaceStage,
@@ -68,15 +67,3 @@ def _name_features(release: Release, name: str, model: FaceModel, cfg: FaceConfi
     feat = torch.cat(feats).numpy()
     ok = torch.cat(oks).numpy().astype(bool)
     return (*fill_from_nearest(feat[ok], have[ok], n, dim), have[~ok])
-
-
-def fill_from_nearest(feat: np.ndarray, have: np.ndarray, n: int, dim: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows for frames 1..n from features of frames ``have``; others copy the nearest, flagged."""
-    if have.size == 0:
-        return np.zeros((n, dim), np.float32), np.ones(n, bool)
-    near = nearest_frames(have, n)
-    rows = np.searchsorted(have, near)
-    flag = np.ones(n, bool)
-    flag[have - 1] = False
-    return feat[rows].astype(np.float32), flag

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.data.face_index import nearest_frames
+
 N_STEPS = 12
 CURRENT_STEP = 6
 STEP_S = 0.5
@@ -107,3 +109,15 @@ def nearest_rows(times: np.ndarray, row_times: np.ndarray) -> np.ndarray:
     left = np.clip(right - 1, 0, row_times.size - 1)
     take_left = np.abs(times - row_times[left]) <= np.abs(row_times[right] - times)
     return np.where(take_left, left, right)
+
+
+def fill_from_nearest(feat: np.ndarray, have: np.ndarray, n: int, dim: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows for frames 1..n from features of frames ``have``; others copy the nearest, flagged."""
+    if have.size == 0:
+        return np.zeros((n, dim), np.float32), np.ones(n, bool)
+    near = nearest_frames(have, n)
+    rows = np.searchsorted(have, near)
+    flag = np.ones(n, bool)
+    flag[have - 1] = False
+    return feat[rows].astype(np.float32), flag
