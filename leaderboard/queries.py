@@ -99,11 +99,21 @@ def describe(r: Result) -> str:
     return f"{r.baseline} ({', '.join(r.features[k] for k in keys)})"
 
 
-def best_run(workdir: str | Path, fingerprint: str, split: str = "official") -> Result:
+def run_folder_exists(r: Result) -> bool:
+    """Default test of ``best_run``: the row's run folder is still on disk."""
+    return bool(r.run_dir) and Path(r.run_dir).is_dir()
+
+
+def best_run(workdir: str | Path, fingerprint: str, split: str = "official", *,
+             usable: Callable[[Result], bool] = run_folder_exists) -> Result:
     """The run ``harness submit`` uses by default: the best macro F1 on ``split`` among the
-    runs of data ``fingerprint`` whose run folder still exists (newest first on a tie)."""
+    runs of data ``fingerprint`` that are ``usable`` (newest first on a tie).
+
+    The fingerprint is the release's, so a run trained on other data (ABAW5 labels when the
+    release is ABAW6) is never picked, whatever its score.
+    """
     rows = [r for r in read_results(store_path(workdir), split=split)
-            if r.data_fingerprint == fingerprint and Path(r.run_dir).is_dir()]
+            if r.data_fingerprint == fingerprint and usable(r)]
     if not rows:
         raise HarnessError(f"no finished run on split {split!r} for data fingerprint "
                            f"{fingerprint} in {workdir}; {_FIRST_RUN}")
