@@ -47,10 +47,10 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
     stored = queries.with_features(results(workdir, dataset=dataset, fingerprint=fingerprint),
                                    features)
     rows = one_data([r for r in stored if by != "split" or baseline in (None, r.baseline)])
-    if not rows:
-        raise HarnessError("no results" + (f" for baseline {baseline}" if by == "split" and
-                                           baseline else "")
-                           + (f" with features {dict(features)}" if features else ""))
+    if not rows:  # the store has rows, but none with this baseline or these features
+        wanted = [f"baseline {baseline}"] if by == "split" and baseline else []
+        wanted += [f"{k}={v}" for k, v in (features or {}).items()]
+        raise HarnessError(f"no results for {', '.join(wanted)} in {workdir}")
     table = _table(rows, by, split, baseline)
     parts: list[RichTable | str] = [rich_table(table) if fmt == "rich"
                                     else render_table(table, fmt)]
