@@ -234,6 +234,9 @@ def _check_coverage(rows: ScannedRows, template: Template, tidx: np.ndarray,
         rows_word = "row" if n_rows == 1 else "rows"
         col.whole.append(Problem(None, f"{n_rows} {rows_word}, the template has {want}"))
     at = np.flatnonzero(tidx >= 0)
+    if np.all(np.diff(tidx[at]) > 0):  # known rows in template order, each once: no sorting
+        _check_missing(template, tidx[at], col)
+        return
     order = at[np.argsort(tidx[at], kind="stable")]
     dup = np.zeros(order.size, dtype=bool)
     dup[1:] = tidx[order[1:]] == tidx[order[:-1]]
