@@ -45,3 +45,21 @@ def test_write_and_validate_submission(benchmark, template, predictions, tmp_pat
 def test_validate_submission(benchmark, template, predictions, tmp_path):
     path = subs.write_submission(template, predictions, tmp_path / "submission.txt")
     assert benchmark(subs.validate_submission, path, template) == []
+
+
+def test_read_template(benchmark, corpus, template):
+    """The template reader: one scan of every row, raising on the first bad line."""
+    assert benchmark(read_template, corpus.template).n_frames == template.n_frames
+
+
+def test_validate_submission_listing_problems(benchmark, template, predictions, tmp_path):
+    """The row-by-row path (every problem on its line) over the whole file, not the fast one."""
+    path = subs.write_submission(template, predictions, tmp_path / "submission.txt")
+    data = np.frombuffer(path.read_bytes(), dtype=np.uint8).copy()
+    row_ends = np.flatnonzero(data == ord("\n"))[1:]  # after the header
+    picked = row_ends[:: max(row_ends.size // 5, 1)][:5]
+    data[picked - 1] = ord("9")  # a label 9 at five places spread over the file
+    path.write_bytes(data.tobytes())
+    problems = benchmark(subs.validate_submission, path, template)
+    assert [p.line for p in problems] == [int(np.searchsorted(row_ends, k)) + 2 for k in picked]
+    assert {p.message for p in problems} == {"label 9 is outside 0..7"}

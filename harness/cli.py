@@ -273,18 +273,15 @@ def run_cmd(
                                             ("pose", pose_features)) if name}
     splits = _splits_of(split)
     release = load(data)
-    results = []
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
                         train=tcfg, resume=resume, quiet=quiet, threads=threads, inputs=inputs,
                         window_frames=window_frames)
-        result = run_config(cfg, release)
-        results.append(result)
-        out.print(run_report(result))
+        out.print(run_report(run_config(cfg, release)))
     if len(splits) > 1:
-        from harness.reports import table1_for
+        from leaderboard.report import table1_for
 
-        out.print(table1_for(out_dir, baseline, results))
+        out.print(table1_for(out_dir, baseline))
 
 
 def _splits_of(split: str) -> list[str]:
@@ -355,12 +352,18 @@ def validate_cmd(
 def leaderboard_cmd(
     out_dir: OutOpt = Path("harness-out"),
     by: Annotated[str, typer.Option(
-        help="baseline: Table 2 (one row per baseline); split: Table 1 (one baseline "
-        "across official and fold1..fold5).")] = "baseline",
+        help="baseline: Table 2 (one row per baseline and feature configuration); split: "
+        "Table 1 (one baseline across official and fold1..fold5).")] = "baseline",
     split: Annotated[str, typer.Option(help="Split for Table 2 and --compare.")] = "official",
     baseline: Annotated[str | None, typer.Option(help="Baseline for --by split.")] = None,
     dataset: Annotated[str | None, typer.Option(
         help="Data set (e.g. synth-seed0, affwild2); default: the newest result's.")] = None,
+    fingerprint: Annotated[str | None, typer.Option(
+        help="Data fingerprint (harness data info shows a release's); default: the newest "
+        "result's. Tables and comparisons never mix two.")] = None,
+    features: Annotated[list[str] | None, typer.Option(
+        help="Only runs with this feature setting, KEY=VALUE (repeatable), e.g. face=emonet.")]
+    = None,
     fmt: Annotated[str, typer.Option("--format", help="rich, markdown, latex, csv or json.")]
     = "rich",
     compare: Annotated[tuple[str, str] | None, typer.Option(
@@ -371,11 +374,13 @@ def leaderboard_cmd(
     = True,
 ) -> None:
     """Print the paper's Table 2 (or Table 1 with --by split) from the results store."""
-    from harness.reports import leaderboard_output
+    from leaderboard.queries import parse_features
+    from leaderboard.report import leaderboard_output
 
-    text = leaderboard_output(out_dir, by=by, split=split, baseline=baseline, dataset=dataset,
-                              fmt=fmt, compare=compare, plot=plot, ci=ci)
-    for part in text:
+    parts = leaderboard_output(out_dir, by=by, split=split, baseline=baseline, dataset=dataset,
+                               fingerprint=fingerprint, features=parse_features(features),
+                               fmt=fmt, compare=compare, plot=plot, ci=ci)
+    for part in parts:
         out.print(part) if not isinstance(part, str) else print(part)
 
 

@@ -1,7 +1,9 @@
 """The one place the harness prints from: two rich consoles and the progress bars.
 
 Results go to stdout (``out``) and chatter (progress, warnings, "using the embedded corpus") to
-stderr (``err``), so ``harness leaderboard > table.md`` captures the table and nothing else.
+stderr (``err``), so ``harness leaderboard > table.md`` captures the table and nothing else. A
+table printed to a file or a pipe keeps its natural width (every cell whole), as it does in a
+terminal wide enough for it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,18 @@ from rich.progress import (
 )
 from rich.text import Text
 
-out = Console()
-err = Console(stderr=True)
+#: Width given to output that is not a terminal: rich would otherwise squeeze every table into
+#: 80 columns and cut numbers and class names to "1,…" in files, pipes and CI logs.
+UNLIMITED_WIDTH = 1000
+
+
+def _console(stderr: bool = False) -> Console:
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=UNLIMITED_WIDTH)
+
+
+out = _console()
+err = _console(stderr=True)
 
 
 class RateColumn(ProgressColumn):

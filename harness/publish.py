@@ -1,8 +1,8 @@
-"""From finished runs to what leaves the lab: the submission file and the leaderboard tables.
+"""From a finished run to what leaves the lab: the validated ABAW submission file.
 
-This is the Python API behind ``harness submit``, ``harness validate`` and
-``harness leaderboard``; the file formats live in ``submissions``, the store and tables in
-``leaderboard``.
+This is the Python API behind ``harness submit`` and ``harness validate``; the file formats
+live in ``submissions``, and which run is the default is a question for the results store
+(``leaderboard.best_run``). ``harness leaderboard`` is ``leaderboard.report``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,7 @@ from harness.data.testset import Template, read_template
 from harness.errors import HarnessError
 from harness.metrics import Scores
 from harness.runfolder import RunFolder
-from leaderboard import (
-    Result,
-    bootstrap_ci,
-    load_per_video_confusion,
-    paired_bootstrap,
-    read_results,
-    store_path,
-)
+from leaderboard import best_run
 from submissions import (
     score_submission,
     validate_submission,
@@ -39,15 +32,19 @@ class Submitted:
 
 
 def find_run(workdir: Path, run: str | None, release: Release, split: str = "official") -> Path:
-    """A run folder from a path or id; by default the best finished run on ``split``."""
+    """A run folder from a path or id; by default the best finished run on ``split`` of the
+    release's data (its fingerprint: a run on other data is never picked silently)."""
     if run is not None:
-        return RunFolder.open(workdir, run).path
-    rows = read_results(store_path(workdir), dataset=release.dataset, split=split)
-    rows = [r for r in rows if RunFolder(Path(r.run_dir)).is_finished]
-    if not rows:
-        raise HarnessError(f"no finished run on split {split!r} for data set {release.dataset} "
-                           f"in {workdir}; run one first (harness run attention_fusion)")
-    return Path(max(rows, key=lambda r: r.macro_f1).run_dir)
+        folder = RunFolder.open(workdir, run)
+        made_on = folder.info().get("data_fingerprint")
+        if made_on != release.fingerprint:
+            raise HarnessError(f"{folder.path} was made on other data (fingerprint {made_on}) "
+                               f"than the release given ({release.fingerprint}, "
+                               f"{release.root}); pass the release it was trained on")
+        return folder.path
+    usable = best_run(workdir, release.fingerprint, split,
+                      usable=lambda r: RunFolder(Path(r.run_dir)).is_finished)
+    return Path(usable.run_dir)
 
 
 def submit(release: Release, workdir: Path, run: str | None = None, *,
@@ -79,49 +76,3 @@ def validate(path: Path, release: Release | None, template: Path | None = None):
     else:
         raise HarnessError("no template: pass --template or --data")
     return validate_submission(path, tpl)
-
-
-# --------------------------------------------------------------------------- leaderboard
-
-def results(workdir: Path, *, dataset: str | None = None, baseline: str | None = None,
-            split: str | None = None) -> list[Result]:
-    rows = read_results(store_path(workdir), dataset=dataset, baseline=baseline, split=split)
-    if not rows:
-        raise HarnessError(f"no results in {store_path(workdir)}"
-                           + (f" for data set {dataset}" if dataset else "")
-                           + "; run a baseline first (harness run attention_fusion)")
-    return rows
-
-
-def default_dataset(rows: list[Result]) -> str:
-    """The data set of the newest row: tables never mix data sets."""
-    return max(rows, key=lambda r: r.created).dataset
-
-
-def interval(result: Result, n_boot: int = 2000) -> tuple[float, float] | None:
-    """95 % bootstrap CI of a run's macro F1, resampling videos; None if the run is gone."""
-    path = Path(result.run_dir) / "per_video_confusion.npz"
-    if not path.is_file():
-        return None
-    _, cms = load_per_video_confusion(path)
-    return bootstrap_ci(cms, n_boot=n_boot)
-
-
-def compare(rows: list[Result], a: str, b: str, split: str, n_boot: int = 2000
-            ) -> tuple[float, float, Result, Result]:
-    """Paired bootstrap of baseline ``a`` minus ``b`` on the same videos of ``split``."""
-    picked = []
-    for name in (a, b):
-        mine = [r for r in rows if r.baseline == name and r.split == split]
-        if not mine:
-            raise HarnessError(f"no result for baseline {name!r} on split {split!r}")
-        picked.append(max(mine, key=lambda r: r.created))
-    loaded = []
-    for r in picked:
-        path = Path(r.run_dir) / "per_video_confusion.npz"
-        if not path.is_file():
-            raise HarnessError(f"run folder {r.run_dir} is gone: cannot resample its videos")
-        loaded.append(load_per_video_confusion(path))
-    (names_a, cms_a), (names_b, cms_b) = loaded
-    delta, p = paired_bootstrap(cms_a, cms_b, n_boot=n_boot, names_a=names_a, names_b=names_b)
-    return delta, p, picked[0], picked[1]

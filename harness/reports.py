@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 
 from harness.atomic import write_json
@@ -88,65 +87,3 @@ def run_report(result) -> Table:
     t.add_row(*(f"{100 * f:.1f}" for f in s.per_class_f1), f"{100 * s.accuracy:.1f}",
               f"{100 * s.macro_f1:.1f}")
     return t
-
-
-def table1_for(out_dir: Path, baseline: str, results) -> object:
-    from leaderboard import read_results, rich_table, table1
-
-    store = Path(out_dir) / "leaderboard.jsonl"
-    return rich_table(table1(read_results(store, baseline=baseline), baseline))
-
-
-def leaderboard_output(out_dir: Path, *, by: str, split: str, baseline: str | None,
-                       dataset: str | None, fmt: str, compare, plot: Path | None, ci: bool):
-    """What ``harness leaderboard`` prints: the table, then CIs, a comparison, a plot note."""
-    from harness.errors import HarnessError
-    from harness.publish import compare as paired
-    from harness.publish import default_dataset, interval, results
-    from leaderboard import FORMATS, render_table, rich_table, table1, table2
-
-    if fmt not in FORMATS:
-        raise HarnessError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    rows = results(out_dir, dataset=dataset, baseline=baseline if by == "split" else None)
-    dataset = dataset or default_dataset(rows)
-    rows = [r for r in rows if r.dataset == dataset]
-    if by == "split":
-        if baseline is None:
-            baseline = max(rows, key=lambda r: r.created).baseline
-        table = table1(rows, baseline, dataset=dataset)
-    elif by == "baseline":
-        table = table2(rows, split, dataset=dataset, order=_PAPER_ORDER)
-    else:
-        raise HarnessError(f"--by takes baseline or split, not {by!r}")
-    parts: list = [rich_table(table) if fmt == "rich" else render_table(table, fmt)]
-    chosen = {r.run_id: r for r in rows}
-    intervals = {rid: interval(chosen[rid]) for rid in table.run_ids if rid in chosen} if (
-        ci or plot) else {}
-    if ci and fmt in ("rich", "markdown"):
-        parts.append(_ci_lines(table, chosen, intervals))
-    if compare:
-        a, b = compare
-        delta, p, ra, rb = paired(rows, a, b, split)
-        parts.append(f"{a} - {b} on {split}: macro F1 difference {100 * delta:+.1f} points, "
-                     f"paired bootstrap p = {p:.4f} (videos resampled, 2000 replicates)")
-    if plot is not None:
-        from leaderboard.plots import plot_macro_f1
-
-        entries = [(label, chosen[rid].macro_f1, *(intervals.get(rid) or (np.nan, np.nan)))
-                   for label, rid in zip(table.labels, table.run_ids) if rid in chosen]
-        plot_macro_f1(entries, plot)
-        parts.append(f"Plot written to {plot}")
-    return parts
-
-
-_PAPER_ORDER = ("current_face", "only_video", "concat_fusion", "attention_fusion")
-
-
-def _ci_lines(table, chosen, intervals) -> str:
-    lines = ["95 % bootstrap intervals of Avg(F1) (videos resampled, 2000 replicates):"]
-    for label, rid in zip(table.labels, table.run_ids):
-        if rid in chosen and intervals.get(rid):
-            low, high = intervals[rid]
-            lines.append(f"  {label}: {100 * chosen[rid].macro_f1:.1f} "
-                         f"[{100 * low:.1f}, {100 * high:.1f}]")
-    return "\n".join(lines)

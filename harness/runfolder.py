@@ -39,12 +39,12 @@ from harness.errors import HarnessError
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
 from harness.train import TrainState, history_csv
+from leaderboard.queries import PER_VIDEO_FILE
 
 RUNS_DIR = "runs"
 CONFIG, INFO, SPLIT, HISTORY = "config.json", "run.json", "split.json", "epochs.csv"
 STATE, CHECKPOINT, METRICS = "last.pt", "checkpoint.pt", "metrics.json"
 PREDICTIONS, LOGITS = "predictions", "logits"
-PER_VIDEO_CONFUSION = "per_video_confusion.npz"
 CONFUSION_PLOT, PER_CLASS_PLOT = "confusion.png", "per_class_f1.png"
 PARTS = ("val", "test")
 
@@ -221,7 +221,7 @@ class RunFolder:
         names = list(predictions)
         cms = np.stack([confusion_matrix(truth[n], predictions[n][:truth[n].size])
                         for n in names]) if names else np.zeros((0, NUM_CLASSES, NUM_CLASSES))
-        save_per_video_confusion(self.path / PER_VIDEO_CONFUSION, names, cms)
+        save_per_video_confusion(self.path / PER_VIDEO_FILE, names, cms)
         final = scores_from_confusion(cms.sum(axis=0))
         plot_confusion(np.array(final.confusion), self.path / CONFUSION_PLOT)
         plot_per_class_f1(final.per_class_f1, self.path / PER_CLASS_PLOT,
@@ -231,7 +231,7 @@ class RunFolder:
     def per_video_confusion(self) -> tuple[list[str], np.ndarray]:
         from leaderboard.bootstrap import load_per_video_confusion
 
-        return load_per_video_confusion(self.path / PER_VIDEO_CONFUSION)
+        return load_per_video_confusion(self.path / PER_VIDEO_FILE)
 
     def finish(self, final: Scores) -> None:
         """Write ``metrics.json`` last (it marks the run finished) and drop the training state."""
@@ -247,7 +247,8 @@ class RunFolder:
             self.metrics(), run_id=self.run_id, baseline=info["baseline"], split=info["split"],
             dataset=info["dataset"], config_hash=info.get("config_hash", ""),
             data_fingerprint=info.get("data_fingerprint", ""), run_dir=str(self.path),
-            extra={k: info[k] for k in ("seconds", "best_epoch", "kind") if k in info})
+            extra={k: info[k] for k in ("seconds", "best_epoch", "kind") if k in info},
+            features=info.get("features", {}))
         return replace(row, created=info.get("finished", row.created))
 
     def remove(self) -> None:

@@ -25,6 +25,14 @@ from harness.data.labels import NUM_CLASSES
 from harness.metrics import Scores
 
 STORE_NAME = "leaderboard.jsonl"
+#: Keys of ``Result.features`` the tables know by name, in column order (others may be added:
+#: any key whose value differs between rows gets a column of its own).
+FEATURE_KEYS: tuple[str, ...] = ("face", "audio", "pose", "face_fit")
+
+
+def feature_order(key: str) -> tuple[int, str]:
+    """Sort key of feature names: ``FEATURE_KEYS`` first, in that order, then others by name."""
+    return (FEATURE_KEYS.index(key) if key in FEATURE_KEYS else len(FEATURE_KEYS), key)
 #: Seconds to wait for another process's append before giving up with an error.
 LOCK_TIMEOUT = 60.0
 
@@ -52,6 +60,10 @@ class Result:
     run_dir: str = ""
     n_frames: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The feature configuration the run was trained on, e.g. ``{"face": "emonet", "audio":
+    #: "deepspectrum", "pose": "coco18", "face_fit": "cross-fitted"}``: rows that differ here
+    #: are different systems, never one row of a table. Empty in rows written before it existed.
+    features: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse malformed rows here, so the store never holds a row a table cannot show.
@@ -70,6 +82,14 @@ class Result:
         for name in ("run_id", "baseline", "split", "dataset"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty string")
+        if not isinstance(self.features, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.features.items()):
+            raise ValueError(f"features must map names to strings, got {self.features!r}")
+
+    @property
+    def feature_key(self) -> tuple[tuple[str, str], ...]:
+        """The feature configuration as a sortable, hashable key (``()`` when unknown)."""
+        return tuple(sorted(self.features.items()))
 
     def to_json(self) -> str:
         """One line of the store (keys sorted, no newline inside)."""
@@ -86,18 +106,30 @@ class Result:
         kw["accuracy"], kw["macro_f1"] = float(kw["accuracy"]), float(kw["macro_f1"])
         kw["n_frames"] = int(kw.get("n_frames", 0))
         kw["extra"] = dict(kw.get("extra") or {})
+        kw["features"] = dict(kw.get("features") or {})
         return cls(**kw)
 
 
 def result_from_scores(scores: Scores, *, run_id: str, baseline: str, split: str, dataset: str,
                        config_hash: str = "", data_fingerprint: str = "", run_dir: str = "",
-                       extra: dict[str, Any] | None = None) -> Result:
+                       extra: dict[str, Any] | None = None,
+                       features: dict[str, str] | None = None) -> Result:
     """A ``Result`` from ``harness.metrics.Scores`` plus the run's identity."""
     return Result(run_id=run_id, baseline=baseline, split=split, dataset=dataset,
                   per_class_f1=tuple(scores.per_class_f1), accuracy=scores.accuracy,
                   macro_f1=scores.macro_f1, confusion=tuple(scores.confusion),
                   config_hash=config_hash, data_fingerprint=data_fingerprint,
-                  run_dir=str(run_dir), n_frames=scores.n_frames, extra=dict(extra or {}))
+                  run_dir=str(run_dir), n_frames=scores.n_frames, extra=dict(extra or {}),
+                  features=dict(features or {}))
+
+
+def when(r: Result) -> datetime:
+    """``created`` as an aware UTC time (naive means UTC; unreadable sorts first)."""
+    try:
+        t = datetime.fromisoformat(r.created)
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
 
 
 def store_path(workdir: str | Path) -> Path:

@@ -1,44 +1,48 @@
-"""The seed paper's two tables, rebuilt from the results store, in five output formats.
+"""The seed paper's two tables, rebuilt from the results store (rendering is ``render.py``).
 
-Table 2 (default): one row per baseline, per-class F1, accuracy and macro F1 (Avg(F1)) in %.
-Each baseline shows its LATEST run on the chosen split (newest ``created``; on a tie, the later
-line of the store): a table then always reflects the code as it is now, and re-running a
-baseline replaces its row instead of letting an old lucky run linger as "best".
-Table 1 (``table1``): one baseline over the official split and the five folds, plus the folds'
-mean ± sample standard deviation (ddof=1). The best value of each column is bold (the summary
-row does not compete). Markdown and LaTeX (booktabs) paste straight into a paper.
+Table 2 (default): one row per baseline and feature configuration, per-class F1, accuracy and
+macro F1 (Avg(F1)) in %. Each row shows the LATEST run of its baseline and configuration on the
+chosen split (newest ``created``; on a tie, the later line of the store): a table then always
+reflects the code as it is now, and re-running a baseline replaces its row instead of letting an
+old lucky run linger as "best". Table 1 (``table1``): one baseline and configuration over the
+official split and the five folds, plus the folds' mean ± sample standard deviation (ddof=1).
+The best value of each column is bold (the summary row does not compete).
+
+A table holds one data set and one data fingerprint only (by default the newest row's), and
+rows that differ in their features show the difference in feature columns (the face backbone
+and audio extractor always, any other feature key where rows differ), so no two rows look alike.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from harness.data.labels import CLASSES
 from harness.errors import HarnessError
-from leaderboard.store import Result
+from leaderboard.queries import describe, latest, newest, one_data
+from leaderboard.store import Result, feature_order
 
 COLUMNS: tuple[str, ...] = (*CLASSES, "Acc", "Avg(F1)")
-FORMATS: tuple[str, ...] = ("rich", "markdown", "latex", "csv", "json")
 #: Store split names and how Table 1 labels them (the seed paper's "Split1..Split5").
 TABLE1_SPLITS: dict[str, str] = {"official": "Official", **{f"fold{k}": f"Split{k}"
                                                            for k in range(1, 6)}}
 MEAN_LABEL = "Folds mean ± std"
 DECIMALS = 1
+#: Feature keys that get a column whenever any row knows them (others only where rows differ).
+ALWAYS_SHOWN = ("face", "audio")
+FEATURE_HEADERS = {"face": "Face", "audio": "Audio", "pose": "Pose", "face_fit": "Face fit"}
 
 
 @dataclass(frozen=True, eq=False)
 class Table:
-    """Numbers of a table in % (NaN: no value); ``stds`` is NaN except in a mean ± std row."""
+    """Numbers of a table in % (NaN: no value); ``stds`` is NaN except in a mean ± std row.
+
+    ``feature_keys`` name the feature columns shown between the label and the numbers;
+    ``features[i]`` holds row i's text for each of them ("" where the row does not say).
+    """
 
     title: str
     label_header: str
@@ -48,10 +52,30 @@ class Table:
     bold: np.ndarray  # (rows, 10) bool
     run_ids: tuple[str, ...]  # "" for summary rows
     summary_from: int | None = None  # first summary row (a rule is drawn above it)
+    feature_keys: tuple[str, ...] = ()
+    features: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def feature_headers(self) -> tuple[str, ...]:
+        return tuple(feature_header(k) for k in self.feature_keys)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return (self.label_header, *COLUMNS)
+        return (self.label_header, *self.feature_headers, *COLUMNS)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Row labels with their feature texts, e.g. ``only_video (emonet, logmel)``: unique
+        per row, for lines and plots that have no feature columns."""
+        if not self.feature_keys:
+            return self.labels
+        return tuple(f"{label} ({', '.join(v or '?' for v in feats)})"
+                     for label, feats in zip(self.labels, self.features))
+
+
+def feature_header(key: str) -> str:
+    """Column header of a feature key: ``face_fit`` -> ``Face fit``."""
+    return FEATURE_HEADERS.get(key, key.replace("_", " ").capitalize())
 
 
 def result_row(r: Result) -> np.ndarray:
@@ -59,30 +83,16 @@ def result_row(r: Result) -> np.ndarray:
     return 100.0 * np.array([*r.per_class_f1, r.accuracy, r.macro_f1], dtype=np.float64)
 
 
-def when(r: Result) -> datetime:
-    """``created`` as an aware UTC time (naive means UTC; unreadable sorts first)."""
-    try:
-        t = datetime.fromisoformat(r.created)
-    except (TypeError, ValueError):
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+def feature_columns(rows: Sequence[Result]) -> tuple[str, ...]:
+    """Feature keys to show: face and audio when known, any other key whose value differs."""
+    keys = {k for r in rows for k in r.features}
+    shown = [k for k in keys if k in ALWAYS_SHOWN
+             or len({r.features.get(k, "") for r in rows}) > 1]
+    return tuple(sorted(shown, key=feature_order))
 
 
-def latest(results: Iterable[Result], key) -> dict:
-    """Newest result per ``key(result)``; ties on ``created`` go to the later store line."""
-    best: dict = {}
-    for r in results:
-        k = key(r)
-        if k not in best or when(r) >= when(best[k]):
-            best[k] = r
-    return best
-
-
-def _one_dataset(results: list[Result], dataset: str | None) -> list[Result]:
-    """Never mix data sets in one table: ``dataset``, by default the newest result's one."""
-    if dataset is None and results:
-        dataset = max(results, key=when).dataset
-    return [r for r in results if r.dataset == dataset]
+def _feature_cells(rows: Sequence[Result], keys: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(r.features.get(k, "") for k in keys) for r in rows)
 
 
 def _column_max(values: np.ndarray, rows: int) -> np.ndarray:
@@ -96,33 +106,48 @@ def _column_max(values: np.ndarray, rows: int) -> np.ndarray:
     return bold
 
 
+def _data_title(r: Result) -> str:
+    return r.dataset + (f", data {r.data_fingerprint}" if r.data_fingerprint else "")
+
+
 def table2(results: Sequence[Result], split: str = "official", *, dataset: str | None = None,
-           order: Sequence[str] | None = None) -> Table:
-    """Table 2: latest run per baseline on ``split``; rows in ``order``, else first appearance."""
-    rows = _one_dataset([r for r in results if r.split == split], dataset)
+           fingerprint: str | None = None, order: Sequence[str] | None = None) -> Table:
+    """Table 2: latest run per baseline and feature configuration on ``split``, of one data
+    set and fingerprint; baselines in ``order``, else in order of first appearance."""
+    rows = one_data([r for r in results if r.split == split], dataset=dataset,
+                    fingerprint=fingerprint)
     if not rows:
-        raise HarnessError(f"no results on split {split!r}" +
-                           (f" for data set {dataset!r}" if dataset else ""))
-    chosen = latest(rows, key=lambda r: r.baseline)
-    names = list(dict.fromkeys([*(order or []), *(r.baseline for r in rows)]))
-    names = [n for n in names if n in chosen]
-    values = np.stack([result_row(chosen[n]) for n in names])
+        raise HarnessError(f"no results on split {split!r}"
+                           + (f" for data set {dataset!r}" if dataset else "")
+                           + (f" with data fingerprint {fingerprint}" if fingerprint else ""))
+    chosen = latest(rows, key=lambda r: (r.baseline, r.feature_key))
+    rank = {n: i for i, n in enumerate(dict.fromkeys([*(order or []),
+                                                       *(r.baseline for r in rows)]))}
+    picked = sorted(chosen.values(), key=lambda r: rank[r.baseline])
+    values = np.stack([result_row(r) for r in picked])
+    keys = feature_columns(picked)
     return Table(
-        title=f"Expression F1 (in %) of each baseline, split {split}"
-              + (f", {rows[0].dataset}" if rows else ""),
-        label_header="Modal", labels=tuple(names), values=values,
-        stds=np.full(values.shape, np.nan), bold=_column_max(values, len(names)),
-        run_ids=tuple(chosen[n].run_id for n in names),
+        title=f"Expression F1 (in %) of each baseline, split {split}, {_data_title(rows[0])}",
+        label_header="Modal", labels=tuple(r.baseline for r in picked), values=values,
+        stds=np.full(values.shape, np.nan), bold=_column_max(values, len(picked)),
+        run_ids=tuple(r.run_id for r in picked), feature_keys=keys,
+        features=_feature_cells(picked, keys),
     )
 
 
-def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = None) -> Table:
-    """Table 1: ``baseline`` on Official and Split1..5 (latest run each), + folds mean ± std."""
-    rows = _one_dataset([r for r in results if r.baseline == baseline
-                         and r.split in TABLE1_SPLITS], dataset)
+def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = None,
+           fingerprint: str | None = None) -> Table:
+    """Table 1: ``baseline`` on Official and Split1..5 (latest run each), + folds mean ± std.
+
+    One data set, one fingerprint and one feature configuration: the newest row's, unless the
+    caller filtered the rows first (``queries.with_features``).
+    """
+    rows = one_data([r for r in results if r.baseline == baseline
+                     and r.split in TABLE1_SPLITS], dataset=dataset, fingerprint=fingerprint)
     if not rows:
         raise HarnessError(f"no results for baseline {baseline!r} on official/fold1..fold5")
-    chosen = latest(rows, key=lambda r: r.split)
+    config = newest(rows).feature_key
+    chosen = latest([r for r in rows if r.feature_key == config], key=lambda r: r.split)
     splits = [s for s in TABLE1_SPLITS if s in chosen]
     values = np.stack([result_row(chosen[s]) for s in splits])
     labels, run_ids = [TABLE1_SPLITS[s] for s in splits], [chosen[s].run_id for s in splits]
@@ -134,108 +159,14 @@ def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = No
         stds = np.vstack([stds, folds.std(axis=0, ddof=1)])
         labels.append(MEAN_LABEL + ("" if len(folds) == 5 else f" ({len(folds)} folds)"))
         run_ids.append("")
+    picked = [chosen[s] for s in splits]
+    keys = feature_columns(picked)
+    cells = _feature_cells(picked, keys)
     return Table(
-        title=f"Expression F1 (in %) of {baseline} on each split, {rows[0].dataset}",
+        title=f"Expression F1 (in %) of {describe(picked[0])} on each split, "
+              f"{_data_title(rows[0])}",
         label_header="Val Set", labels=tuple(labels), values=values, stds=stds,
         bold=_column_max(values, n_main), run_ids=tuple(run_ids),
         summary_from=n_main if len(labels) > n_main else None,
+        feature_keys=keys, features=cells + cells[:1] * (len(labels) - n_main),
     )
-
-
-def _number(table: Table, i: int, j: int, pm: str, missing: str) -> str:
-    v, s = table.values[i, j], table.stds[i, j]
-    if math.isnan(v):
-        return missing
-    text = f"{v:.{DECIMALS}f}"
-    return text if math.isnan(s) else f"{text}{pm}{s:.{DECIMALS}f}"
-
-
-def rich_table(table: Table) -> RichTable:
-    """A ``rich`` table for the terminal (best values bold)."""
-    t = RichTable(title=table.title)
-    t.add_column(table.label_header)
-    for c in COLUMNS:
-        t.add_column(c, justify="right")
-    for i, label in enumerate(table.labels):
-        cells = []
-        for j in range(len(COLUMNS)):
-            text = _number(table, i, j, " ± ", "–")
-            cells.append(f"[bold]{text}[/bold]" if table.bold[i, j] else text)
-        t.add_row(label, *cells, end_section=table.summary_from == i + 1)
-    return t
-
-
-def _markdown(table: Table) -> str:
-    def row(cells):
-        return "| " + " | ".join(cells) + " |"
-
-    lines = [row(table.columns), "|:---|" + "---:|" * len(COLUMNS)]
-    for i, label in enumerate(table.labels):
-        cells = [_number(table, i, j, " ± ", "–") for j in range(len(COLUMNS))]
-        cells = [f"**{c}**" if table.bold[i, j] else c for j, c in enumerate(cells)]
-        lines.append(row([label.replace("|", "\\|"), *cells]))
-    return "\n".join(lines) + "\n"
-
-
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "±": r"$\pm$"}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
-
-
-def _latex(table: Table) -> str:
-    lines = [r"\begin{tabular}{l" + "r" * len(COLUMNS) + "}", r"\toprule",
-             " & ".join(latex_escape(c) for c in table.columns) + r" \\", r"\midrule"]
-    for i, label in enumerate(table.labels):
-        if table.summary_from == i:
-            lines.append(r"\midrule")
-        cells = [_number(table, i, j, r" $\pm$ ", "--") for j in range(len(COLUMNS))]
-        cells = [rf"\textbf{{{c}}}" if table.bold[i, j] else c for j, c in enumerate(cells)]
-        lines.append(" & ".join([latex_escape(label), *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def _csv(table: Table) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(table.columns)
-    for i, label in enumerate(table.labels):
-        w.writerow([label, *(_number(table, i, j, " ± ", "") for j in range(len(COLUMNS)))])
-    return buf.getvalue()
-
-
-def _json(table: Table) -> str:
-    def num(x: float) -> float | None:
-        return None if math.isnan(x) else round(float(x), 6)
-
-    rows = []
-    for i, label in enumerate(table.labels):
-        row = {"label": label, "run_id": table.run_ids[i],
-               "values": {c: num(table.values[i, j]) for j, c in enumerate(COLUMNS)},
-               "bold": [c for j, c in enumerate(COLUMNS) if table.bold[i, j]]}
-        if not np.all(np.isnan(table.stds[i])):
-            row["std"] = {c: num(table.stds[i, j]) for j, c in enumerate(COLUMNS)}
-        rows.append(row)
-    doc = {"title": table.title, "unit": "%", "columns": list(table.columns), "rows": rows}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-def _rich_text(table: Table) -> str:
-    console = Console(file=io.StringIO(), width=160, record=True, color_system=None)
-    console.print(rich_table(table))
-    return console.export_text()
-
-
-_RENDERERS = {"rich": _rich_text, "markdown": _markdown, "latex": _latex, "csv": _csv,
-              "json": _json}
-
-
-def render_table(table: Table, fmt: str = "markdown") -> str:
-    """The table as text in ``fmt`` (one of ``FORMATS``; "rich" gives the plain-text layout)."""
-    if fmt not in _RENDERERS:
-        raise HarnessError(f"unknown table format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return _RENDERERS[fmt](table)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.atomic import atomic_open, write_bytes
-from harness.data.labels import NUM_CLASSES
 from harness.data.testset import Template
 from harness.errors import HarnessError
+from submissions.labels import check_labels
 
 #: Digits of the image number: ``00001.jpg`` (frames past 99,999 simply get more digits).
 FRAME_DIGITS = 5
@@ -84,8 +84,8 @@ def checked_predictions(template: Template, predictions: Mapping[str, np.ndarray
     """Labels of frames 1..N for every template name, in template order, or a precise refusal.
 
     Extra trailing predictions (the label files often have one line more than the template)
-    are dropped; a missing name, too few frames or a label outside 0..7 is refused, naming the
-    first offending video and frame, so nothing half-valid is ever written.
+    are dropped; a missing name, too few frames or a label outside 0..7 (``check_labels``) is
+    refused, naming the first offending video and frame, so nothing half-valid is ever written.
     """
     out: dict[str, np.ndarray] = {}
     for name in template.names:
@@ -97,15 +97,7 @@ def checked_predictions(template: Template, predictions: Mapping[str, np.ndarray
         if labels.size < n:
             raise HarnessError(f"predictions for {name!r} stop after {labels.size} frames: frame "
                                f"{labels.size + 1} of {n} is the first missing frame")
-        labels = labels[:n]
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise HarnessError(f"predictions for {name!r} are {labels.dtype}, not integer labels")
-        bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
-        if bad.size:
-            i = int(bad[0])
-            raise HarnessError(f"prediction for {name!r} frame {i + 1} is {int(labels[i])}, "
-                               "outside 0..7")
-        out[name] = labels.astype(np.uint8)
+        out[name] = check_labels(labels[:n], f"predictions for {name!r}").astype(np.uint8)
     return out
 
 

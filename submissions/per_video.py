@@ -14,28 +14,10 @@ import numpy as np
 
 from harness.atomic import write_text
 from harness.data.annotations import read_annotation_file
-from harness.data.labels import ANNOTATION_HEADER, NUM_CLASSES
+from harness.data.labels import ANNOTATION_HEADER
 from harness.errors import HarnessError, ReleaseFormatError
 from harness.paths import safe_child
-
-
-def check_labels(labels: np.ndarray, what: str) -> np.ndarray:
-    """Return ``labels`` as a 1-D int64 array, refusing anything outside 0..7 (names the frame)."""
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        raise HarnessError(f"{what}: predictions must be 1-D (one label per frame), "
-                           f"got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.number) else None
-        if as_int is None or not np.array_equal(as_int, arr):
-            raise HarnessError(f"{what}: predictions must be integer labels, got {arr.dtype}")
-        arr = as_int
-    arr = arr.astype(np.int64, copy=False)
-    bad = np.flatnonzero((arr < 0) | (arr >= NUM_CLASSES))
-    if bad.size:
-        i = int(bad[0])
-        raise HarnessError(f"{what}: frame {i + 1} has label {int(arr[i])}, outside 0..7")
-    return arr
+from submissions.labels import check_labels
 
 
 def per_video_text(labels: np.ndarray) -> str:

@@ -84,3 +84,49 @@ def test_end_to_end(tmp_path, env):
     table = harness("leaderboard", "--workdir", work, "--format", "markdown", env=env).stdout
     assert "| attention_fusion |" in table and "| current_face |" in table
     assert "Avg(F1)" in table
+
+
+def _to_file(path, *args, env):
+    """Run the CLI with stdout redirected to a file, as `harness ... > out.txt` does."""
+    env = {k: v for k, v in env.items() if k != "COLUMNS"}  # a plain pipe: no width hint
+    with open(path, "w") as fh:
+        proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)], stdout=fh,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return path.read_text()
+
+
+def test_tables_are_whole_in_a_file(tmp_path, env):
+    """Rich used to cut every cell to fit 80 columns in files and CI logs ('1,…', 'Neut…')."""
+    import re
+
+    from harness.data.labels import CLASSES
+    from leaderboard import Result, append_result
+
+    data = tmp_path / "corpus"
+    harness("data", "synth", "--out", data, "--videos", 8, "--seconds", 6, "--seed", 2, env=env)
+    text = _to_file(tmp_path / "splits.txt", "splits", "--data", data, env=env)
+    assert "…" not in text
+    from harness.data.release import load_release
+    from harness.data.splits import SPLIT_NAMES, get_split, split_summary
+
+    release = load_release(data)
+    for name in SPLIT_NAMES:
+        summary = split_summary(release, get_split(release, name))
+        for part in ("train", "val"):
+            counts = [summary[part]["frames"], *summary[part]["class_counts"]]
+            row = next(line for line in text.splitlines()
+                       if f" {part} " in line and all(f"{c:,}" in line for c in counts))
+            assert row
+    work = tmp_path / "work"
+    for k, baseline in enumerate(("current_face", "attention_fusion")):
+        append_result(work / "leaderboard.jsonl", Result(
+            run_id=f"r{k}", baseline=baseline, split="official", dataset="synth-seed2",
+            per_class_f1=[0.1234 * (k + 1)] * 8, accuracy=0.4567, macro_f1=0.1234 * (k + 1),
+            confusion=[[1] * 8] * 8, data_fingerprint="f" * 16,
+            features={"face": "light", "audio": "logmel", "pose": "coco18"}))
+    text = _to_file(tmp_path / "lb.txt", "leaderboard", "--workdir", work, "--no-ci", env=env)
+    assert "…" not in text
+    for word in (*CLASSES, "Avg(F1)", "current_face", "attention_fusion", "logmel"):
+        assert word in text, word
+    assert len(re.findall(r"\b12\.3\b", text)) >= 9 and len(re.findall(r"\b24\.7\b", text)) >= 9

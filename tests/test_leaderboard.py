@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import multiprocessing as mp
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,21 +15,29 @@ from harness.errors import HarnessError
 from harness.metrics import macro_f1_from_confusion, scores
 from leaderboard import (
     FORMATS,
+    PER_VIDEO_FILE,
     Result,
     append_result,
     append_results,
+    best_run,
     bootstrap_ci,
+    compare,
     load_per_video_confusion,
+    one_data,
     paired_bootstrap,
     read_results,
     render_table,
     result_from_scores,
     rich_table,
     save_per_video_confusion,
+    store_path,
     table1,
     table2,
+    with_features,
 )
 from leaderboard.plots import plot_confusion, plot_macro_f1, plot_per_class_f1
+from leaderboard.queries import parse_features
+from leaderboard.report import leaderboard_output
 
 EYE = tuple(tuple(int(i == j) for j in range(8)) for i in range(8))
 
@@ -223,3 +232,177 @@ def test_plots_write_png(tmp_path):
         assert p.read_bytes()[:8] == magic
     assert sorted(p.name for p in tmp_path.iterdir()) == \
         ["confusion.png", "macro.png", "per_class_f1.png"]
+
+
+# --- feature configurations and data fingerprints (issue 12) ------------------------------
+
+LIGHT = {"face": "light", "audio": "logmel", "pose": "coco18", "face_fit": "in-sample"}
+EMONET = {"face": "emonet", "audio": "deepspectrum", "pose": "coco18", "face_fit": "in-sample"}
+
+
+def with_(r: Result, **kw) -> Result:
+    return Result.from_dict({**json.loads(r.to_json()), **kw})
+
+
+def _configs() -> list[Result]:
+    """Three systems on ABAW5 data, one newer run on ABAW6 data, all named "affwild2"."""
+    def one(baseline, feats, fp, t, seed):
+        return with_(make_result(baseline, seed=seed, dataset="affwild2",
+                                 created=f"2025-01-01T00:00:0{t}"),
+                     features=feats, data_fingerprint=fp, run_id=f"{baseline}-{fp}-{t}")
+    return [one("current_face", LIGHT, "abaw5", 1, 1),
+            one("attention_fusion", LIGHT, "abaw5", 2, 2),
+            one("attention_fusion", EMONET, "abaw5", 3, 3),
+            one("attention_fusion", {**EMONET, "face_fit": "cross-fitted"}, "abaw5", 4, 4),
+            one("attention_fusion", EMONET, "abaw6", 5, 5)]
+
+
+def test_features_roundtrip_and_old_rows_load(tmp_path):
+    store = tmp_path / "leaderboard.jsonl"
+    old = json.loads(make_result().to_json())
+    del old["features"]  # a row written before the field existed
+    store.write_text(json.dumps(old) + "\n")
+    new = with_(make_result(seed=1), features=EMONET)
+    append_result(store, new)
+    rows = read_results(store)
+    assert rows[0].features == {} and rows[0].feature_key == ()
+    assert rows[1] == new and rows[1].features == EMONET
+    with pytest.raises(ValueError, match="features must map names to strings"):
+        with_(new, features={"face": 3})
+
+
+def test_table2_one_row_per_baseline_and_configuration():
+    t = table2(_configs(), fingerprint="abaw5", order=["current_face"])
+    assert t.labels == ("current_face", "attention_fusion", "attention_fusion",
+                        "attention_fusion")
+    # face and audio always; face_fit because two rows differ in it; pose never differs
+    assert t.feature_keys == ("face", "audio", "face_fit")
+    assert t.columns[:5] == ("Modal", "Face", "Audio", "Face fit", "Neutral")
+    assert len(set(t.names)) == 4 and t.names[3] == \
+        "attention_fusion (emonet, deepspectrum, cross-fitted)"
+    md = render_table(t, "markdown").splitlines()
+    assert md[0].startswith("| Modal | Face | Audio | Face fit | Neutral |")
+    assert md[1].startswith("|:---|:---|:---|:---|---:|")
+    assert md[4].startswith("| attention_fusion | emonet | deepspectrum | in-sample | ")
+    tex = render_table(t, "latex")
+    assert tex.startswith(r"\begin{tabular}{llll" + "r" * 10 + "}")
+    assert r"attention\_fusion & emonet & deepspectrum & cross-fitted & " in tex
+    rows = list(csv.reader(io.StringIO(render_table(t, "csv"))))
+    assert rows[0][:4] == ["Modal", "Face", "Audio", "Face fit"]
+    assert len({tuple(r[:4]) for r in rows[1:]}) == 4  # no two rows look the same
+    doc = json.loads(render_table(t, "json"))
+    assert doc["rows"][2]["features"] == {"face": "emonet", "audio": "deepspectrum",
+                                          "face_fit": "in-sample"}
+    assert "emonet" in render_table(t, "rich") and "cross-fitted" in render_table(t, "rich")
+
+
+def test_tables_hold_one_data_fingerprint():
+    rows = _configs()
+    newest = table2(rows)  # default: the newest row's fingerprint (ABAW6)
+    assert newest.run_ids == ("attention_fusion-abaw6-5",) and "data abaw6" in newest.title
+    older = table2(rows, fingerprint="abaw5")
+    assert len(older.labels) == 4 and all("abaw5" in rid for rid in older.run_ids)
+    with pytest.raises(HarnessError, match="fingerprint nope"):
+        table2(rows, fingerprint="nope")
+    assert table1(rows, "attention_fusion").run_ids == ("attention_fusion-abaw6-5",)
+
+
+def test_table1_holds_one_configuration():
+    rows = [with_(make_result("only_video", s, seed=k, created=f"2025-01-0{k + 1}T00:00:00"),
+                  features=LIGHT if k < 6 else EMONET, run_id=f"ov-{s}-{k}")
+            for k, s in enumerate(["official", *(f"fold{i}" for i in range(1, 6)), "official"])]
+    t = table1(rows, "only_video")  # the newest row's configuration: EMONET, official only
+    assert t.run_ids == ("ov-official-6",) and "(emonet, deepspectrum" in t.title
+    t = table1(with_features(rows, {"face": "light"}), "only_video")
+    assert t.labels[-1] == "Folds mean ± std" and len(t.run_ids) == 7
+    assert all(f[:2] == ("light", "logmel") for f in t.features)
+    assert render_table(t, "latex").count(r"\midrule") == 2
+
+
+def test_markdown_and_csv_text_is_pinned():
+    """The exports are pandas/tabulate now; their text is exactly what it was by hand."""
+    r1 = with_(make_result("a"), per_class_f1=[0.5] * 8, accuracy=0.25, macro_f1=0.5)
+    r2 = with_(make_result("b|c", created="2030-01-01T00:00:00"), per_class_f1=[0.125] * 8,
+               accuracy=0.75, macro_f1=0.125)
+    t = table2([r1, r2])
+    cells = " | ".join(["**50.0**"] * 8)
+    assert render_table(t, "markdown") == (
+        "| Modal | Neutral | Anger | Disgust | Fear | Happiness | Sadness | Surprise | Other "
+        "| Acc | Avg(F1) |\n|:---|" + "---:|" * 10 + "\n"
+        f"| a | {cells} | 25.0 | **50.0** |\n"
+        f"| b\\|c | {' | '.join(['12.5'] * 8)} | **75.0** | 12.5 |\n")
+    assert render_table(t, "csv").splitlines()[1] == "a," + ",".join(["50.0"] * 8) + ",25.0,50.0"
+
+
+def _store_with_runs(tmp_path) -> Path:
+    """The rows of ``_configs`` in a store, each with a run folder holding per-video matrices."""
+    work = tmp_path / "work"
+    for k, r in enumerate(_configs()):
+        run_dir = work / "runs" / r.run_id
+        run_dir.mkdir(parents=True)
+        cms = _video_cms(12, 0.2 + 0.1 * k, seed=7)  # same truth in every run, better and better
+        save_per_video_confusion(run_dir / PER_VIDEO_FILE, [f"v{i}" for i in range(12)], cms)
+        append_result(store_path(work), with_(r, run_dir=str(run_dir),
+                                              macro_f1=float(macro_f1_from_confusion(cms.sum(0)))))
+    return work
+
+
+def test_compare_refuses_runs_on_other_data(tmp_path):
+    rows = read_results(store_path(_store_with_runs(tmp_path)))
+    with pytest.raises(HarnessError, match="different data.*abaw6.*abaw5.*--fingerprint"):
+        compare(rows, "attention_fusion", "current_face", "official")
+    c = compare(one_data(rows, fingerprint="abaw5"), "attention_fusion", "current_face",
+                "official", n_boot=200)
+    assert c.a.run_id == "attention_fusion-abaw5-4" and c.delta > 0 and c.p_value < 0.05
+
+
+def test_best_run_for_submit_stays_on_the_release_data(tmp_path):
+    work = _store_with_runs(tmp_path)
+    assert best_run(work, "abaw5").run_id == "attention_fusion-abaw5-4"
+    assert best_run(work, "abaw6").run_id == "attention_fusion-abaw6-5"
+    import shutil
+
+    shutil.rmtree(work / "runs" / "attention_fusion-abaw5-4")  # a run folder that is gone
+    assert best_run(work, "abaw5").run_id == "attention_fusion-abaw5-3"
+    finished = lambda r: r.baseline == "current_face"  # noqa: E731 (the caller's own test)
+    assert best_run(work, "abaw5", usable=finished).run_id == "current_face-abaw5-1"
+    with pytest.raises(HarnessError, match="no finished run on split 'official' for data "
+                       "fingerprint abaw7"):
+        best_run(work, "abaw7")
+
+
+def test_leaderboard_output(tmp_path):
+    work = _store_with_runs(tmp_path)
+    table, cis = leaderboard_output(work, fmt="markdown")  # newest data: ABAW6, one row
+    assert table.count("\n") == 3 and "| attention_fusion | emonet | deepspectrum |" in table
+    assert "attention_fusion (emonet, deepspectrum):" in cis
+    table, cis, line, note = leaderboard_output(
+        work, fmt="markdown", fingerprint="abaw5", compare=("attention_fusion", "current_face"),
+        plot=tmp_path / "f1.png")
+    assert table.count("\n") == 6 and cis.count("\n") == 4
+    assert line.startswith("attention_fusion (emonet, deepspectrum, coco18, cross-fitted) - "
+                           "current_face (light, logmel, coco18, in-sample) on official: ")
+    assert (tmp_path / "f1.png").is_file() and note.endswith("f1.png")
+    with pytest.raises(HarnessError, match="choose one with --fingerprint"):
+        leaderboard_output(work, fmt="csv", compare=("attention_fusion", "current_face"))
+    (light,) = leaderboard_output(work, fmt="csv", fingerprint="abaw5",
+                                  features=parse_features(["face=light"]))
+    assert [r[:3] for r in csv.reader(io.StringIO(light))][1:] == \
+        [["current_face", "light", "logmel"], ["attention_fusion", "light", "logmel"]]
+    (t1, _) = leaderboard_output(work, by="split", fmt="markdown")
+    assert "| Official | emonet |" in t1
+    with pytest.raises(HarnessError, match="KEY=VALUE"):
+        parse_features(["face"])
+
+
+def test_leaderboard_and_submissions_import_downstream_only():
+    """Data flows runs -> submissions -> leaderboard: never back into the harness's top."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    banned = ("harness.publish", "harness.reports", "harness.runs", "harness.cli")
+    for path in [*(root / "leaderboard").glob("*.py"), *(root / "submissions").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not [n for n in names if n.startswith(banned)], (path.name, names)

@@ -151,7 +151,8 @@ def test_unreadable_inputs(tmp_path, template):
     [
         (lambda p: p.pop("b"), "'b': frame 1 of 7 is the first missing"),
         (lambda p: p.__setitem__("b", p["b"][:4]), "'b' stop after 4 frames: frame 5 of 7"),
-        (lambda p: p["a_right"].__setitem__(2, 8), "'a_right' frame 3 is 8"),
+        # one label check for both formats (submissions.labels): the per-video wording
+        (lambda p: p["a_right"].__setitem__(2, 8), "'a_right': frame 3 has label 8"),
         (lambda p: p.__setitem__("b", p["b"].astype(float)), "not integer"),
     ],
 )
@@ -262,3 +263,31 @@ def test_bench_submission_real_scale(benchmark, tmp_path, real_scale):
     line = data[:k].count(b"\n") + 1
     problems = validate_submission(out, template)
     assert [(p.line, p.message) for p in problems] == [(line, "label 9 is outside 0..7")]
+
+
+def test_one_label_check_for_both_formats(tmp_path, template, preds):
+    """Per-video files and the submission refuse a bad label with the same words."""
+    bad = preds["a_right"].copy()
+    bad[2] = 8
+    with pytest.raises(HarnessError) as per_video:
+        write_prediction_folder(tmp_path / "p", {"a_right": bad})
+    with pytest.raises(HarnessError) as submission:
+        write_submission(template, {**preds, "a_right": bad}, tmp_path / "s.txt")
+    assert str(per_video.value) == "a_right: frame 3 has label 8, outside 0..7"
+    assert str(submission.value) == \
+        "predictions for 'a_right': frame 3 has label 8, outside 0..7"
+    for write in (lambda: write_per_video(tmp_path / "f.txt", np.array([1.0, 2.0])),
+                  lambda: write_submission(template, {**preds, "b": preds["b"] * 1.0},
+                                           tmp_path / "s.txt")):
+        with pytest.raises(HarnessError, match="float64, not integer labels"):
+            write()
+    assert not (tmp_path / "p").exists() and not (tmp_path / "s.txt").exists()
+
+
+def test_every_malformed_row_listed_on_its_line(tmp_path, template, lines):
+    """The validator and the template reader share one scanner; the validator lists all."""
+    edited = _edit(_edit(_edit(lines, 3, "a_left/0000x.jpg,1"), 6, "00005.jpg,2"),
+                   9, "a_left/00008.jpeg,3")
+    problems = validate_submission(_write(tmp_path, edited), template)
+    not_written = [p.line for p in problems if "is not written" in p.message]
+    assert not_written == [3, 6, 9]

@@ -1,6 +1,7 @@
 import pytest
 
 from harness.data.labels import TEMPLATE_HEADER
+from harness.data.rowscan import RowProblem, first_bad_line, scan
 from harness.data.testset import read_template, read_test_list
 from harness.errors import ReleaseFormatError
 from tests.conftest import write_template
@@ -54,3 +55,39 @@ def test_test_list(tmp_path):
     p.write_text("a\nb\na\n")
     with pytest.raises(ReleaseFormatError, match="repeats"):
         read_test_list(p)
+
+
+def test_template_names_the_first_bad_line_whatever_is_wrong(tmp_path):
+    """One scan flags every row; the reader raises on the earliest, not the first check."""
+    rows = _rows(6)
+    rows[3] = "v/0000x.jpg,"  # line 4: not a number
+    rows[5] = "00005.jpg,"  # line 6: no name (checked first, but comes later in the file)
+    p = tmp_path / "t.txt"
+    p.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ReleaseFormatError, match="whole number") as exc:
+        read_template(p)
+    assert exc.value.line == 4
+    p.write_text("\n".join(_rows(3)[:2] + [""] + _rows(3)[2:]) + "\n")
+    with pytest.raises(ReleaseFormatError, match="empty line") as exc:
+        read_template(p)
+    assert exc.value.line == 3
+
+
+def test_scan_flags_every_row_without_raising():
+    text = "\n".join(["image_location,x", "v/00001.jpg,1", "v/0000a.jpg,2", "00003.jpg,3",
+                      "v/00004.png,4", "v/.jpg,5", "", "v/1234567890123.jpg,6", "w/00007.jpg",
+                      "w/00008.jpg, 7"]) + "\r\n\r\n"
+    rows = scan(("\ufeff" + text).encode())
+    assert rows.header == "image_location,x" and rows.blank.tolist() == [7]
+    assert rows.line.tolist() == [2, 3, 4, 5, 6, 8, 9, 10]
+    P = RowProblem
+    assert rows.problem.tolist() == [P.OK, P.NOT_DIGITS, P.NO_NAME, P.NOT_JPG, P.NO_NUMBER,
+                                     P.TOO_LONG, P.OK, P.OK]
+    assert rows.frames.tolist() == [1, -1, -1, -1, -1, -1, 7, 8]
+    assert rows.has_value.tolist() == [True] * 6 + [False, True]
+    assert rows.digit_values().tolist() == [1, 2, 3, 4, 5, 6, -1, -1]
+    assert rows.value(7) == b" 7" and rows.location(6) == "w/00007.jpg"
+    assert rows.run_names[rows.run_of_row[0]] == "v" and rows.run_names[rows.run_of_row[-1]] == "w"
+    assert first_bad_line(rows, require_value=False) == (3, "'v/0000a.jpg,2': the frame number "
+                                                         "is not a whole number")
+    assert scan(b"") is None and scan(b"header\n").n_rows == 0

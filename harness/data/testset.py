@@ -78,28 +78,27 @@ def read_template(path: str | Path) -> Template:
 
 def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:
     """Check grouping and consecutive frame numbers; the first violation names its line."""
-    group = rows.group_of_row
-    n = rows.n_rows
+    run = rows.run_of_row
     seen: dict[str, int] = {}
-    run_starts = np.flatnonzero(np.diff(group, prepend=-1))
-    for s, name in zip(run_starts, rows.group_names):
+    run_starts = np.flatnonzero(np.diff(run, prepend=-1))
+    for s, name in zip(run_starts, rows.run_names):
         if name in seen:
             raise ReleaseFormatError(
                 path, f"rows of {name!r} resume after other names (first block at line "
-                f"{seen[name]}); rows must be grouped by video", line=int(s) + rows.first_line)
-        seen[name] = int(s) + rows.first_line
-    expected = np.arange(n) - run_starts[group] + 1
+                f"{seen[name]}); rows must be grouped by video", line=int(rows.line[s]))
+        seen[name] = int(rows.line[s])
+    expected = np.arange(rows.n_rows) - run_starts[run] + 1
     bad = np.flatnonzero(rows.frames != expected)
     if bad.size:
         i = int(bad[0])
         raise ReleaseFormatError(
-            path, f"{rows.group_names[group[i]]}: frame {rows.frames[i]} where frame "
+            path, f"{rows.run_names[run[i]]}: frame {rows.frames[i]} where frame "
             f"{expected[i]} was expected (frames must run 1..N without gaps)",
-            line=i + rows.first_line)
-    lengths = np.diff(np.append(run_starts, n))
+            line=int(rows.line[i]))
+    lengths = np.diff(np.append(run_starts, rows.n_rows))
     return Template(
         path=path,
         header=header,
-        names=tuple(rows.group_names),
-        n_frames={name: int(k) for name, k in zip(rows.group_names, lengths)},
+        names=tuple(rows.run_names),
+        n_frames={name: int(k) for name, k in zip(rows.run_names, lengths)},
     )

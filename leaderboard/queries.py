@@ -1,0 +1,174 @@
+"""Questions asked of the results store: which rows, which run, how sure, A against B.
+
+Every real release is called "affwild2", so a data-set name alone cannot keep ABAW5 and ABAW6
+runs apart, nor a run on EmoNet features from one on the light backbone. Rows are therefore
+picked by data fingerprint (what the labels and template hashed to) and compared per feature
+configuration (``Result.features``); nothing here ever puts two fingerprints side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import HarnessError
+from leaderboard.bootstrap import bootstrap_ci, load_per_video_confusion, paired_bootstrap
+from leaderboard.store import Result, feature_order, read_results, store_path, when
+
+#: Each run folder keeps the per-video confusion matrices its intervals are resampled from.
+PER_VIDEO_FILE = "per_video_confusion.npz"
+_FIRST_RUN = "run a baseline first (harness run attention_fusion)"
+
+
+def results(workdir: str | Path, *, dataset: str | None = None, baseline: str | None = None,
+            split: str | None = None, fingerprint: str | None = None) -> list[Result]:
+    """Rows of ``<workdir>/leaderboard.jsonl`` that match every filter given (oldest first);
+    refuses an empty answer, saying which filters left nothing."""
+    store = store_path(workdir)
+    rows = [r for r in read_results(store, dataset=dataset, baseline=baseline, split=split)
+            if fingerprint is None or r.data_fingerprint == fingerprint]
+    if not rows:
+        given = [f"{k} {v}" for k, v in (("data set", dataset), ("baseline", baseline),
+                                          ("split", split), ("fingerprint", fingerprint)) if v]
+        raise HarnessError(f"no results in {store}" + (f" for {', '.join(given)}" if given else "")
+                           + f"; {_FIRST_RUN}")
+    return rows
+
+
+def latest(rows: Iterable[Result], key: Callable[[Result], Hashable]) -> dict:
+    """Newest row per ``key(row)``, in order of first appearance; ties on ``created`` go to the
+    later store line."""
+    best: dict = {}
+    for r in rows:
+        k = key(r)
+        if k not in best or when(r) >= when(best[k]):
+            best[k] = r
+    return best
+
+
+def newest(rows: Iterable[Result]) -> Result:
+    """The most recent row (the later store line on a tie)."""
+    return latest(rows, key=lambda r: None)[None]
+
+
+def one_data(rows: Iterable[Result], *, dataset: str | None = None,
+             fingerprint: str | None = None) -> list[Result]:
+    """Rows of one data set and one data fingerprint: those given, by default the newest row's.
+
+    Explicit choices filter first, so ``fingerprint=`` alone picks the data set of the newest row
+    with that fingerprint.
+    """
+    rows = [r for r in rows if (dataset is None or r.dataset == dataset)
+            and (fingerprint is None or r.data_fingerprint == fingerprint)]
+    if not rows:
+        return []
+    top = newest(rows)
+    return [r for r in rows if r.dataset == top.dataset
+            and r.data_fingerprint == top.data_fingerprint]
+
+
+def with_features(rows: Iterable[Result], wanted: Mapping[str, str] | None) -> list[Result]:
+    """Rows whose feature configuration includes every ``key: value`` of ``wanted``."""
+    wanted = dict(wanted or {})
+    return [r for r in rows if all(r.features.get(k) == v for k, v in wanted.items())]
+
+
+def parse_features(items: Iterable[str] | None) -> dict[str, str]:
+    """``["face=emonet", "audio=logmel"]`` (the CLI's ``--features``) as a dict.
+
+    >>> parse_features(["face=emonet", "face_fit=cross-fitted"])
+    {'face': 'emonet', 'face_fit': 'cross-fitted'}
+    """
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise HarnessError(f"--features takes KEY=VALUE (e.g. face=emonet), not {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def describe(r: Result) -> str:
+    """A row's baseline with its feature configuration, e.g. ``only_video (emonet, logmel)``."""
+    if not r.features:
+        return r.baseline
+    keys = sorted(r.features, key=feature_order)
+    return f"{r.baseline} ({', '.join(r.features[k] for k in keys)})"
+
+
+def run_folder_exists(r: Result) -> bool:
+    """Default test of ``best_run``: the row's run folder is still on disk."""
+    return bool(r.run_dir) and Path(r.run_dir).is_dir()
+
+
+def best_run(workdir: str | Path, fingerprint: str, split: str = "official", *,
+             usable: Callable[[Result], bool] = run_folder_exists) -> Result:
+    """The run ``harness submit`` uses by default: the best macro F1 on ``split`` among the
+    runs of data ``fingerprint`` that are ``usable`` (newest first on a tie).
+
+    The fingerprint is the release's, so a run trained on other data (ABAW5 labels when the
+    release is ABAW6) is never picked, whatever its score.
+    """
+    rows = [r for r in read_results(store_path(workdir), split=split)
+            if r.data_fingerprint == fingerprint and usable(r)]
+    if not rows:
+        raise HarnessError(f"no finished run on split {split!r} for data fingerprint "
+                           f"{fingerprint} in {workdir}; {_FIRST_RUN}")
+    return max(reversed(rows), key=lambda r: (r.macro_f1, when(r)))
+
+
+def per_video(result: Result) -> tuple[list[str], np.ndarray] | None:
+    """Video names and per-video confusion matrices of a row's run (None if the run is gone)."""
+    path = Path(result.run_dir) / PER_VIDEO_FILE
+    return load_per_video_confusion(path) if result.run_dir and path.is_file() else None
+
+
+def interval(result: Result, n_boot: int = 2000) -> tuple[float, float] | None:
+    """95 % bootstrap CI of a run's macro F1, resampling videos; None if the run is gone."""
+    loaded = per_video(result)
+    return None if loaded is None else bootstrap_ci(loaded[1], n_boot=n_boot)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Macro F1 of ``a`` minus ``b`` on the same videos, and its paired-bootstrap p-value."""
+
+    delta: float
+    p_value: float
+    a: Result
+    b: Result
+    n_boot: int
+
+
+def compare(rows: Iterable[Result], a: str, b: str, split: str, n_boot: int = 2000
+            ) -> Comparison:
+    """Paired bootstrap of baseline ``a`` minus ``b`` (the latest run of each on ``split``).
+
+    Runs on different data (fingerprints) are refused: their videos or labels differ, so a
+    difference would measure the data, not the systems.
+    """
+    picked = []
+    for name in (a, b):
+        mine = [r for r in rows if r.baseline == name and r.split == split]
+        if not mine:
+            raise HarnessError(f"no result for baseline {name!r} on split {split!r}")
+        picked.append(newest(mine))
+    ra, rb = picked
+    if ra.data_fingerprint != rb.data_fingerprint:
+        raise HarnessError(
+            f"cannot compare {a} and {b}: their latest runs on {split} used different data "
+            f"({ra.run_id}: {ra.dataset} fingerprint {ra.data_fingerprint or 'unknown'}; "
+            f"{rb.run_id}: {rb.dataset} fingerprint {rb.data_fingerprint or 'unknown'}); "
+            "choose one with --fingerprint")
+    loaded = []
+    for r in picked:
+        got = per_video(r)
+        if got is None:
+            raise HarnessError(f"run folder {r.run_dir} is gone: cannot resample its videos")
+        loaded.append(got)
+    (names_a, cms_a), (names_b, cms_b) = loaded
+    delta, p = paired_bootstrap(cms_a, cms_b, n_boot=n_boot, names_a=names_a, names_b=names_b)
+    return Comparison(delta, p, ra, rb, n_boot)

@@ -1,0 +1,114 @@
+"""What ``harness leaderboard`` prints: a table, then its intervals, a comparison, a plot note.
+
+The CLI passes its options straight through and prints the parts in order (rich objects with
+the console, strings as they are), so ``harness leaderboard --format latex > t.tex`` captures
+exactly the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from rich.table import Table as RichTable
+
+from harness.errors import HarnessError
+from leaderboard import queries
+from leaderboard.queries import Comparison, describe, interval, newest, one_data, results
+from leaderboard.render import FORMATS, render_table, rich_table
+from leaderboard.store import Result
+from leaderboard.tables import Table, table1, table2
+
+#: Table 2 lists the paper's baselines in the paper's order, then any others.
+PAPER_ORDER = ("current_face", "only_video", "concat_fusion", "attention_fusion")
+N_BOOT = 2000
+
+
+def table1_for(workdir: str | Path, baseline: str) -> RichTable:
+    """Table 1 of ``baseline`` from the store in ``workdir`` (newest data and configuration),
+    as printed after ``harness run --split all``."""
+    return rich_table(table1(results(workdir, baseline=baseline), baseline))
+
+
+def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str = "official",
+                       baseline: str | None = None, dataset: str | None = None,
+                       fingerprint: str | None = None, features: Mapping[str, str] | None = None,
+                       fmt: str = "rich", compare: tuple[str, str] | None = None,
+                       plot: Path | None = None, ci: bool = True) -> list[RichTable | str]:
+    """The parts ``harness leaderboard`` prints, in order.
+
+    Rows are those of one data set and one data fingerprint (given, else the newest row's) whose
+    features include ``features``. ``by="baseline"`` gives Table 2 on ``split``,
+    ``by="split"`` Table 1 of ``baseline`` (default: the newest row's).
+    """
+    if fmt not in FORMATS:
+        raise HarnessError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    stored = queries.with_features(results(workdir, dataset=dataset, fingerprint=fingerprint),
+                                   features)
+    rows = one_data([r for r in stored if by != "split" or baseline in (None, r.baseline)])
+    if not rows:  # the store has rows, but none with this baseline or these features
+        wanted = [f"baseline {baseline}"] if by == "split" and baseline else []
+        wanted += [f"{k}={v}" for k, v in (features or {}).items()]
+        raise HarnessError(f"no results for {', '.join(wanted)} in {workdir}")
+    table = _table(rows, by, split, baseline)
+    parts: list[RichTable | str] = [rich_table(table) if fmt == "rich"
+                                    else render_table(table, fmt)]
+    chosen = {r.run_id: r for r in rows}
+    intervals = {rid: interval(chosen[rid], N_BOOT) for rid in table.run_ids if rid in chosen} \
+        if (ci or plot) else {}
+    if ci and fmt in ("rich", "markdown"):
+        parts.append(_ci_lines(table, chosen, intervals))
+    if compare:
+        parts.append(_comparison_line(_compare(stored, compare, split, rows[0]), split))
+    if plot is not None:
+        parts.append(_plot(table, chosen, intervals, plot))
+    return parts
+
+
+def _table(rows: list[Result], by: str, split: str, baseline: str | None) -> Table:
+    if by == "split":
+        return table1(rows, baseline or newest(rows).baseline)
+    if by == "baseline":
+        return table2(rows, split, order=PAPER_ORDER)
+    raise HarnessError(f"--by takes baseline or split, not {by!r}")
+
+
+def _ci_lines(table: Table, chosen: dict[str, Result],
+              intervals: dict[str, tuple[float, float] | None]) -> str:
+    lines = [f"95 % bootstrap intervals of Avg(F1) (videos resampled, {N_BOOT} replicates):"]
+    for name, rid in zip(table.names, table.run_ids):
+        if rid in chosen and intervals.get(rid):
+            low, high = intervals[rid]
+            lines.append(f"  {name}: {100 * chosen[rid].macro_f1:.1f} "
+                         f"[{100 * low:.1f}, {100 * high:.1f}]")
+    return "\n".join(lines)
+
+
+def _compare(stored: list[Result], pair: tuple[str, str], split: str, shown: Result
+             ) -> Comparison:
+    """The paired bootstrap of the pair's latest runs, refused when they are not on the data
+    the table shows (the output would then mix two data sets under one heading)."""
+    c = queries.compare(stored, *pair, split, N_BOOT)
+    if c.a.data_fingerprint != shown.data_fingerprint or c.a.dataset != shown.dataset:
+        raise HarnessError(
+            f"the latest runs of {pair[0]} and {pair[1]} on {split} are on {c.a.dataset} data "
+            f"{c.a.data_fingerprint or 'unknown'}, the table shows {shown.dataset} data "
+            f"{shown.data_fingerprint or 'unknown'}; choose one with --fingerprint")
+    return c
+
+
+def _comparison_line(c: Comparison, split: str) -> str:
+    return (f"{describe(c.a)} - {describe(c.b)} on {split}: macro F1 difference "
+            f"{100 * c.delta:+.1f} points, paired bootstrap p = {c.p_value:.4f} "
+            f"(videos resampled, {c.n_boot} replicates)")
+
+
+def _plot(table: Table, chosen: dict[str, Result],
+          intervals: dict[str, tuple[float, float] | None], path: Path) -> str:
+    from leaderboard.plots import plot_macro_f1
+
+    entries = [(name, chosen[rid].macro_f1, *(intervals.get(rid) or (np.nan, np.nan)))
+               for name, rid in zip(table.names, table.run_ids) if rid in chosen]
+    plot_macro_f1(entries, path)
+    return f"Plot written to {path}"
