@@ -130,3 +130,37 @@ def test_tables_are_whole_in_a_file(tmp_path, env):
     for word in (*CLASSES, "Avg(F1)", "current_face", "attention_fusion", "logmel"):
         assert word in text, word
     assert len(re.findall(r"\b12\.3\b", text)) >= 9 and len(re.findall(r"\b24\.7\b", text)) >= 9
+
+
+def test_bring_your_own_features(tmp_path, env):
+    """A peer's per-frame files -> import -> attention_fusion and dense_temporal run on them."""
+    from pathlib import Path
+
+    data, work, peer = tmp_path / "corpus", tmp_path / "work", tmp_path / "peer"
+    harness("data", "synth", "--out", data, "--videos", 8, "--seconds", 6, "--seed", 4, env=env)
+    script = Path(__file__).parents[1] / "examples" / "peer_features.py"
+    subprocess.run([sys.executable, script, "--data", data, "--out", peer], check=True,
+                   env=env, timeout=600)
+    harness("extract", "--data", data, "--from", peer / "face", "--as", "peerface", env=env)
+    harness("extract", "--data", data, "--from", peer / "audio", "--as", "peeraudio", env=env)
+    common = ["--data", data, "--workdir", work, "--epochs", 1, "--batch-size", 32, "--quiet",
+              "--face-features", "peerface", "--audio-features", "peeraudio"]
+    harness("run", "attention_fusion", *common, env=env)
+    harness("run", "dense_temporal", *common, "--window-frames", 15, env=env)
+    infos = [json.loads((run / "run.json").read_text()) for run in (work / "runs").iterdir()]
+    assert {i["baseline"] for i in infos} == {"attention_fusion", "dense_temporal"}
+    for info in infos:
+        assert info["features"]["face"] == "import:peerface"
+        assert info["features"]["audio"] == "import:peeraudio"
+    assert {i["window"] for i in infos} == {"12 steps every 0.5 s", "dense 15 frames"}
+    home = Path(env["ABAW_HARNESS_HOME"])
+    assert list(home.glob("cache/synth-seed4-*/import-peerface-*"))
+    assert not list(home.glob("cache/synth-seed4-*/face_models/*.pt"))  # no stage 1 needed
+    table = harness("leaderboard", "--workdir", work, "--format", "markdown", env=env).stdout
+    assert "import:peerface" in table and "| dense_temporal |" in table
+    bad = next((peer / "face").glob("*.npz"))
+    np = pytest.importorskip("numpy")
+    np.savez(bad, feat=np.ones((3, 5)), frame=np.array([1, 2, 3]))
+    proc = harness("extract", "--data", data, "--from", peer / "face", "--as", "other",
+                   env=env, check=False)
+    assert proc.returncode == 2 and bad.name in proc.stderr and "nothing was written" in proc.stderr
