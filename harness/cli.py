@@ -91,11 +91,23 @@ def data_synth(
 
 @data_app.command("info")
 def data_info(data: DataOpt = None) -> None:
-    """Summarise a release: edition, folders found, names, frames, test set."""
-    from harness.reports import release_table
+    """Summarise a release: edition, folders found, names, frames, test set, coverage."""
+    from harness.reports import coverage_table, release_table
 
     release = load(data)
     out.print(release_table(release))
+    out.print(coverage_table(release))
+
+
+FoldsOpt = Annotated[Path | None, typer.Option(
+    "--folds", help="Split membership file (harness splits --write): splits are rebuilt from "
+    "it, never recomputed.")]
+FaceOofOpt = Annotated[int | None, typer.Option(
+    "--face-oof", metavar="K", help="Training names' face features cross-fitted over K "
+    "recording groups (0: in-sample, the paper's). Default: 0.")]
+AllowMissingFacesOpt = Annotated[bool, typer.Option(
+    "--allow-missing-faces", help="Run even if some names have no face image (their face "
+    "features are zeros, flagged; one warning per name) instead of stopping.")]
 
 
 @app.command("splits")
@@ -103,13 +115,17 @@ def splits_cmd(
     data: DataOpt = None,
     write: Annotated[Path | None, typer.Option(
         help="Write fold membership (JSON) here for audit and exact rebuilds.")] = None,
+    folds: FoldsOpt = None,
 ) -> None:
-    """Show the official split and the five seeded video-level folds, per class."""
-    from harness.data.splits import SPLIT_NAMES, get_split
+    """Show the official split and the five seeded folds (grouped by recording), per class."""
+    from harness.data.splits import SPLIT_NAMES, get_split, read_membership
     from harness.reports import splits_table, write_membership
 
     release = load(data)
-    splits = [get_split(release, n) for n in SPLIT_NAMES]
+    if folds is not None:
+        splits = list(read_membership(folds, release).values())
+    else:
+        splits = [get_split(release, n) for n in SPLIT_NAMES]
     out.print(splits_table(release, splits))
     if write is not None:
         write_membership(write, release, splits)
@@ -122,15 +138,20 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cud
 
 
 def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
-                    audio_weights: Path | None, face_epochs: int | None):
+                    audio_weights: Path | None, face_epochs: int | None,
+                    face_oof: int | None = None, allow_missing_faces: bool = False):
     from harness.features.extract import FeatureConfig
     from harness.features.face_stage import FaceConfig
 
     face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None)
     if face_epochs is not None:
         face.max_epochs = face_epochs
-    return FeatureConfig(face=face, audio=audio, device=device,
-                         audio_weights=str(audio_weights) if audio_weights else None)
+    cfg = FeatureConfig(face=face, audio=audio, device=device,
+                        audio_weights=str(audio_weights) if audio_weights else None,
+                        allow_missing_faces=allow_missing_faces)
+    if face_oof is not None:
+        cfg.face_oof = face_oof
+    return cfg
 
 
 BackboneOpt = Annotated[str, typer.Option("--backbone",
@@ -156,6 +177,9 @@ def extract_cmd(
     face_weights: FaceWeightsOpt = None,
     audio: AudioOpt = "logmel",
     audio_weights: AudioWeightsOpt = None,
+    face_oof: FaceOofOpt = None,
+    allow_missing_faces: AllowMissingFacesOpt = False,
+    folds: FoldsOpt = None,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work)."""
     from harness.data.splits import get_split
@@ -163,10 +187,12 @@ def extract_cmd(
     from harness.features.modalities import MODALITIES
 
     release = load(data)
-    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None)
+    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
+                          allow_missing_faces)
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
-    caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names)
+    caches, _ = extract_all(release, get_split(release, split, membership=folds), mods, cfg,
+                            names=names)
     for m, cache in caches.items():
         out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "
                   f"({cache.size_bytes() / 1e6:.1f} MB)")
@@ -230,6 +256,9 @@ def run_cmd(
     threads: Annotated[int | None, typer.Option(
         help="CPU threads (default: torch's; 1 is often faster on a shared machine).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    face_oof: FaceOofOpt = None,
+    allow_missing_faces: AllowMissingFacesOpt = False,
+    folds: FoldsOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
     from harness.fusion_stage import TrainConfig
@@ -241,13 +270,14 @@ def run_cmd(
     for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
         if value is not None:
             setattr(tcfg, key, value)
-    fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs)
+    fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs,
+                           face_oof, allow_missing_faces)
     splits = _splits_of(split)
     release = load(data)
     results = []
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
-                        train=tcfg, resume=resume, quiet=quiet, threads=threads)
+                        train=tcfg, resume=resume, quiet=quiet, threads=threads, folds=folds)
         result = run_config(cfg, release)
         results.append(result)
         out.print(run_report(result))

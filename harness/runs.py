@@ -21,15 +21,17 @@ import torch
 from baselines import create_baseline, get_baseline
 from harness.console import err
 from harness.data.release import Release, load_release
-from harness.data.splits import FOLD_SEED, Split, get_split
+from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.features.cache import FeatureCache, config_hash
 from harness.features.extract import FeatureConfig, all_names, extract_all
 from harness.features.face_model import load_face_model
+from harness.features.face_oof import face_fit
 from harness.features.modalities import MODALITIES
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.metrics import Scores
+from harness.paths import file_digest
 from harness.runfolder import FrameOutputs, RunFolder, utc_now
 from harness.train import count_parameters
 from harness.version import __version__
@@ -44,6 +46,7 @@ class RunConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     fold_seed: int = FOLD_SEED
+    folds: Path | None = None  # membership file (harness splits --write): splits rebuilt from it
     resume: bool = False
     quiet: bool = False
     threads: int | None = None  # CPU threads; None: torch's default (1 can win on busy hosts)
@@ -51,9 +54,12 @@ class RunConfig:
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
         d = dataclasses.asdict(self)
-        for k in ("out", "resume", "quiet", "data", "threads"):
+        for k in ("out", "resume", "quiet", "data", "threads", "folds"):
             d.pop(k)
+        if self.folds is not None:  # the file's content, not where it lies
+            d["folds"] = file_digest(Path(self.folds))
         d["features"]["face"] = self.features.face.identity()
+        d["features"].pop("allow_missing_faces")
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)
@@ -88,7 +94,8 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     spec = get_baseline(cfg.baseline)
     cfg.train.device = cfg.features.device
     release = release if release is not None else load_release(cfg.data)
-    split = get_split(release, cfg.split, seed=cfg.fold_seed)
+    resumed = _resumable(cfg, release) if cfg.resume else None
+    split = _split(cfg, release, resumed)
     needed = tuple(m for m in MODALITIES if m in spec.modalities or m == "face")
     caches, stage = extract_all(release, split, needed, cfg.features, names=all_names(release),
                                 quiet=cfg.quiet)
@@ -98,7 +105,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                            labelled_only=False)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
-    folder = _folder(cfg, release, split)
+    folder = resumed or _new_folder(cfg, release, split)
     history, best_epoch = [], None
     if spec.init_from == "face_head":
         face = load_face_model(cfg.features.face.backbone, stage.checkpoint, torch.device("cpu"))
@@ -147,19 +154,32 @@ def _outputs(model: torch.nn.Module, ws: WindowSet, face: FeatureCache, cfg: Run
                                     predict_logits(model, ws, cfg.train), imputed)
 
 
-def _folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
-    """A new run folder, or with ``resume`` the newest unfinished one of this configuration."""
+def _split(cfg: RunConfig, release: Release, resumed: RunFolder | None) -> Split:
+    """A resumed run's own split (its split.json), else from ``--folds``, else rebuilt."""
+    if resumed is not None:
+        return membership_splits(resumed.split(), release, resumed.path)[cfg.split]
+    return get_split(release, cfg.split, seed=cfg.fold_seed, membership=cfg.folds)
+
+
+def _prefix(cfg: RunConfig, release: Release) -> str:
     key = config_hash(cfg.identity() | {"data": release.fingerprint})[:8]
-    prefix = f"{cfg.baseline}-{cfg.split}-{key}-"
-    if cfg.resume:
-        runs = RunFolder.runs_dir(cfg.out)
-        for d in sorted(runs.glob(f"{prefix}*"), reverse=True):
-            folder = RunFolder(d)
-            if folder.has_state() and not folder.is_finished:
-                err.print(f"Resuming {d}")
-                return folder
+    return f"{cfg.baseline}-{cfg.split}-{key}-"
+
+
+def _resumable(cfg: RunConfig, release: Release) -> RunFolder | None:
+    """The newest unfinished run folder of this configuration, if any."""
+    for d in sorted(RunFolder.runs_dir(cfg.out).glob(f"{_prefix(cfg, release)}*"), reverse=True):
+        folder = RunFolder(d)
+        if folder.has_state() and not folder.is_finished:
+            err.print(f"Resuming {d}")
+            return folder
+    return None
+
+
+def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
+    """A new run folder holding the run's config and split."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder = RunFolder.create(cfg.out, prefix + stamp)
+    folder = RunFolder.create(cfg.out, _prefix(cfg, release) + stamp)
     folder.write_config(dataclasses.asdict(cfg))
     folder.write_split(split.to_dict())
     return folder
@@ -173,7 +193,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, model: torch.nn.Module
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
         "features": {"face": cfg.features.face.backbone, "audio": cfg.features.audio,
-                     "pose": "coco18"},
+                     "pose": "coco18", "face_fit": face_fit(cfg.features.face_oof)},
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
         "parameters": count_parameters(model), "finished": utc_now(),
