@@ -92,11 +92,12 @@ def data_synth(
 @data_app.command("info")
 def data_info(data: DataOpt = None) -> None:
     """Summarise a release: edition, folders found, names, frames, test set, coverage."""
-    from harness.reports import coverage_table, release_table
+    from harness.reports import coverage_report, release_table
 
     release = load(data)
     out.print(release_table(release))
-    out.print(coverage_table(release))
+    for part in coverage_report(release):
+        out.print(part, soft_wrap=isinstance(part, str))
 
 
 FoldsOpt = Annotated[Path | None, typer.Option(

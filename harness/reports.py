@@ -35,8 +35,9 @@ def release_table(release: Release) -> Table:
     return t
 
 
-def coverage_table(release: Release) -> Table:
-    """Per part: how many frames have a face, which videos have audio, which names poses.
+def coverage_report(release: Release) -> list:
+    """Per part: how many frames have a face, which videos have audio, which names poses;
+    then one line per part naming the names with no face image at all.
 
     What a user must see before spending GPU hours: a wrong ``ABAW_IMAGES`` or a partial
     download shows up here as names without faces, videos without files or streams.
@@ -62,7 +63,9 @@ def coverage_table(release: Release) -> Table:
             _flagged(c.without_audio), _flagged(c.no_video_file),
             f"{c.pose_names:,} of {c.names:,}" + (
                 f" ({c.pose_files / c.pose_seconds:.1f} files/s)" if c.pose_seconds else ""))
-    return t
+    notes = [f"[red]{c.part}: no face image for {len(c.without_face)} name(s):[/red] "
+             + ", ".join(c.without_face) for c in parts if c.without_face]
+    return [t, *notes]
 
 
 def _named(names: list[str], shown: int = 3) -> str:
