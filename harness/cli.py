@@ -91,11 +91,24 @@ def data_synth(
 
 @data_app.command("info")
 def data_info(data: DataOpt = None) -> None:
-    """Summarise a release: edition, folders found, names, frames, test set."""
-    from harness.reports import release_table
+    """Summarise a release: edition, folders found, names, frames, test set, coverage."""
+    from harness.reports import coverage_report, release_table
 
     release = load(data)
     out.print(release_table(release))
+    for part in coverage_report(release):
+        out.print(part, soft_wrap=isinstance(part, str))
+
+
+FoldsOpt = Annotated[Path | None, typer.Option(
+    "--folds", help="Split membership file (harness splits --write): splits are rebuilt from "
+    "it, never recomputed.")]
+FaceOofOpt = Annotated[int | None, typer.Option(
+    "--face-oof", metavar="K", help="Training names' face features cross-fitted over K "
+    "recording groups (0: in-sample, the paper's). Default: 0.")]
+AllowMissingFacesOpt = Annotated[bool, typer.Option(
+    "--allow-missing-faces", help="Run even if some names have no face image (their face "
+    "features are zeros, flagged; one warning per name) instead of stopping.")]
 
 
 @app.command("splits")
@@ -103,13 +116,17 @@ def splits_cmd(
     data: DataOpt = None,
     write: Annotated[Path | None, typer.Option(
         help="Write fold membership (JSON) here for audit and exact rebuilds.")] = None,
+    folds: FoldsOpt = None,
 ) -> None:
-    """Show the official split and the five seeded video-level folds, per class."""
-    from harness.data.splits import SPLIT_NAMES, get_split
+    """Show the official split and the five seeded folds (grouped by recording), per class."""
+    from harness.data.splits import SPLIT_NAMES, get_split, read_membership
     from harness.reports import splits_table, write_membership
 
     release = load(data)
-    splits = [get_split(release, n) for n in SPLIT_NAMES]
+    if folds is not None:
+        splits = list(read_membership(folds, release).values())
+    else:
+        splits = [get_split(release, n) for n in SPLIT_NAMES]
     out.print(splits_table(release, splits))
     if write is not None:
         write_membership(write, release, splits)
@@ -122,15 +139,20 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cud
 
 
 def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
-                    audio_weights: Path | None, face_epochs: int | None):
+                    audio_weights: Path | None, face_epochs: int | None,
+                    face_oof: int | None = None, allow_missing_faces: bool = False):
     from harness.features.extract import FeatureConfig
     from harness.features.face_stage import FaceConfig
 
     face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None)
     if face_epochs is not None:
         face.max_epochs = face_epochs
-    return FeatureConfig(face=face, audio=audio, device=device,
-                         audio_weights=str(audio_weights) if audio_weights else None)
+    cfg = FeatureConfig(face=face, audio=audio, device=device,
+                        audio_weights=str(audio_weights) if audio_weights else None,
+                        allow_missing_faces=allow_missing_faces)
+    if face_oof is not None:
+        cfg.face_oof = face_oof
+    return cfg
 
 
 BackboneOpt = Annotated[str, typer.Option("--backbone",
@@ -162,6 +184,9 @@ def extract_cmd(
     name: Annotated[str | None, typer.Option(
         "--as", help="With --from: the name of the imported feature set (e.g. hsemotion).")]
     = None,
+    face_oof: FaceOofOpt = None,
+    allow_missing_faces: AllowMissingFacesOpt = False,
+    folds: FoldsOpt = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
@@ -180,11 +205,12 @@ def extract_cmd(
         out.print(f"Imported {done.name!r}: {done.n_names} names, {done.n_rows:,} {done.kind} "
                   f"rows of {done.dim} features, cached in {done.cache_dir}", soft_wrap=True)
         return
-    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None)
+    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
+                          allow_missing_faces)
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
-    caches, _ = extract_all(release, get_split(release, split), mods, cfg, names=names,
-                            quiet=quiet)
+    caches, _ = extract_all(release, get_split(release, split, membership=folds), mods, cfg,
+                            names=names, quiet=quiet)
     for m, cache in caches.items():
         out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "
                   f"({cache.size_bytes() / 1e6:.1f} MB)", soft_wrap=True)
@@ -257,6 +283,9 @@ def run_cmd(
     window_frames: Annotated[int | None, typer.Option(
         help="Frames per window of a dense-window baseline (dense_temporal: 75).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    face_oof: FaceOofOpt = None,
+    allow_missing_faces: AllowMissingFacesOpt = False,
+    folds: FoldsOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
     from harness.fusion_stage import TrainConfig
@@ -268,7 +297,8 @@ def run_cmd(
     for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
         if value is not None:
             setattr(tcfg, key, value)
-    fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs)
+    fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs,
+                           face_oof, allow_missing_faces)
     inputs = {slot: name for slot, name in (("face", face_features), ("audio", audio_features),
                                             ("pose", pose_features)) if name}
     splits = _splits_of(split)
@@ -276,7 +306,7 @@ def run_cmd(
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
                         train=tcfg, resume=resume, quiet=quiet, threads=threads, inputs=inputs,
-                        window_frames=window_frames)
+                        window_frames=window_frames, folds=folds)
         out.print(run_report(run_config(cfg, release)))
     if len(splits) > 1:
         from leaderboard.report import table1_for

@@ -34,6 +34,50 @@ def release_table(release: Release) -> Table:
     return t
 
 
+def coverage_report(release: Release) -> list:
+    """Per part: how many frames have a face, which videos have audio, which names poses;
+    then one line per part naming the names with no face image at all.
+
+    What a user must see before spending GPU hours: a wrong ``ABAW_IMAGES`` or a partial
+    download shows up here as names without faces, videos without files or streams.
+    """
+    from harness.console import progress_task
+    from harness.data.coverage import LOW_FACE_COVERAGE, release_coverage, release_parts
+
+    total = sum(len(names) for _, names in release_parts(release))
+    with progress_task("coverage", total, "names") as advance:
+        parts = release_coverage(release, on_name=advance)
+
+    t = Table(title=f"Coverage of {release.dataset} (faces listed, videos probed, no image "
+              "opened)")
+    for col in ("part", "names", "frames with a face", "names with no face",
+                f"names < {100 * LOW_FACE_COVERAGE:.0f} % faces", "videos with audio",
+                "without audio", "no video file", "names with poses"):
+        t.add_column(col, justify="left" if col == "part" else "right")
+    for c in parts:
+        t.add_row(
+            c.part, f"{c.names:,}", f"{c.face_frames:,} of {c.frames:,} "
+            f"({100 * c.face_frames / max(c.frames, 1):.1f} %)",
+            _named(c.without_face), _named(c.low_face), f"{c.with_audio:,} of {c.videos:,}",
+            _flagged(c.without_audio), _flagged(c.no_video_file),
+            f"{c.pose_names:,} of {c.names:,}" + (
+                f" ({c.pose_files / c.pose_seconds:.1f} files/s)" if c.pose_seconds else ""))
+    notes = [f"[red]{c.part}: no face image for {len(c.without_face)} name(s):[/red] "
+             + ", ".join(c.without_face) for c in parts if c.without_face]
+    return [t, *notes]
+
+
+def _named(names: list[str], shown: int = 3) -> str:
+    if not names:
+        return "0"
+    more = f", +{len(names) - shown}" if len(names) > shown else ""
+    return f"[red]{len(names)}[/red]: " + ", ".join(names[:shown]) + more
+
+
+def _flagged(count: int) -> str:
+    return f"[yellow]{count:,}[/yellow]" if count else "0"
+
+
 def splits_table(release: Release, splits: list[Split]) -> Table:
     t = Table(title=f"Splits of {release.dataset} (frames with a valid label per class)")
     for col in ("split", "part", "videos", "frames", "labelled", *SHORT):
@@ -49,9 +93,14 @@ def splits_table(release: Release, splits: list[Split]) -> Table:
 
 
 def write_membership(path: Path, release: Release, splits: list[Split]) -> None:
+    """The membership file ``--folds`` rebuilds splits from (names, not a recipe)."""
+    import sklearn
+
     write_json(path, {
         "dataset": release.dataset,
         "fingerprint": release.fingerprint,
+        "grouping": "recording (harness.data.videos.recording_of)",
+        "made_with": {"scikit-learn": sklearn.__version__},
         "duplicates_kept_in_validation": list(release.duplicates),
         "splits": [s.to_dict() for s in splits],
     })

@@ -21,17 +21,19 @@ import torch
 from baselines import create_baseline, get_baseline
 from harness.console import err
 from harness.data.release import Release, load_release
-from harness.data.splits import FOLD_SEED, Split, get_split
+from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
 from harness.features.extract import FeatureConfig, all_names, feature_sources
 from harness.features.face_model import load_face_model
+from harness.features.face_oof import face_fit
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.metrics import Scores
+from harness.paths import file_digest
 from harness.runfolder import FrameOutputs, RunFolder, utc_now
 from harness.train import count_parameters
 from harness.version import __version__
@@ -46,6 +48,7 @@ class RunConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     fold_seed: int = FOLD_SEED
+    folds: Path | None = None  # membership file (harness splits --write): splits rebuilt from it
     resume: bool = False
     quiet: bool = False
     threads: int | None = None  # CPU threads; None: torch's default (1 can win on busy hosts)
@@ -57,9 +60,12 @@ class RunConfig:
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
         d = dataclasses.asdict(self)
-        for k in ("out", "resume", "quiet", "data", "threads"):
+        for k in ("out", "resume", "quiet", "data", "threads", "folds"):
             d.pop(k)
+        if self.folds is not None:  # the file's content, not where it lies
+            d["folds"] = file_digest(Path(self.folds))
         d["features"]["face"] = self.features.face.identity()
+        d["features"].pop("allow_missing_faces")
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)
@@ -95,7 +101,8 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     window = _window(spec.window, cfg.window_frames)
     cfg.train.device = cfg.features.device
     release = release if release is not None else load_release(cfg.data)
-    split = get_split(release, cfg.split, seed=cfg.fold_seed)
+    resumed = _resumable(cfg, release) if cfg.resume else None
+    split = _split(cfg, release, resumed)
     sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
                                      inputs=cfg.inputs, names=all_names(release),
                                      quiet=cfg.quiet)
@@ -103,7 +110,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
-    folder = _folder(cfg, release, split)
+    folder = resumed or _new_folder(cfg, release, split)
     history, best_epoch = [], None
     # a stage-1 head exists only when the face features come from the fine-tuned face model;
     # on imported or frozen features the same baseline trains its head like any other
@@ -167,19 +174,32 @@ def _outputs(model: torch.nn.Module, ws: WindowSet, cfg: RunConfig) -> FrameOutp
                                     predict_logits(model, ws, cfg.train), imputed)
 
 
-def _folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
-    """A new run folder, or with ``resume`` the newest unfinished one of this configuration."""
+def _split(cfg: RunConfig, release: Release, resumed: RunFolder | None) -> Split:
+    """A resumed run's own split (its split.json), else from ``--folds``, else rebuilt."""
+    if resumed is not None:
+        return membership_splits(resumed.split(), release, resumed.path)[cfg.split]
+    return get_split(release, cfg.split, seed=cfg.fold_seed, membership=cfg.folds)
+
+
+def _prefix(cfg: RunConfig, release: Release) -> str:
     key = config_hash(cfg.identity() | {"data": release.fingerprint})[:8]
-    prefix = f"{cfg.baseline}-{cfg.split}-{key}-"
-    if cfg.resume:
-        runs = RunFolder.runs_dir(cfg.out)
-        for d in sorted(runs.glob(f"{prefix}*"), reverse=True):
-            folder = RunFolder(d)
-            if folder.has_state() and not folder.is_finished:
-                err.print(f"Resuming {d}")
-                return folder
+    return f"{cfg.baseline}-{cfg.split}-{key}-"
+
+
+def _resumable(cfg: RunConfig, release: Release) -> RunFolder | None:
+    """The newest unfinished run folder of this configuration, if any."""
+    for d in sorted(RunFolder.runs_dir(cfg.out).glob(f"{_prefix(cfg, release)}*"), reverse=True):
+        folder = RunFolder(d)
+        if folder.has_state() and not folder.is_finished:
+            err.print(f"Resuming {d}")
+            return folder
+    return None
+
+
+def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
+    """A new run folder holding the run's config and split."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder = RunFolder.create(cfg.out, prefix + stamp)
+    folder = RunFolder.create(cfg.out, _prefix(cfg, release) + stamp)
     folder.write_config(dataclasses.asdict(cfg))
     folder.write_split(split.to_dict())
     return folder
@@ -193,8 +213,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         "kind": "trained", "baseline": cfg.baseline, "split": split.name,
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
-        "features": {slot: _described(src.name, cfg.features)
-                     for slot, src in sources.items()},
+        "features": _features(sources, cfg.features),
         "window": window.label,
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
@@ -202,10 +221,14 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
     }
 
 
-def _described(source: str, cfg: FeatureConfig) -> str:
-    """What made a feature set: the face backbone, the audio extractor, or an import's name."""
+def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:
+    """What made each feature set: the face backbone (and how its training names' features
+    were fitted), the audio extractor, OpenPose, or an import's name."""
     own = {"face": cfg.face.backbone, "audio": cfg.audio, "pose": "coco18"}
-    return own.get(source, f"import:{source}")
+    out = {slot: own.get(src.name, f"import:{src.name}") for slot, src in sources.items()}
+    if any(src.name == "face" for src in sources.values()):
+        out["face_fit"] = face_fit(cfg.face_oof)
+    return out
 
 
 def _git_commit() -> str | None:

@@ -2,8 +2,9 @@
 
 Read ``fit`` top to bottom, as nanoGPT's ``train.py``: seed; then per epoch: the stage's batches
 -> forward -> loss -> backward -> step; validation macro F1; keep the best weights by that F1
-alone (the seed release mixed in accuracy); halve the lr after ``lr_patience`` epochs without
-gain; stop after ``early_stop``; save one ``TrainState``, which is both the checkpoint and what a
+alone (the seed release mixed in accuracy); halve the lr once ``lr_patience`` epochs in a row
+brought no gain (the paper's rule, written out: ``ReduceLROnPlateau(patience=2)`` waits for a
+third); stop after ``early_stop``; save one ``TrainState``, which is both the checkpoint and what a
 resume reads back. A stage (``Stage``) says what its batches are, how its loss is taken and how
 it is validated; the loop knows nothing about faces, windows or particular baselines.
 """
@@ -38,7 +39,7 @@ class Schedule:
     """The epoch schedule every stage shares; the paper's values are the defaults."""
 
     max_epochs: int
-    lr_patience: int = 2  # paper: x0.5 after 2 epochs without validation-F1 gain
+    lr_patience: int = 2  # paper: x0.5 after 2 epochs without validation-F1 gain (0: never)
     lr_factor: float = 0.5
     early_stop: int = 5  # ours: the paper gives no patience
     grad_clip: float = 0.0  # 0: no clipping
@@ -66,14 +67,14 @@ class TrainState:
 
     epoch: int = 0
     model: dict | None = None
-    optimizer: dict | None = None
-    scheduler: dict | None = None
+    optimizer: dict | None = None  # holds the current learning rates
     generator: Tensor | None = None
     torch_rng: Tensor | None = None
     best_f1: float = -1.0
     best_state: dict | None = None
     best_epoch: int = 0
-    stale: int = 0
+    stale: int = 0  # epochs since the last gain (early stopping)
+    lr_stale: int = 0  # epochs without gain since the last gain or lr change
     history: list[dict] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -85,7 +86,9 @@ class TrainState:
     def load(cls, path: Path) -> TrainState | None:
         if not Path(path).is_file():
             return None
-        return cls(**torch.load(path, map_location="cpu", weights_only=True))
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        known = {f.name for f in fields(cls)}  # a state saved by an older version may hold more
+        return cls(**{k: v for k, v in saved.items() if k in known})
 
 
 @dataclass
@@ -101,15 +104,16 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
         *, device: torch.device, state_file: Path | None = None, resume: bool = False,
         on_epoch: Callable[[list[dict]], None] | None = None, quiet: bool = False
         ) -> TrainResult:
-    """Train ``model`` (already on ``device``); returns and loads the best state."""
+    """Train ``model`` (already on ``device``); returns and loads the best state.
+
+    ``history`` rows: epoch, mean training loss, validation macro F1, the lr the epoch trained
+    at (the first parameter group's), and items per second.
+    """
     gen = seed_everything(schedule.seed)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="max", factor=schedule.lr_factor, patience=schedule.lr_patience)
     state = TrainState.load(state_file) if (resume and state_file) else None
     if state is not None:
         model.load_state_dict(state.model)
         optimizer.load_state_dict(state.optimizer)
-        scheduler.load_state_dict(state.scheduler)
         gen.set_state(state.generator)
         torch.set_rng_state(state.torch_rng)
     state = state or TrainState()
@@ -119,6 +123,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
         val_task = bar.add_task("validate", total=None, info="")
         for epoch in range(state.epoch + 1, schedule.max_epochs + 1):
             model.train()
+            lr = optimizer.param_groups[0]["lr"]
             n_items, batches = stage.batches(epoch, gen)
             bar.reset(train_task, total=n_items, description=f"train epoch {epoch}")
             total, count, started = 0.0, 0, time.perf_counter()
@@ -133,20 +138,22 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
             bar.reset(val_task, total=None)
             f1 = stage.validate(model, bar, val_task)
             bar.update(val_task, info=f"macro F1 {f1:.3f} (best {max(state.best_f1, f1):.3f})")
-            scheduler.step(f1)
             state.history.append({"epoch": epoch, "train_loss": total / max(count, 1),
-                                  "val_macro_f1": f1, "lr": optimizer.param_groups[0]["lr"],
+                                  "val_macro_f1": f1, "lr": lr,
                                   f"{stage.unit}_per_s": round(rate, 1)})
             if f1 > state.best_f1:
-                state.best_f1, state.best_epoch, state.stale = f1, epoch, 0
+                state.best_f1, state.best_epoch, state.stale, state.lr_stale = f1, epoch, 0, 0
                 state.best_state = copy.deepcopy(model.state_dict())
             else:
                 state.stale += 1
+                state.lr_stale += 1
+            if schedule.lr_patience and state.lr_stale >= schedule.lr_patience:
+                scale_lr(optimizer, schedule.lr_factor)  # x0.5 after 2 epochs without gain
+                state.lr_stale = 0
             state.epoch = epoch
             if state_file is not None:
                 state.model, state.optimizer = model.state_dict(), optimizer.state_dict()
-                state.scheduler, state.generator = scheduler.state_dict(), gen.get_state()
-                state.torch_rng = torch.get_rng_state()
+                state.generator, state.torch_rng = gen.get_state(), torch.get_rng_state()
                 state.save(state_file)
             if on_epoch is not None:
                 on_epoch(state.history)
@@ -155,6 +162,12 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
     model.load_state_dict(state.best_state)
     return TrainResult(state.best_state, state.best_epoch, state.best_f1, state.history,
                        time.perf_counter() - t0)
+
+
+def scale_lr(optimizer: torch.optim.Optimizer, factor: float) -> None:
+    """Multiply every parameter group's learning rate by ``factor`` (groups keep their ratio)."""
+    for group in optimizer.param_groups:
+        group["lr"] *= factor
 
 
 def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: Tensor,

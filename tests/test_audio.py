@@ -177,3 +177,50 @@ def test_truncated_file_keeps_what_decodes_and_warns(tmp_path, suffix):
     assert flags.tolist() == (window_centres(track.duration) - 0.5 >= track.audio_end).tolist()
     if suffix == "mkv":  # the header keeps the full 4 s duration
         assert flags[-1]
+
+
+def make_offset_video(path: Path, seconds: float, segments: list[tuple[float, float]],
+                      sr: int = 44100, fps: int = 10) -> Path:
+    """An mp4 whose AAC audio holds a 440 Hz tone only over ``segments`` (start, length) s,
+    written with those timestamps: a late start and gaps, as real files can have."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=fps)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        sound = out.add_stream("aac", rate=sr, layout="mono")
+        for i in range(int(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        for start, length in segments:
+            y = _tone(length, 440.0, 0.3, sr)
+            for s in range(0, len(y), 1024):
+                chunk = av.AudioFrame.from_ndarray(y[None, s:s + 1024], format="fltp",
+                                                   layout="mono")
+                chunk.sample_rate, chunk.pts = sr, round(start * sr) + s
+                out.mux(sound.encode(chunk))
+        out.mux(sound.encode())
+        out.mux(video.encode())
+    return path
+
+
+def _rms(track: AudioTrack, start: float, end: float) -> float:
+    y = track.samples[round(start * track.sr):round(end * track.sr)]
+    return float(np.sqrt(np.mean(y ** 2)))
+
+
+def test_audio_that_starts_late_stays_on_the_video_clock(tmp_path):
+    track = load_audio(make_offset_video(tmp_path / "late.mp4", 4.0, [(1.5, 2.0)]))
+    assert _rms(track, 0.0, 1.4) < 0.01  # silence before the stream starts (was the tone)
+    assert 0.15 < _rms(track, 1.6, 3.4) < 0.3
+    assert _rms(track, 3.6, 4.0) < 0.01
+    flags = window_flags(track)  # row r covers [0.5 r, 0.5 r + 1]
+    assert flags[0] and not flags[1:7].any()  # [0, 1] holds no audio; [1, 2] on do
+
+
+def test_a_gap_in_the_audio_stays_a_gap(tmp_path):
+    track = load_audio(make_offset_video(tmp_path / "gap.mp4", 4.0, [(0.0, 1.0), (2.5, 1.0)]))
+    assert 0.15 < _rms(track, 0.1, 0.9) < 0.3
+    assert _rms(track, 1.1, 2.4) < 0.01  # the gap (was filled by the later audio)
+    assert 0.15 < _rms(track, 2.6, 3.4) < 0.3
+    assert track.spans is not None and len(track.spans) == 2
+    assert window_flags(track)[3]  # row 3 covers [1.5, 2.5]: no audio in it

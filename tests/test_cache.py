@@ -53,3 +53,33 @@ def test_unsafe_names_are_refused(tmp_path):
     for bad in ("../x", "/etc/passwd"):
         with pytest.raises(HarnessError, match="unsafe"):
             c.save(bad, np.ones((1, 1)), np.zeros(1), np.zeros(1, bool))
+
+
+def test_transient_read_error_keeps_a_valid_entry(tmp_path, monkeypatch):
+    """An I/O error on shared storage while another process reads: raise, delete nothing."""
+    import errno
+
+    c = _cache(tmp_path)
+    feat = np.arange(12, dtype=np.float32).reshape(6, 2)
+    c.save("v", feat, np.arange(6.0), np.zeros(6, bool))
+    real_load = np.load
+
+    def flaky(path, *args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error", str(path))
+
+    monkeypatch.setattr(np, "load", flaky)
+    with pytest.raises(HarnessError, match="left in place"):
+        c.load("v")
+    with pytest.raises(HarnessError, match="left in place"):
+        c.has("v")  # not "missing": a re-run must not recompute over a valid entry
+    monkeypatch.setattr(np, "load", real_load)
+    assert (c.dir / "v" / "done.json").is_file()
+    assert np.array_equal(c.load("v").feat, feat)
+
+
+def test_damaged_header_or_marker_is_removed(tmp_path):
+    c = _cache(tmp_path)
+    for name, damage in (("h", "flag.npy"), ("m", "done.json")):
+        c.save(name, np.ones((4, 2), np.float32), np.arange(4.0), np.zeros(4, bool))
+        (c.dir / name / damage).write_bytes(b"\x93NUMPY garbage")
+        assert not c.has(name) and not (c.dir / name).exists()

@@ -164,3 +164,36 @@ def test_bring_your_own_features(tmp_path, env):
     proc = harness("extract", "--data", data, "--from", peer / "face", "--as", "other",
                    env=env, check=False)
     assert proc.returncode == 2 and bad.name in proc.stderr and "nothing was written" in proc.stderr
+
+
+def test_missing_faces_stop_a_run_unless_allowed(tmp_path, env):
+    """One validation name's faces removed: data info shows it, a run stops naming it (exit 2),
+    ``--allow-missing-faces`` runs with a warning; cross-fitted and --folds runs record it."""
+    import shutil
+
+    data, work = tmp_path / "corpus", tmp_path / "work"
+    harness("data", "synth", "--out", data, "--videos", 8, "--seconds", 6, "--seed", 2, env=env)
+    gone = sorted(p.stem for p in (data / EXPR / "Validation_Set").glob("*.txt"))[0]
+    shutil.rmtree(data / "cropped_aligned" / gone)
+    info = harness("data", "info", "--data", data, env=env).stdout
+    assert "frames with a face" in info and f"no face image for 1 name(s): {gone}" in info
+    common = ["--data", data, "--workdir", work, "--face-epochs", 1, "--epochs", 1, "--quiet"]
+    proc = harness("run", "current_face", *common, env=env, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"no face image at all: {gone}" in proc.stderr and "cropped_aligned" in proc.stderr
+    assert not (work / "runs").exists()
+    proc = harness("run", "current_face", *common, "--allow-missing-faces", env=env)
+    assert f"{gone}: no face image" in proc.stderr
+    harness("run", "only_video", *common, "--allow-missing-faces", "--face-oof", 2, env=env)
+    harness("splits", "--data", data, "--write", work / "folds.json", env=env)
+    harness("run", "current_face", *common, "--allow-missing-faces", "--split", "fold2",
+            "--folds", work / "folds.json", env=env)
+    fits = {}
+    for run in (work / "runs").iterdir():
+        info = json.loads((run / "run.json").read_text())
+        fits[(info["baseline"], info["split"])] = info["features"]["face_fit"]
+        if info["split"] == "fold2":
+            written = json.loads((work / "folds.json").read_text())["splits"][2]
+            assert json.loads((run / "split.json").read_text()) == written
+    assert fits == {("current_face", "official"): "in-sample",
+                    ("only_video", "official"): "oof2", ("current_face", "fold2"): "in-sample"}

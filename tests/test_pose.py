@@ -129,3 +129,42 @@ def test_read_pose_track(tmp_path):
         read_pose_track(root, "other-video", fps=30.0, side=None)
     with pytest.raises(HarnessError):
         read_pose_track(root, "../escape", fps=30.0, side=None)
+
+
+def test_plain_name_with_a_sided_sibling_takes_the_other_side():
+    from harness.data.videos import annotated_side
+
+    names = ["10-60-1280x720", "10-60-1280x720_right", "video2", "video2_left", "solo",
+             "pair_left", "pair_right", "both", "both_left", "both_right"]
+    assert annotated_side("10-60-1280x720", names) == "left"
+    assert annotated_side("video2", names) == "right"
+    assert annotated_side("video2_left", names) == "left"
+    assert annotated_side("solo", names) is None
+    assert annotated_side("both", names) is None
+
+
+def test_a_lone_person_goes_only_to_the_side_it_stands_on():
+    big_right, small_left = _people((900, 100, 300), (200, 100, 150))
+    assert select_person(big_right[None], "right", width=1280) == 0
+    assert select_person(big_right[None], "left", width=1280) is None
+    assert select_person(small_left[None], "left", width=1280) == 0
+    assert select_person(small_left[None], "right", width=1280) is None
+    both = np.stack([big_right, small_left])
+    assert select_person(both, "left", width=1280) == 1  # two people: by position
+    assert select_person(both, None, width=1280) == 0  # no side known: the largest
+
+
+def test_pose_track_of_a_plain_name_beside_its_right_sibling(tmp_path):
+    """Real: ``10-60-1280x720`` and ``10-60-1280x720_right``. The plain name is the left person,
+    though the right one is larger; a frame showing only the right person gives it no pose."""
+    from harness.data.videos import annotated_side
+
+    root, video = tmp_path / "openpose", "10-60-1280x720"
+    right, left = skeleton(18, 800, 100, 400), skeleton(18, 100, 100, 200)
+    write_frame(root / video / f"{video}_{0:012d}_keypoints.json", [right, left])
+    write_frame(root / video / f"{video}_{15:012d}_keypoints.json", [right])
+    side = annotated_side(video, [video, f"{video}_right"])
+    track = read_pose_track(root, video, fps=30.0, side=side, width=1280)
+    expected = normalise_pose(np.asarray(left, np.float32).reshape(18, 3))
+    assert np.allclose(track.feats[0], expected)
+    assert track.flags.tolist() == [False, True] and not track.feats[1].any()

@@ -113,3 +113,87 @@ def test_test_name_without_template_rows_names_the_line(tmp_path):
     with pytest.raises(ReleaseFormatError, match="'t9' has no rows") as exc:
         _ = rel.test_names
     assert exc.value.line == 2
+
+
+def test_recording_strips_side_and_segment_number():
+    from harness.data.videos import recording_of
+
+    assert recording_of("28-30-1280x720-2") == "28-30-1280x720"
+    assert recording_of("122-60-1920x1080-4") == "122-60-1920x1080"
+    assert recording_of("24-30-1920x1080-1_left") == "24-30-1920x1080"
+    assert recording_of("135-24-1920x1080_left") == "135-24-1920x1080"
+    for plain in ("10-60-1280x720", "video63", "134", "282"):
+        assert recording_of(plain) == plain
+
+
+def test_folds_keep_the_segments_of_one_recording_together(tmp_path):
+    """Real names: the official split puts -2 in validation and -1, -3, -4 in train."""
+    rng = np.random.default_rng(1)
+    segments = [f"28-30-1280x720-{k}" for k in (1, 3, 4)]
+    train = {n: rng.integers(0, 8, 30) for n in
+             [*segments, "10-60-1280x720", "10-60-1280x720_right", "video2", "video2_left",
+              *(f"{i}-30-640x360" for i in range(20, 30)), "134", "282"]}
+    val = {n: rng.integers(0, 8, 30) for n in
+           ["28-30-1280x720-2", "122-60-1920x1080-1", "122-60-1920x1080-3", "video63"]}
+    rel = load_release(make_release(tmp_path, train=train, val=val))
+    recordings = [{f"28-30-1280x720-{k}" for k in (1, 2, 3, 4)},
+                  {"122-60-1920x1080-1", "122-60-1920x1080-3"},
+                  {"10-60-1280x720", "10-60-1280x720_right"}, {"video2", "video2_left"}]
+    for fold in fold_splits(rel):
+        for names in recordings:
+            assert names <= set(fold.train) or names <= set(fold.val), (fold.name, names)
+
+
+def test_folds_are_rebuilt_from_a_membership_file(tiny_release, tmp_path, monkeypatch):
+    """A different scikit-learn (simulated: another shuffle) must not change written folds."""
+    import harness.data.splits as splits_mod
+    from harness.reports import write_membership
+
+    rel = load_release(tiny_release)
+    written = [get_split(rel, n) for n in SPLIT_NAMES]
+    path = tmp_path / "folds.json"
+    write_membership(path, rel, written)
+
+    real = splits_mod.StratifiedGroupKFold
+
+    class OtherVersion(real):  # the same folds, numbered the other way round
+        def split(self, *args):
+            return reversed(list(super().split(*args)))
+
+    monkeypatch.setattr(splits_mod, "StratifiedGroupKFold", OtherVersion)
+    assert [get_split(rel, n) for n in SPLIT_NAMES[1:]] != written[1:]  # recomputed: changed
+    rebuilt = [get_split(rel, n, membership=path) for n in SPLIT_NAMES]
+    assert rebuilt == written
+
+
+def test_membership_file_of_another_release_is_refused(tiny_release, tmp_path):
+    import json
+
+    from harness.errors import ReleaseFormatError
+
+    rel = load_release(tiny_release)
+    path = tmp_path / "folds.json"
+    path.write_text(json.dumps({"splits": [{"name": "fold1", "train": ["vid0", "elsewhere"],
+                                            "val": ["val0"]}]}))
+    with pytest.raises(ReleaseFormatError, match="folds.json.*'elsewhere'"):
+        get_split(rel, "fold1", membership=path)
+    path.write_text(json.dumps({"name": "fold1", "train": ["vid0"], "val": ["val0"]}))
+    assert get_split(rel, "fold1", membership=path).val == ("val0",)  # a run's split.json
+    with pytest.raises(HarnessError, match="no split 'fold2'"):
+        get_split(rel, "fold2", membership=path)
+    path.write_text("{not json")
+    with pytest.raises(ReleaseFormatError, match="folds.json"):
+        get_split(rel, "fold1", membership=path)
+
+
+def test_videos_found_at_any_depth_and_in_the_root(tmp_path):
+    root = make_release(tmp_path / "r")
+    deep = root / "videos" / "batch2" / "part" / "a" / "b"
+    deep.mkdir(parents=True)
+    for path in (root / "vid0.mp4", deep / "vid1.avi", root / "cropped_aligned" / "x.mp4"):
+        path.write_bytes(b"")
+    rel = load_release(root)
+    assert rel.video_path("vid0") == root / "vid0.mp4"
+    assert rel.video_path("vid1") == deep / "vid1.avi"
+    assert rel.video_path("x") is None  # image roots are never searched
+    assert root in rel.layout.video_dirs and deep in rel.layout.video_dirs

@@ -70,3 +70,67 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert [h["val_macro_f1"] for h in resumed.history] == [
         h["val_macro_f1"] for h in full.history]
+
+
+class ScriptedStage:
+    """A stage whose validation F1 follows a script: the schedule is all that is tested."""
+
+    unit = "items"
+
+    def __init__(self, f1s):
+        self.f1s = list(f1s)
+        self.calls = 0
+
+    def batches(self, epoch, gen):
+        x = torch.randn(4, 3, generator=gen)
+        return 4, iter([(x, torch.tensor([0, 1, 0, 1]), None)])
+
+    def loss(self, logits, targets, weight):
+        return torch.nn.functional.cross_entropy(logits, targets)
+
+    def validate(self, model, bar, task):
+        self.calls += 1
+        return self.f1s[self.calls - 1]
+
+
+def _scripted_fit(f1s, **kw):
+    from harness.train import Schedule, fit
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    return fit(model, optimizer, ScriptedStage(f1s), Schedule(len(f1s), early_stop=99),
+               device=torch.device("cpu"), quiet=True, **kw)
+
+
+def test_lr_halves_after_two_epochs_without_gain_as_the_paper_says():
+    # epochs 2 and 3 bring no gain: epoch 4 trains at half the lr (ReduceLROnPlateau(patience=2)
+    # waited for a third epoch); two more epochs without gain halve it again
+    res = _scripted_fit([0.5, 0.4, 0.4, 0.4, 0.4, 0.6, 0.5, 0.5, 0.5])
+    assert [h["lr"] for h in res.history] == [1, 1, 1, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
+
+
+def test_schedule_resumes_exactly(tmp_path):
+    f1s = [0.5, 0.4, 0.3, 0.45, 0.2, 0.1]
+    full = _scripted_fit(f1s)
+    state_file = tmp_path / "last.pt"
+
+    def killed_after_epoch_2(history):  # one epoch without gain counted, not yet acted on
+        if history[-1]["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _scripted_fit(f1s, state_file=state_file, on_epoch=killed_after_epoch_2)
+    from harness.train import Schedule, fit
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    stage = ScriptedStage(f1s)
+    stage.calls = 2  # the killed run validated twice
+    resumed = fit(model, optimizer, stage, Schedule(len(f1s), early_stop=99),
+                  device=torch.device("cpu"), quiet=True, state_file=state_file, resume=True)
+    assert [h["lr"] for h in resumed.history] == [h["lr"] for h in full.history] == [
+        1, 1, 1, 0.5, 0.5, 0.25]
+    for k in full.state:
+        assert torch.equal(full.state[k], resumed.state[k])

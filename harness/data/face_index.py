@@ -14,12 +14,16 @@ import numpy as np
 
 
 class FaceIndex:
-    """Lazy per-name listing of ``<root>/<name>/<NNNNN>.jpg`` across image roots."""
+    """Lazy per-name listing of ``<root>/<name>/<NNNNN>.jpg`` across image roots.
+
+    Kept compact (a frame array and a root index per name, about 10 bytes a face) so that the
+    whole real release (2.6 M faces) can be listed at once for coverage checks.
+    """
 
     def __init__(self, image_roots: tuple[Path, ...]):
         self.image_roots = tuple(Path(r) for r in image_roots)
         self._frames: dict[str, np.ndarray] = {}
-        self._dirs: dict[str, dict[int, Path]] = {}
+        self._roots: dict[str, np.ndarray] = {}
 
     def frames(self, name: str) -> np.ndarray:
         """Sorted 1-based frame numbers that have a jpg."""
@@ -28,12 +32,11 @@ class FaceIndex:
         return self._frames[name]
 
     def path(self, name: str, frame: int) -> Path:
-        if name not in self._frames:
-            self._scan(name)
-        folder = self._dirs[name].get(int(frame))
-        if folder is None:
+        have = self.frames(name)
+        i = int(np.searchsorted(have, int(frame)))
+        if i == have.size or have[i] != int(frame):
             raise KeyError(f"{name}: frame {frame} has no face image")
-        return folder / f"{int(frame):05d}.jpg"
+        return self.image_roots[int(self._roots[name][i])] / name / f"{int(frame):05d}.jpg"
 
     def nearest(self, name: str, n_frames: int) -> np.ndarray:
         """For frames 1..n, the nearest frame with a face (ties go to the earlier); 0 if none."""
@@ -41,8 +44,8 @@ class FaceIndex:
         return nearest_frames(have, n_frames)
 
     def _scan(self, name: str) -> None:
-        where: dict[int, Path] = {}
-        for root in self.image_roots:
+        where: dict[int, int] = {}
+        for r, root in enumerate(self.image_roots):
             folder = root / name
             if not folder.is_dir():
                 continue
@@ -50,9 +53,10 @@ class FaceIndex:
                 for e in it:
                     stem, dot, ext = e.name.partition(".")
                     if ext.lower() == "jpg" and stem.isdigit():
-                        where.setdefault(int(stem), folder)
-        self._dirs[name] = where
-        self._frames[name] = np.array(sorted(where), dtype=np.int64)
+                        where.setdefault(int(stem), r)
+        frames = np.array(sorted(where), dtype=np.int64)
+        self._frames[name] = frames
+        self._roots[name] = np.array([where[f] for f in frames.tolist()], dtype=np.int16)
 
 
 def nearest_frames(have: np.ndarray, n_frames: int) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Finding the pieces of an Aff-Wild2 EXPR release under a root folder.
 
 Releases differ by edition (ABAW5, ABAW6, ABAW10 folder names), by how faces are spread over
-image roots, and by where people unpacked videos. Discovery is shallow and never descends into
-image roots (which hold millions of jpgs). Any piece can be overridden one by one.
+image roots, and by where people unpacked videos. Annotations, image roots, poses and test files
+are looked for a few levels down; videos at any depth below the root (the root included), since
+people unpack them anywhere. No search ever descends into image roots (millions of jpgs), pose
+folders or annotation sets. Any piece can be overridden one by one.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def find_release(
         train_dir=expr_dir / TRAIN_DIR,
         val_dir=expr_dir / VAL_DIR,
         image_roots=images,
-        video_dirs=tuple(Path(p) for p in video_dirs) if video_dirs else _find_video_dirs(dirs),
+        video_dirs=video_folders(tuple(Path(p) for p in video_dirs) if video_dirs else (root,)),
         pose_dir=Path(pose_dir) if pose_dir else _first_dir(dirs, "openpose"),
         test_list=Path(test_list) if test_list else _find_file(root, dirs, TEST_LIST_NAMES),
         template=Path(template) if template else _find_template(root, dirs),
@@ -81,7 +83,7 @@ def _checked(layout: ReleaseLayout) -> ReleaseLayout:
     for label, path in (("Train_Set", layout.train_dir), ("Validation_Set", layout.val_dir)):
         if not path.is_dir():
             raise HarnessError(f"{layout.root} is not an EXPR release: no {label} folder at {path}")
-    for path in (*layout.image_roots, *layout.video_dirs):
+    for path in layout.image_roots:
         if not path.is_dir():
             raise HarnessError(f"folder {path} does not exist")
     return replace(layout, image_roots=tuple(dict.fromkeys(layout.image_roots)))
@@ -152,15 +154,53 @@ def _holds_only_dirs(folder: Path) -> bool:
     return True
 
 
-def _find_video_dirs(dirs: list[Path]) -> tuple[Path, ...]:
-    found = []
-    for d in dirs:
-        if _is_leaf_store(d):
-            continue
-        with os.scandir(d) as it:
-            if any(e.name.lower().endswith(VIDEO_SUFFIXES) for e in it):
-                found.append(d)
+def video_folders(roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Every folder at any depth below ``roots`` (each root included) directly holding a video.
+
+    Folders are visited in sorted order, each root first, so a stem found twice resolves the same
+    way every time. Symbolic links to folders are followed once (a link loop is visited once).
+    """
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        if not root.is_dir():
+            raise HarnessError(f"video folder {root} does not exist")
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            entries = _visit(folder, seen)
+            if any(e.name.lower().endswith(VIDEO_SUFFIXES) and _is_file(e) for e in entries):
+                found.append(folder)
+            subdirs = [Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e)]
+            stack.extend(reversed([d for d in subdirs if not _is_leaf_store(d)]))
     return tuple(found)
+
+
+def _visit(folder: Path, seen: set[tuple[int, int]]) -> list[os.DirEntry]:
+    """The sorted entries of ``folder``, or none when it was visited already or is unreadable."""
+    try:
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            return []
+        seen.add((st.st_dev, st.st_ino))
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _first_dir(dirs: list[Path], name: str) -> Path | None:

@@ -1,22 +1,27 @@
 """The official split and the paper's five video-level re-splits, seeded and auditable.
 
 The seed paper pooled Train_Set and Validation_Set and cut five folds without a seed, so its
-folds cannot be rebuilt. Ours are seeded, grouped by underlying video (``x_left`` and
-``x_right`` never straddle train and validation), stratified by frame labels as far as video
-grouping allows, and written to a membership file.
+folds cannot be rebuilt. Ours are seeded, grouped by recording (``recording_of``: ``x_left``
+and ``x_right`` of one video, and the segments ``x-1``, ``x-2``... of one recording, never
+straddle train and validation, so one person stays on one side), stratified by frame labels as
+far as that grouping allows, and written to a membership file. A membership file given back
+(``--folds``, or a run's own ``split.json``) rebuilds the folds from the names it lists, so a
+different scikit-learn version cannot silently change them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
-from harness.data.videos import video_of
-from harness.errors import HarnessError
+from harness.data.videos import recording_of, video_of
+from harness.errors import HarnessError, ReleaseFormatError
 
 N_FOLDS = 5
 FOLD_SEED = 2023  # ABAW5's year; any fixed value would do, what matters is that there is one
@@ -42,12 +47,13 @@ def official_split(release: Release) -> Split:
 
 
 def fold_splits(release: Release, seed: int = FOLD_SEED, n_folds: int = N_FOLDS) -> list[Split]:
+    """The five re-splits: every annotated name in exactly one validation fold, by recording."""
     names = sorted(set(release.train) | set(release.val))
-    videos = sorted({video_of(n) for n in names})
-    if len(videos) < n_folds:
-        raise HarnessError(f"{len(videos)} videos cannot be cut into {n_folds} folds")
-    video_id = {v: i for i, v in enumerate(videos)}
-    name_group = np.array([video_id[video_of(n)] for n in names])
+    recordings = sorted({recording_of(n) for n in names})
+    if len(recordings) < n_folds:
+        raise HarnessError(f"{len(recordings)} recordings cannot be cut into {n_folds} folds")
+    group_id = {v: i for i, v in enumerate(recordings)}
+    name_group = np.array([group_id[recording_of(n)] for n in names])
     sample_name, sample_label = _stratification_samples(release, names)
     group_ids = name_group[sample_name]
     cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
@@ -75,12 +81,72 @@ def _stratification_samples(release: Release, names: list[str]) -> tuple[np.ndar
     return np.concatenate(idx), np.concatenate(labels)
 
 
-def get_split(release: Release, name: str, seed: int = FOLD_SEED) -> Split:
+def get_split(release: Release, name: str, seed: int = FOLD_SEED,
+              membership: Path | None = None) -> Split:
+    """A split by name; from the ``membership`` file (``--folds``, a ``split.json``) if given."""
+    if name not in SPLIT_NAMES:
+        raise HarnessError(f"unknown split {name!r}; choose one of {', '.join(SPLIT_NAMES)}")
+    if membership is not None:
+        return read_membership(membership, release)[name]
     if name == "official":
         return official_split(release)
-    if name in SPLIT_NAMES:
-        return fold_splits(release, seed)[int(name[4:]) - 1]
-    raise HarnessError(f"unknown split {name!r}; choose one of {', '.join(SPLIT_NAMES)}")
+    return fold_splits(release, seed)[int(name[4:]) - 1]
+
+
+def read_membership(path: Path, release: Release) -> dict[str, Split]:
+    """Splits written by ``harness splits --write`` (all of them) or a run's ``split.json``.
+
+    Every name must be an annotated name of ``release``, and no name may be on both sides: a
+    file from another release, or edited by hand, is refused rather than half used.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReleaseFormatError(path, f"not a readable split membership file ({exc})") from None
+    return membership_splits(data, release, path)
+
+
+def membership_splits(data: object, release: Release, path: Path) -> dict[str, Split]:
+    """The splits of a parsed membership object (``path`` names its origin in errors)."""
+    entries = data.get("splits", [data]) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ReleaseFormatError(path, "expected a split membership object")
+    annotated = set(release.train) | set(release.val)
+    splits = {}
+    for entry in entries:
+        split = _membership_split(path, entry)
+        unknown = sorted(set(split.train + split.val) - annotated)
+        if unknown:
+            raise ReleaseFormatError(path, f"split {split.name}: {len(unknown)} name(s) are not "
+                                     f"annotated in this release, first {unknown[0]!r}")
+        both = sorted(set(split.train) & set(split.val))
+        if both:
+            raise ReleaseFormatError(path, f"split {split.name}: {both[0]!r} is in train and "
+                                     "validation")
+        splits[split.name] = split
+    return _SplitsOf(path, splits)
+
+
+class _SplitsOf(dict):
+    """The splits of one file; asking for one it lacks names the file."""
+
+    def __init__(self, path: Path, splits: dict[str, Split]):
+        super().__init__(splits)
+        self.path = path
+
+    def __missing__(self, name: str) -> Split:
+        raise HarnessError(f"{self.path} holds no split {name!r} (it has "
+                           f"{', '.join(self) or 'none'})")
+
+
+def _membership_split(path: Path, entry: object) -> Split:
+    try:
+        return Split(str(entry["name"]), tuple(map(str, entry["train"])),
+                     tuple(map(str, entry["val"])), entry.get("seed"))
+    except (TypeError, KeyError, AttributeError):
+        raise ReleaseFormatError(path, "each split needs a name and train and val name lists"
+                                 ) from None
 
 
 def class_counts(release: Release, names: tuple[str, ...]) -> np.ndarray:
@@ -100,6 +166,7 @@ def split_summary(release: Release, split: Split) -> dict:
         out[part] = {
             "videos": len(names),
             "underlying_videos": len({video_of(n) for n in names}),
+            "recordings": len({recording_of(n) for n in names}),
             "frames": int(sum(release.labels(n).size for n in names)),
             "labelled_frames": int(counts.sum()),
             "class_counts": counts.tolist(),

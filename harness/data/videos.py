@@ -8,6 +8,8 @@ decoder (label files are often one line longer than the decoded video).
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from harness.data.layout import VIDEO_SUFFIXES
 from harness.errors import ReleaseFormatError
 
 SIDES = ("_left", "_right")
+#: A segment number after the resolution: ``28-30-1280x720-2`` is segment 2 of ``28-30-1280x720``.
+_SEGMENT = re.compile(r"^(?P<recording>.*\d+x\d+)-\d+$")
 
 
 def video_of(name: str) -> str:
@@ -29,6 +33,44 @@ def side_of(name: str) -> str | None:
     for suffix in SIDES:
         if name.endswith(suffix):
             return suffix[1:]
+    return None
+
+
+def recording_of(name: str) -> str:
+    """The recording a name comes from: no ``_left``/``_right``, no trailing segment number.
+
+    Real releases cut one recording into segments (``28-30-1280x720-1`` .. ``-4``; the official
+    split puts ``-2`` in validation and the others in train): the same person, so folds that
+    keep people apart must keep a recording's segments together.
+
+    >>> recording_of("28-30-1280x720-2"), recording_of("24-30-1920x1080-1_left")
+    ('28-30-1280x720', '24-30-1920x1080')
+    >>> recording_of("video2_left"), recording_of("134"), recording_of("10-60-1280x720")
+    ('video2', '134', '10-60-1280x720')
+    """
+    video = video_of(name)
+    match = _SEGMENT.match(video)
+    return match["recording"] if match else video
+
+
+def annotated_side(name: str, names: Iterable[str]) -> str | None:
+    """Where the annotated person of ``name`` stands: ``left``, ``right`` or None (unknown).
+
+    ``x_left``/``x_right`` say it. A plain ``x`` whose video also has an ``x_right`` name
+    (real: ``10-60-1280x720`` with ``10-60-1280x720_right``) annotates the other person, on
+    the left; with an ``x_left`` sibling, the right. With both siblings or none: unknown.
+
+    >>> annotated_side("video2", ["video2", "video2_left"])
+    'right'
+    """
+    side = side_of(name)
+    if side is not None:
+        return side
+    siblings = {side_of(n) for n in names if n != name and video_of(n) == name}
+    if siblings == {"right"}:
+        return "left"
+    if siblings == {"left"}:
+        return "right"
     return None
 
 

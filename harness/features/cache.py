@@ -4,6 +4,9 @@ Layout: ``<root>/<extractor>-<hash>/config.json`` and, per name,
 ``<name>/{feat,time,flag}.npy`` plus ``<name>/done.json`` written last. A name counts as
 cached only when its marker exists and its arrays load with the recorded shapes, so a run killed
 mid-write (or a file truncated by a crash) is detected and rebuilt, never read half-written.
+Only an entry proven damaged (a file shorter than its own header says, an unreadable header, a
+shape that disagrees with the marker) is removed: a read error that may pass (an I/O error on
+shared storage while another process reads the same entry) is raised and the entry is kept.
 Shards of a cluster job array write disjoint names and never touch a shared manifest.
 """
 
@@ -46,6 +49,10 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
+class DamagedEntry(HarnessError):
+    """A cache entry proven truncated or corrupt; it was removed and will be rebuilt."""
+
+
 class FeatureCache:
     """One extractor's cache folder; ``config`` identifies everything the features depend on."""
 
@@ -62,9 +69,10 @@ class FeatureCache:
         return safe_child(self.dir, name)
 
     def has(self, name: str) -> bool:
+        """Whether a complete entry exists; a read error that may be transient is raised."""
         try:
             self.load(name)
-        except (FileNotFoundError, HarnessError):
+        except (FileNotFoundError, DamagedEntry):
             return False
         return True
 
@@ -72,19 +80,43 @@ class FeatureCache:
         return [n for n in names if not self.has(n)]
 
     def load(self, name: str) -> Features:
+        """The entry of ``name``, memory-mapped.
+
+        Raises ``FileNotFoundError`` (not cached), ``DamagedEntry`` (proven damaged: removed)
+        or ``HarnessError`` (a read error that may pass: the entry is left as it is).
+        """
         folder = self._folder(name)
-        marker = folder / "done.json"
-        meta = json.loads(marker.read_text())
+        try:
+            meta = json.loads((folder / "done.json").read_text())
+            shape = tuple(meta["feat_shape"])
+        except FileNotFoundError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            self._remove_damaged(name, f"unreadable marker ({exc})")
+        except OSError as exc:
+            raise self._read_error(folder, exc) from None
         try:
             arrays = {k: np.load(folder / f"{k}.npy", mmap_mode="r", allow_pickle=False)
                       for k in ("feat", "time", "flag")}
-        except (OSError, ValueError) as exc:  # truncated or damaged by a crash
-            self.invalidate(name)
-            raise HarnessError(f"{folder}: damaged cache entry removed ({exc})") from None
-        if arrays["feat"].shape != tuple(meta["feat_shape"]):
-            self.invalidate(name)
-            raise HarnessError(f"{folder}: cache entry does not match its marker; removed")
+        except FileNotFoundError:
+            self._remove_damaged(name, "a file of the entry is missing")
+        except (OSError, ValueError) as exc:
+            damage = _damage(folder)
+            if damage is None:  # every file is whole: the error is not the entry's
+                raise self._read_error(folder, exc) from None
+            self._remove_damaged(name, damage)
+        if arrays["feat"].shape != shape:
+            self._remove_damaged(name, "the features do not match the marker's shape")
         return Features(**arrays)
+
+    def _remove_damaged(self, name: str, why: str):
+        self.invalidate(name)
+        raise DamagedEntry(f"{self._folder(name)}: damaged cache entry removed ({why})")
+
+    @staticmethod
+    def _read_error(folder: Path, exc: OSError | ValueError) -> HarnessError:
+        return HarnessError(f"{folder}: could not read the cache entry ({exc}); it was left in "
+                            "place (the files are whole). Retry once the storage answers")
 
     def save(self, name: str, feat: np.ndarray, time: np.ndarray, flag: np.ndarray) -> None:
         feat = np.asarray(feat, dtype=np.float32)
@@ -117,27 +149,33 @@ class FeatureCache:
         return sum(p.stat().st_size for p in self.dir.glob("*/*.npy"))
 
     def pack(self, keys: list[str]) -> Packed:
-        """The entries ``keys`` as one memory-mapped table, built once and reused.
+        """The entries ``keys`` as one memory-mapped table (see ``pack_entries``)."""
+        return pack_entries(self, keys)
 
-        Training gathers rows of many entries per batch; one table on disk makes that a single
-        indexing operation without ever holding all features in memory.
-        """
-        keys = sorted(set(keys))
-        digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
-        folder = self.dir / PACKED_DIR / digest
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(folder) + ".lock"):
+
+def pack_entries(cache, keys: list[str]) -> Packed:
+    """The entries ``keys`` of ``cache`` as one memory-mapped table, built once and reused.
+
+    Training gathers rows of many entries per batch; one table on disk makes that a single
+    indexing operation without ever holding all features in memory. ``cache`` is anything
+    with ``dir``, ``extractor``, ``load`` and ``missing`` (a ``FeatureCache``, or a view that
+    serves names from several caches).
+    """
+    keys = sorted(set(keys))
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+    folder = cache.dir / PACKED_DIR / digest
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        packed = _read_packed(folder, keys)
+        if packed is None:
+            missing = cache.missing(keys)
+            if missing:
+                raise HarnessError(f"{cache.extractor}: no cached features for "
+                                   f"{len(missing)} name(s), e.g. {missing[:3]}; extract "
+                                   "them first (harness extract)")
+            _write_packed(folder, [cache.load(k) for k in keys], keys)
             packed = _read_packed(folder, keys)
-            if packed is None:
-                missing = self.missing(keys)
-                if missing:
-                    raise HarnessError(f"{self.extractor}: no cached features for "
-                                       f"{len(missing)} name(s), e.g. {missing[:3]}; extract "
-                                       "them first (harness extract)")
-                _write_packed(folder, [self.load(k) for k in keys], keys)
-                packed = _read_packed(folder, keys)
-        return packed
-
+    return packed
 
 PACKED_DIR = ".packed"
 
@@ -200,3 +238,34 @@ def _read_packed(folder: Path, keys: list[str]) -> Packed | None:
 
 def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _damage(folder: Path) -> str | None:
+    """Why the entry's ``.npy`` files are damaged, or None when each is whole.
+
+    Whole: the header parses and the file holds exactly the bytes the header announces. This
+    reads only headers, so it tells a truncated file from a storage error that may pass.
+    """
+    for key in ("feat", "time", "flag"):
+        path = folder / f"{key}.npy"
+        try:
+            with open(path, "rb") as fh:
+                read_header = _HEADER_READERS.get(np.lib.format.read_magic(fh))
+                if read_header is None:
+                    return f"{path.name} has an unknown .npy format version"
+                shape, _fortran, dtype = read_header(fh)
+                need = fh.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return f"{path.name} is missing"
+        except OSError:
+            return None  # cannot tell: treat as a read error, never as damage
+        except ValueError as exc:
+            return f"{path.name} has an unreadable header ({exc})"
+        if size != need:
+            return f"{path.name} holds {size} bytes, its header announces {need}"
+    return None

@@ -2,25 +2,38 @@
 
 Face features depend on the split (stage 1 is fine-tuned on the split's training names), so
 their cache key carries the stage-1 checkpoint; audio and pose do not, so every split and run
-shares them. Audio is cached per underlying video (``x_left`` and ``x_right`` share their
-video's audio); face and pose per annotation name (the person matters).
+shares them. With ``face_oof`` the training names' face features are cross-fitted
+(``harness.features.face_oof``) and cached apart from the in-sample ones. Before any face work,
+every name must have face images (``harness.data.coverage.check_faces``): a name without any
+would otherwise get all-zero features in silence. Audio is cached per underlying video
+(``x_left`` and ``x_right`` share their video's audio); face and pose per annotation name (the
+person matters).
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from harness.console import progress
+from harness.console import err, progress
+from harness.data.coverage import check_faces
 from harness.data.release import Release
 from harness.data.splits import Split
-from harness.data.videos import side_of, video_of
+from harness.data.videos import annotated_side, video_of
 from harness.errors import HarnessError
 from harness.features.cache import FeatureCache, cache_root
 from harness.features.face_features import extract_face_features
-from harness.features.face_stage import FaceConfig, FaceStage, finetune_face
+from harness.features.face_oof import CrossFitCache, face_fit, oof_splits
+from harness.features.face_stage import (
+    FaceConfig,
+    FaceStage,
+    face_stage_key,
+    finetune_face,
+    warn_if_not_paper,
+)
 from harness.features.imported import imported_source
 from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
@@ -34,6 +47,10 @@ class FeatureConfig:
     audio: str = "logmel"  # ours offline; the paper's is "deepspectrum" (needs --audio-weights)
     audio_weights: str | None = None
     device: str = "auto"
+    # Training names' face features: 0 = in-sample (the paper's: from the face model fine-tuned
+    # on them), K = cross-fitted over K recording groups (see harness.features.face_oof).
+    face_oof: int = 0
+    allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
 
 
 
@@ -59,29 +76,56 @@ def shard_names(names: list[str], shard: tuple[int, int] | None) -> list[str]:
 
 def face_stage(release: Release, split: Split, cfg: FeatureConfig, *, quiet=False) -> FaceStage:
     cfg.face.device = cfg.device
-    return finetune_face(release, split, cfg.face, cache_root(release) / "face_models",
-                         show_progress=not quiet)
+    warn_if_not_paper(cfg.face)
+    return finetune_face(release, split, cfg.face, _models_dir(release), show_progress=not quiet)
+
+
+def _models_dir(release: Release) -> Path:
+    return cache_root(release) / "face_models"
 
 
 def face_cache(release: Release, stage: FaceStage, cfg: FeatureConfig) -> FeatureCache:
+    """In-sample features: every name through the face model of ``stage``."""
     return FeatureCache(cache_root(release), f"face-{cfg.face.backbone}",
                         {"stage": stage.key})
 
 
 def extract_face(release: Release, names: list[str], stage: FaceStage, cfg: FeatureConfig,
-                 *, quiet=False) -> FeatureCache:
-    cache = face_cache(release, stage, cfg)
-    extract_face_features(release, names, stage, cfg.face, cache, show_progress=not quiet)
+                 split: Split, *, quiet=False) -> FeatureCache | CrossFitCache:
+    """Face features of ``names``: in-sample, or cross-fitted for the training names."""
+    full = face_cache(release, stage, cfg)
+    if not cfg.face_oof:
+        extract_face_features(release, names, stage, cfg.face, full, show_progress=not quiet)
+        return full
+    folds = oof_splits(release, split, cfg.face_oof)
+    oof = FeatureCache(cache_root(release), f"face-{cfg.face.backbone}", {
+        "stage": stage.key, "fit": face_fit(cfg.face_oof),
+        "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]})
+    cache = CrossFitCache(full, oof, split.train)
+    others = [n for n in names if n not in cache.train]
+    extract_face_features(release, others, stage, cfg.face, full, show_progress=not quiet)
+    wanted = set(names)
+    for i, (fold, group) in enumerate(folds, start=1):
+        todo = oof.missing([n for n in group if n in wanted])
+        if not todo:
+            continue
+        if not quiet:
+            err.print(f"Cross-fitting: face model {i} of {len(folds)} (without {len(group)} "
+                      f"training name(s)) for their features")
+        fold_stage = finetune_face(release, fold, cfg.face, _models_dir(release),
+                                   show_progress=not quiet)
+        extract_face_features(release, todo, fold_stage, cfg.face, oof, show_progress=not quiet)
     return cache
 
 
 # --------------------------------------------------------------------------- audio
 
 def audio_cache(release: Release, cfg: FeatureConfig):
-    from harness.features.audio import create_audio_extractor
+    from harness.features.audio import DECODER_VERSION, create_audio_extractor
 
     extractor = create_audio_extractor(cfg.audio, weights=cfg.audio_weights, device=cfg.device)
-    return extractor, FeatureCache(cache_root(release), f"audio-{cfg.audio}", extractor.config())
+    config = extractor.config() | {"decoder": DECODER_VERSION}
+    return extractor, FeatureCache(cache_root(release), f"audio-{cfg.audio}", config)
 
 
 def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
@@ -110,15 +154,17 @@ def extract_audio(release: Release, names: list[str], cfg: FeatureConfig,
 def pose_cache(release: Release) -> FeatureCache:
     from harness.features.pose import CONF_MIN
 
-    # bump "reader" when the parsing or normalisation in harness.features.pose changes
+    # bump "reader" when the parsing, person choice or normalisation in features.pose changes
     return FeatureCache(cache_root(release), "pose-coco18",
-                        {"normalised": True, "dim": 36, "conf_min": CONF_MIN, "reader": 1})
+                        {"normalised": True, "dim": 36, "conf_min": CONF_MIN, "reader": 2})
 
 
 def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureCache:
+    """Pose rows of each name: the annotated person, picked by side (see ``annotated_side``)."""
     from harness.features.pose import read_pose_track
 
     cache = pose_cache(release)
+    everyone = all_names(release)  # siblings decide a plain name's side, whatever the shard
     todo = cache.missing(names)
     with progress("names", disable=quiet or not todo) as bar:
         task = bar.add_task("pose", total=len(todo), info="")
@@ -132,7 +178,8 @@ def extract_pose(release: Release, names: list[str], *, quiet=False) -> FeatureC
                 cache.save(name, np.zeros((times.size, 36), np.float32), times,
                            np.ones(times.size, bool))
             else:
-                track = read_pose_track(folder, video_of(name), info.fps, side_of(name))
+                track = read_pose_track(folder, video_of(name), info.fps,
+                                        annotated_side(name, everyone), info.width)
                 cache.save(name, track.feats, track.times, track.flags)
             bar.update(task, advance=1, info=name)
     return cache
@@ -158,8 +205,10 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     caches: dict[str, FeatureCache] = {}
     stage = None
     if "face" in modalities:
+        check_faces(release, sorted({*names, *split.train, *split.val}),
+                    allow_missing=cfg.allow_missing_faces)
         stage = face_stage(release, split, cfg, quiet=quiet)
-        caches["face"] = extract_face(release, names, stage, cfg, quiet=quiet)
+        caches["face"] = extract_face(release, names, stage, cfg, split, quiet=quiet)
     if "audio" in modalities:
         caches["audio"] = extract_audio(release, names, cfg, quiet=quiet)
     if "pose" in modalities:

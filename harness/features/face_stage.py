@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -121,6 +122,8 @@ class FaceFrameStage:
         phase = int(torch.randint(self.cfg.frame_stride, (1,), generator=gen))
         keep = np.flatnonzero((frames - 1) % self.cfg.frame_stride == phase)
         keep = keep[torch.randperm(keep.size, generator=gen).numpy()]
+        if keep.size % self.cfg.batch_size == 1:  # the head's BatchNorm1d cannot train on a
+            keep = keep[:-1]  # last batch of one image: leave out that (randomly drawn) image
         loader = face_loader(self._paths(self.split.train, idx[keep], frames[keep]), self.size,
                              self.cfg.batch_size, self.cfg.num_workers, labels[keep])
 
@@ -161,6 +164,17 @@ def augment(img: Tensor, gen: torch.Generator) -> Tensor:
     img = torch.where(flip.to(img.device)[:, None, None, None], img.flip(-1), img)
     gain = 0.8 + 0.4 * torch.rand(n, generator=gen)
     return (img * gain.to(img.device)[:, None, None, None]).clamp_(0, 1)
+
+
+def warn_if_not_paper(cfg: FaceConfig) -> None:
+    """EmoNet without pretrained weights trains from scratch: say it is not the paper's system."""
+    if cfg.backbone == "emonet" and not cfg.weights:
+        lr = SCRATCH_BACKBONE_LR if cfg.lr_backbone is None else cfg.lr_backbone
+        warnings.warn(
+            f"--backbone emonet without --face-weights trains EmoNet from scratch (backbone lr "
+            f"{lr:g}): this is not the paper's system, an AffectNet-pretrained EmoNet fine-tuned "
+            f"at {PRETRAINED_BACKBONE_LR:g}; pass --face-weights emonet_8.pth for that",
+            stacklevel=2)
 
 
 def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:

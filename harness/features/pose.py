@@ -79,12 +79,15 @@ def _bbox_size(person: np.ndarray) -> float:
     return float(np.linalg.norm(pts.max(0) - pts.min(0)))
 
 
-def select_person(people: np.ndarray, side: str | None) -> int | None:
-    """Index of the person to use, or None if nobody has a confident keypoint.
+def select_person(people: np.ndarray, side: str | None, width: float | None = None
+                  ) -> int | None:
+    """Index of the person to use, or None if nobody (on the asked side) is confidently there.
 
     ``side=None``: the largest person (bounding box of confident keypoints). ``"left"`` /
-    ``"right"``: of the two largest people, the one whose body centre has the smaller / larger x
-    (a name ending in ``_left`` / ``_right`` annotates that person). With one person, that person.
+    ``"right"`` (the annotated person stands there: see ``annotated_side``): of the two largest
+    people, the one whose body centre has the smaller / larger x. With one person, the side it
+    stands on decides (its centre against the middle of a ``width``-pixel frame): a ``_right``
+    name never takes the lone person on the left, who is its neighbour.
     """
     if side not in (None, "left", "right"):
         raise HarnessError(f"side must be 'left', 'right' or None, not {side!r}")
@@ -96,6 +99,10 @@ def select_person(people: np.ndarray, side: str | None) -> int | None:
         return by_size[0]
     pair = by_size[:2]
     centre_x = [float(people[i][_confident(people[i]), 0].mean()) for i in pair]
+    if len(pair) == 1:
+        if width and (centre_x[0] < width / 2) != (side == "left"):
+            return None
+        return pair[0]
     pick = int(np.argmin(centre_x)) if side == "left" else int(np.argmax(centre_x))
     return pair[pick]
 
@@ -139,8 +146,13 @@ def pose_files(folder: Path, video: str) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def read_pose_track(folder: Path, video: str, fps: float, side: str | None) -> PoseTrack:
-    """Every keypoint file of ``video`` under the pose root ``folder``, one row per file."""
+def read_pose_track(folder: Path, video: str, fps: float, side: str | None,
+                    width: float | None = None) -> PoseTrack:
+    """Every keypoint file of ``video`` under the pose root ``folder``, one row per file.
+
+    ``side`` is where the annotated person stands (``annotated_side``), ``width`` the video's
+    frame width in pixels (to place a lone person on a side); see ``select_person``.
+    """
     if not fps > 0:
         raise HarnessError(f"{video}: fps must be positive, got {fps}")
     files = pose_files(folder, video)
@@ -148,7 +160,7 @@ def read_pose_track(folder: Path, video: str, fps: float, side: str | None) -> P
     flags = np.ones(len(files), bool)
     for row, (_, path) in enumerate(files):
         people = read_openpose_file(path)
-        index = select_person(people, side)
+        index = select_person(people, side, width)
         if index is not None:
             feats[row] = normalise_pose(people[index])
             flags[row] = False

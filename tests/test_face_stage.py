@@ -1,0 +1,39 @@
+"""Stage 1: a last batch of one image must not crash the BatchNorm head; EmoNet from scratch
+warns that it is not the paper's system."""
+
+import warnings
+
+import pytest
+import torch
+
+from harness.data.release import load_release
+from harness.data.splits import official_split
+from harness.features.face_model import build_face_model
+from harness.features.face_stage import FaceConfig, FaceFrameStage, _optimizer, warn_if_not_paper
+from harness.train import fit
+from tests.conftest import make_release
+
+
+def test_an_epoch_of_one_image_more_than_full_batches_trains(tmp_path):
+    """9 training images, batches of 4: the DataLoader's last batch would hold one image."""
+    root = make_release(tmp_path / "r", train={"a": [0, 1, 2, 3, 4], "b": [5, 6, 7, 0, 1]},
+                        val={"v": [0, 1, 2, 3]}, test={"t": 2},
+                        faces={"a": [1, 2, 3, 4, 5], "b": [1, 2, 3, 4], "v": [1, 2, 3, 4]})
+    release = load_release(root)
+    cfg = FaceConfig(batch_size=4, frame_stride=1, max_epochs=2, device="cpu")
+    torch.manual_seed(0)
+    model = build_face_model("light")
+    stage = FaceFrameStage(release, official_split(release), cfg, model, torch.device("cpu"))
+    assert stage.train[0].size == 9 and 9 % cfg.batch_size == 1
+    result = fit(model, _optimizer(model, cfg), stage, cfg.schedule(),
+                 device=torch.device("cpu"), quiet=True)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+
+
+def test_emonet_without_weights_warns_it_is_not_the_paper():
+    with pytest.warns(UserWarning, match="from scratch.*not the paper's system"):
+        warn_if_not_paper(FaceConfig(backbone="emonet"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_not_paper(FaceConfig(backbone="emonet", weights="emonet_8.pth"))
+        warn_if_not_paper(FaceConfig(backbone="light"))
