@@ -12,9 +12,9 @@ split or a fold set) -> ``ensemble`` (combining runs) -> ``derived`` (the run fo
 ``plots``) ; ``pipeline`` (the API) and ``report`` (before/after tables).
 """
 
-from harness.postprocess.derived import Derived, TimelineConfig
+from harness.postprocess.derived import Derived, TimelineConfig, Where
 from harness.postprocess.filters import FILTERS, filter_video, register_filter, smooth_outputs
-from harness.postprocess.pipeline import Where, ensemble, smooth
+from harness.postprocess.pipeline import ensemble, smooth
 from harness.postprocess.recipe import Choice, PostConfig
 from harness.postprocess.sources import OOF_SPLIT
 

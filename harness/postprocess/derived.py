@@ -15,11 +15,13 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from harness.atomic import write_text
 from harness.console import progress_task
-from harness.data.release import Release
+from harness.data.release import Release, load_release
 from harness.features.cache import config_hash
 from harness.metrics import Scores
 from harness.postprocess.plots import plot_sweep, plot_timeline
@@ -40,6 +42,33 @@ class TimelineConfig:
 
 
 @dataclass
+class Where:
+    """Where runs are read from and derived runs written, and what else to draw."""
+
+    workdir: Path = Path("harness-out")
+    data: Path | None = None  # release root; None: the embedded corpus
+    release: Release | None = None  # an already loaded release (wins over ``data``)
+    timelines: TimelineConfig = field(default_factory=TimelineConfig)
+    quiet: bool = False
+
+    def load(self) -> Release:
+        if self.release is None:
+            self.release = load_release(self.data)
+        return self.release
+
+
+@dataclass
+class Inputs:
+    """The sources' outputs before post-processing."""
+
+    name: str  # label of what was combined: a baseline, or ``ensemble(...)``
+    val: FrameOutputs
+    test: FrameOutputs | None
+    raw: dict[str, FrameOutputs | None]  # per part, what one source model alone predicted
+    raw_label: str  # that model, for the timelines' raw row
+
+
+@dataclass
 class Derived:
     """A finished derived run."""
 
@@ -51,19 +80,14 @@ class Derived:
     outcome: Outcome
     sset: SourceSet
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
-def derive(release: Release, workdir, sset: SourceSet, name: str, val: FrameOutputs,
-           test: FrameOutputs | None, raw: dict[str, FrameOutputs | None], raw_label: str,
-           cfg: PostConfig, recipe: dict, timelines: TimelineConfig, quiet: bool = False
+def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where: Where
            ) -> Derived:
-    """Post-process ``val``/``test`` (combined source outputs) and write the derived run.
-
-    ``raw`` holds, per part, what one source model alone predicted (the timelines' raw row,
-    titled ``raw_label``).
-    """
+    """Post-process the inputs (validation and test alike) and write the derived run."""
     t0 = time.perf_counter()
+    release, workdir, quiet = where.load(), where.workdir, where.quiet
+    name, val, test, timelines = inputs.name, inputs.val, inputs.test, where.timelines
     truth = {n: release.labels(n) for n in val.names}
     needs_fps = cfg.method is not None or cfg.sweep or timelines.val or timelines.test
     names = set(val.names) | set(test.names if test is not None else ())
@@ -80,12 +104,11 @@ def derive(release: Release, workdir, sset: SourceSet, name: str, val: FrameOutp
         folder.write_outputs("test", outcome.test)
     if outcome.sweep is not None:
         table, plot = folder.sweep_files
-        from harness.atomic import write_text
-
         write_text(table, outcome.sweep.table_csv())
         plot_sweep(outcome.sweep, (outcome.choice.method, outcome.choice.window), plot,
                    f"{name} on {sset.validation}")
-    _timelines(folder, timelines, raw, outcome, truth, fps, (raw_label, label), quiet)
+    _timelines(folder, timelines, inputs.raw, outcome, truth, fps, (inputs.raw_label, label),
+               quiet)
     scores = folder.write_evaluation(truth, labels, label)
     seconds = time.perf_counter() - t0
     folder.write_info(_info(release, sset, label, recipe, outcome, seconds))

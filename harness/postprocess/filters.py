@@ -165,11 +165,16 @@ register_filter("hamming", averages="probabilities",
 @register_filter("median", averages="logits",
                  description="per-class median of logits (ORA10, ABAW10)")
 def median_filter(scores: np.ndarray, h: int, use: np.ndarray) -> np.ndarray:
-    """Per-class median over the used frames of each window, in chunks of frames."""
-    n = scores.shape[0]
+    """Per-class median over the used frames of each window, in chunks of frames.
+
+    Frames left out of a window (outside the video, or not used) sort last as +inf; with k
+    frames left in, the median is the mean of sorted entries (k-1)//2 and k//2, one vectorised
+    sort per chunk (``nanmedian`` is many times slower).
+    """
+    n, k = scores.shape
     offs = np.arange(-h, h + 1)
     out = np.empty(scores.shape, np.float64)
-    chunk = max(1, _MEDIAN_CHUNK // (offs.size * scores.shape[1]))
+    chunk = max(1, _MEDIAN_CHUNK // (offs.size * k))
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         idx = np.arange(start, stop)[:, None] + offs
@@ -178,8 +183,11 @@ def median_filter(scores: np.ndarray, h: int, use: np.ndarray) -> np.ndarray:
         ok = inside & use[idx]
         empty = ~ok.any(axis=1)
         ok[empty] = inside[empty]
-        win = np.where(ok[..., None], scores[idx], np.nan)
-        out[start:stop] = np.nanmedian(win, axis=1)
+        win = np.sort(np.where(ok[..., None], scores[idx], np.inf), axis=1)
+        count = ok.sum(axis=1)
+        lo = np.take_along_axis(win, ((count - 1) // 2)[:, None, None], axis=1)[:, 0]
+        hi = np.take_along_axis(win, (count // 2)[:, None, None], axis=1)[:, 0]
+        out[start:stop] = (lo.astype(np.float64) + hi) / 2
     return out
 
 

@@ -10,33 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.data.release import Release, load_release
 from harness.errors import HarnessError
-from harness.postprocess.derived import Derived, TimelineConfig, derive
+from harness.postprocess.derived import Derived, Inputs, Where, derive
 from harness.postprocess.ensemble import COMBINE, ensemble_outputs, raw_outputs
 from harness.postprocess.recipe import DEFAULT_METHOD, PostConfig
 from harness.postprocess.sources import SourceSet, load_sources, pick_runs, source_set
 
 _PREFIX = {"logits": "ensemble", "probs": "ensemble-probs", "vote": "vote"}
-
-
-@dataclass
-class Where:
-    """Where runs are read from and derived runs written."""
-
-    workdir: Path = Path("harness-out")
-    data: Path | None = None  # release root; None: the embedded corpus
-    release: Release | None = None  # an already loaded release (wins over ``data``)
-    timelines: TimelineConfig = field(default_factory=TimelineConfig)
-    quiet: bool = False
-
-    def load(self) -> Release:
-        if self.release is None:
-            self.release = load_release(self.data)
-        return self.release
 
 
 def smooth(run: str | Path, post: PostConfig | None = None, where: Where | None = None
@@ -52,9 +34,8 @@ def smooth(run: str | Path, post: PostConfig | None = None, where: Where | None 
     src = sources[0]
     val, test = src.outputs("val"), src.outputs("test")
     recipe = {"command": "smooth", "sources": [src.folder.run_id]}
-    return derive(release, where.workdir, sset, src.label, val, test,
-                  {"val": val, "test": test}, src.label, post, recipe, where.timelines,
-                  where.quiet)
+    inputs = Inputs(src.label, val, test, {"val": val, "test": test}, src.label)
+    return derive(sset, inputs, post, recipe, where)
 
 
 def ensemble(runs: Sequence[str | Path] = (), *, baselines: Sequence[str] = (),
@@ -81,8 +62,8 @@ def ensemble(runs: Sequence[str | Path] = (), *, baselines: Sequence[str] = (),
     raw_label = f"{first} (its fold's model)" if sset.fold_set else first
     recipe = {"command": "ensemble", "combine": combine,
               "sources": [s.folder.run_id for s in sources]}
-    return derive(release, where.workdir, sset, ensemble_name(sset, combine), val, test, raw,
-                  raw_label, post, recipe, where.timelines, where.quiet)
+    return derive(sset, Inputs(ensemble_name(sset, combine), val, test, raw, raw_label), post,
+                  recipe, where)
 
 
 def ensemble_name(sset: SourceSet, combine: str) -> str:
