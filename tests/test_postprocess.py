@@ -308,6 +308,17 @@ def test_seed_ensemble_averages_one_split(where, synth_release):
     np.testing.assert_array_equal(got[agree], votes[0][agree])  # a majority decides
 
 
+def test_picking_by_baseline_takes_the_latest_run_of_each_configuration(where, synth_release):
+    old = fake_run(where.workdir, synth_release, "official", "seeded", 50, recipe=0)
+    new = fake_run(where.workdir, synth_release, "official", "seeded", 51, recipe=0)
+    other = fake_run(where.workdir, synth_release, "official", "seeded", 52, recipe=1)
+    done = ensemble(baselines=["seeded"], split="official", where=where)
+    used = [s["run_id"] for s in done.folder.info()["sources"]]
+    assert sorted(used) == sorted([new.run_id, other.run_id]) and old.run_id not in used
+    mean = (new.outputs("val").logits + other.outputs("val").logits) / 2
+    np.testing.assert_allclose(done.folder.outputs("val").logits, mean, atol=2e-3)
+
+
 def test_derived_runs_go_through_submit_and_validate(tmp_path, synth_root):
     """The CLI end to end: smooth and ensemble, then submit and validate the derived run."""
     with warnings.catch_warnings():

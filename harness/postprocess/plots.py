@@ -8,6 +8,7 @@ backend) and written atomically, like every file of a run folder.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def plot_sweep(sweep: SweepResult, chosen: tuple[str | None, float], path: Path,
     ax.set_xticks(sweep.windows, [f"{w:g}" for w in sweep.windows])
     ax.set_xlabel("window (s)")
     ax.set_ylabel("macro F1 (%)")
-    ax.set_title(title)
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return save_figure(fig, path)
 
