@@ -20,6 +20,7 @@ from harness.data.labels import SHORT
 from harness.data.release import Release
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
+from harness.postprocess.derived import Derived
 from harness.runfolder import RunFolder
 
 HIDDEN_TEST = Path("synth_truth") / "Test_Set"
@@ -81,7 +82,7 @@ def comparison_table(rows: Sequence[Row], title: str) -> Table:
     return t
 
 
-def derived_report(derived, release: Release) -> list:
+def derived_report(derived: Derived, release: Release) -> list:
     """What ``harness smooth`` / ``harness ensemble`` print: the before/after table, then notes."""
     truth = hidden_test_truth(release)
     rows = [run_row(s.folder, truth) for s in derived.sset.sources]
@@ -93,7 +94,7 @@ def derived_report(derived, release: Release) -> list:
     return parts
 
 
-def _notes(derived) -> list[str]:
+def _notes(derived: Derived) -> list[str]:
     out, notes = derived.outcome, []
     if out.sweep is not None:
         raw, grid = out.sweep.scores()
@@ -107,6 +108,10 @@ def _notes(derived) -> list[str]:
                          f"{100 * raw:.1f} -> {100 * best:.1f} macro F1 "
                          f"({100 * (best - raw):+.1f} points); plot: "
                          f"{derived.folder.sweep_files[1]}")
+            if out.fold_choices:
+                notes.append("That is the choice applied to test. Chosen for each fold on the "
+                             "other folds only, the pooled out-of-fold figure is "
+                             f"{100 * derived.scores.macro_f1:.1f} (the table's).")
     for fold, choice in out.fold_choices.items():
         notes.append(f"  {fold} held out: chosen on the other folds: "
                      f"{choice.label(oof=True).lstrip('+') or 'no filter'}")

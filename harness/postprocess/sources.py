@@ -158,7 +158,7 @@ def pick_runs(workdir: Path, release: Release, baselines: Sequence[str], split: 
         runs = [s for s in runs if _usable(s, release)]
         chosen = _latest_fold_set(runs) if split == "all" else _latest_per_recipe(runs, split)
         if not chosen:
-            what = "a complete set of fold runs" if split == "all" else f"a run on {split}"
+            what = "complete set of fold runs" if split == "all" else f"run on {split}"
             raise HarnessError(f"no {what} of {baseline} with saved logits for this data in "
                                f"{store_path(workdir)} (run: harness run {baseline} "
                                f"--split {split})")
