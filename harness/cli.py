@@ -378,6 +378,121 @@ def validate_cmd(
     raise typer.Exit(1)
 
 
+WindowOpt = Annotated[float, typer.Option(
+    "--window", help="Window in seconds (full width), converted with each video's own fps.")]
+SweepOpt = Annotated[bool, typer.Option(
+    "--sweep", help="Score a grid of filters and windows on validation and keep the best "
+    "(out of fold on fold sets); saves sweep.csv and sweep.png.")]
+MethodsOpt = Annotated[str | None, typer.Option(
+    help="Comma-separated filters for --sweep; default: all registered.")]
+WindowsOpt = Annotated[str | None, typer.Option(
+    help="Comma-separated windows (s) for --sweep; default: 0.25,0.5,1,1.5,2,3,4,6,8,12.")]
+ExcludeOpt = Annotated[bool, typer.Option(
+    "--exclude-imputed", help="Only frames whose face was observed enter a window.")]
+BiasOpt = Annotated[bool, typer.Option(
+    "--tune-bias", help="Per-class logit offsets chosen for macro F1 on validation (marked "
+    "\\[val-tuned]; tuned out of fold on fold sets).")]
+TimelinesOpt = Annotated[bool, typer.Option(
+    help="Per-video timeline plots of validation (truth, raw, post-processed).")]
+TestTimelinesOpt = Annotated[bool, typer.Option(
+    "--test-timelines", help="Also plot a timeline per test video.")]
+
+
+def _post_config(method: str | None, window: float, sweep: bool, methods: str | None,
+                 windows: str | None, exclude_imputed: bool, tune_bias: bool):
+    from harness.postprocess import PostConfig
+    from harness.postprocess.sweep import DEFAULT_WINDOWS
+
+    try:
+        grid = tuple(float(w) for w in windows.split(",")) if windows else DEFAULT_WINDOWS
+    except ValueError:
+        raise HarnessError(f"--windows takes seconds separated by commas, not {windows!r}") \
+            from None
+    return PostConfig(method=None if sweep else method, window=window, sweep=sweep,
+                      methods=tuple(methods.split(",")) if methods else None, windows=grid,
+                      exclude_imputed=exclude_imputed, tune_bias=tune_bias)
+
+
+def _where(data: Path | None, out_dir: Path, timelines: bool, test_timelines: bool,
+           quiet: bool):
+    from harness.postprocess import TimelineConfig, Where
+
+    return Where(workdir=out_dir, data=data, timelines=TimelineConfig(timelines, test_timelines),
+                 quiet=quiet)
+
+
+def _print_derived(derived, where) -> None:
+    from harness.postprocess.report import derived_report
+
+    for part in derived_report(derived, where.load()):
+        out.print(part, soft_wrap=isinstance(part, str), markup=False)
+
+
+@app.command("smooth")
+def smooth_cmd(
+    run: Annotated[str, typer.Argument(help="Run folder or id (with saved logits).")],
+    method: Annotated[str, typer.Option(
+        help="Filter: mean, median, gaussian, hamming or mode (or a registered one).")]
+    = "median",
+    window: WindowOpt = 3.4,
+    sweep: SweepOpt = False,
+    methods: MethodsOpt = None,
+    windows: WindowsOpt = None,
+    exclude_imputed: ExcludeOpt = False,
+    tune_bias: BiasOpt = False,
+    timelines: TimelinesOpt = True,
+    test_timelines: TestTimelinesOpt = False,
+    data: DataOpt = None,
+    out_dir: OutOpt = Path("harness-out"),
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Temporal smoothing of a run's saved outputs, as a derived run (validation and test)."""
+    from harness.postprocess import smooth
+
+    cfg = _post_config(method, window, sweep, methods, windows, exclude_imputed, tune_bias)
+    where = _where(data, out_dir, timelines, test_timelines, quiet)
+    _print_derived(smooth(run, cfg, where), where)
+
+
+@app.command("ensemble")
+def ensemble_cmd(
+    runs: Annotated[list[str] | None, typer.Argument(
+        help="Runs of one split (e.g. seeds), or of fold1..fold5 (pooled out-of-fold).")]
+    = None,
+    baseline: Annotated[list[str] | None, typer.Option(
+        help="Pick runs of this baseline from the results store instead (repeatable).")]
+    = None,
+    split: Annotated[str, typer.Option(
+        help="With --baseline: all (the latest complete fold set) or one split (the latest "
+        "run of each configuration, e.g. seeds).")] = "all",
+    combine: Annotated[str, typer.Option(
+        help="logits (mean of logits), probs (mean of probabilities) or vote (labels).")]
+    = "logits",
+    smooth: Annotated[str | None, typer.Option(
+        "--smooth", help="Then smooth with this filter (mean, median, gaussian, hamming, "
+        "mode).")] = None,
+    window: WindowOpt = 3.4,
+    sweep: SweepOpt = False,
+    methods: MethodsOpt = None,
+    windows: WindowsOpt = None,
+    exclude_imputed: ExcludeOpt = False,
+    tune_bias: BiasOpt = False,
+    timelines: TimelinesOpt = True,
+    test_timelines: TestTimelinesOpt = False,
+    data: DataOpt = None,
+    out_dir: OutOpt = Path("harness-out"),
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Average (or vote) several runs' outputs, optionally smoothed, as a derived run."""
+    from harness.postprocess import ensemble
+
+    cfg = _post_config(smooth, window, sweep, methods, windows, exclude_imputed, tune_bias)
+    where = _where(data, out_dir, timelines, test_timelines, quiet)
+    derived = ensemble(runs or (), baselines=baseline or (), split=split, combine=combine,
+                       post=cfg, where=where)
+    _print_derived(derived, where)
+
+
 @app.command("leaderboard")
 def leaderboard_cmd(
     out_dir: OutOpt = Path("harness-out"),

@@ -13,6 +13,8 @@
   logits/{val,test}.npz    per-frame logits (float16) in frame order, names, offsets, flags
   per_video_confusion.npz  (names, cms[n, 8, 8]) for bootstraps that resample videos
   confusion.png, per_class_f1.png
+  sweep.csv, sweep.png     derived runs with --sweep: macro F1 per filter and window
+  timelines/{val,test}/<name>.png   derived runs: truth, raw and post-processed labels over time
   metrics.json             written last: marks the run finished
 ```
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,6 +48,7 @@ CONFIG, INFO, SPLIT, HISTORY = "config.json", "run.json", "split.json", "epochs.
 STATE, CHECKPOINT, METRICS = "last.pt", "checkpoint.pt", "metrics.json"
 PREDICTIONS, LOGITS = "predictions", "logits"
 CONFUSION_PLOT, PER_CLASS_PLOT = "confusion.png", "per_class_f1.png"
+SWEEP_TABLE, SWEEP_PLOT, TIMELINES = "sweep.csv", "sweep.png", "timelines"
 PARTS = ("val", "test")
 
 
@@ -78,6 +81,38 @@ class FrameOutputs:
         """Argmax labels of frames 1..n per name."""
         pred = self.logits.argmax(1)
         return {n: pred[self.offsets[i]:self.offsets[i + 1]] for i, n in enumerate(self.names)}
+
+    def rows(self, name: str) -> slice:
+        """The rows of ``name`` (frames 1..n)."""
+        try:
+            return self._slices()[name]
+        except KeyError:
+            raise HarnessError(f"no outputs for {name!r}") from None
+
+    def _slices(self) -> dict[str, slice]:
+        o = self.offsets
+        return {n: slice(int(o[i]), int(o[i + 1])) for i, n in enumerate(self.names)}
+
+    def select(self, names: Sequence[str]) -> FrameOutputs:
+        """The outputs of ``names`` only, in that order."""
+        return FrameOutputs.concat([self], names)
+
+    @staticmethod
+    def concat(parts: Sequence[FrameOutputs], names: Sequence[str]) -> FrameOutputs:
+        """``names`` in that order, each taken from the first part that holds it."""
+        where: dict[str, tuple[FrameOutputs, slice]] = {}
+        for part in reversed(parts):
+            where.update({n: (part, s) for n, s in part._slices().items()})
+        missing = [n for n in names if n not in where]
+        if missing:
+            raise HarnessError(f"no outputs for {missing[0]!r}")
+        picked = [where[n] for n in names]
+        counts = [s.stop - s.start for _, s in picked]
+        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        logits = [p.logits[s] for p, s in picked] or [np.zeros((0, NUM_CLASSES), np.float32)]
+        imputed = [p.imputed[s] for p, s in picked] or [np.zeros(0, bool)]
+        return FrameOutputs(tuple(names), offsets, np.concatenate(logits),
+                            np.concatenate(imputed))
 
 
 class RunFolder:
@@ -195,6 +230,9 @@ class RunFolder:
             raise HarnessError(f"{self.path} has no {part} predictions")
         return read_prediction_folder(folder)
 
+    def has_logits(self, part: str) -> bool:
+        return self._part_dir(LOGITS, part).with_suffix(".npz").is_file()
+
     def outputs(self, part: str) -> FrameOutputs:
         """The saved per-frame logits of ``part`` (as float32)."""
         path = self._part_dir(LOGITS, part).with_suffix(".npz")
@@ -204,6 +242,15 @@ class RunFolder:
         with np.load(path, allow_pickle=False) as z:
             return FrameOutputs(tuple(str(n) for n in z["names"]), z["offsets"].astype(np.int64),
                                 z["logits"].astype(np.float32), z["imputed"].astype(bool))
+
+    def timeline_path(self, part: str, name: str) -> Path:
+        """Where the timeline plot of one video goes (``timelines/<part>/<name>.png``)."""
+        return safe_child(self._part_dir(TIMELINES, part), f"{name}.png")
+
+    @property
+    def sweep_files(self) -> tuple[Path, Path]:
+        """The sweep's table (CSV) and its plot."""
+        return self.path / SWEEP_TABLE, self.path / SWEEP_PLOT
 
     def _part_dir(self, kind: str, part: str) -> Path:
         if part not in PARTS:

@@ -1,0 +1,156 @@
+"""What to do after the network, and the honest way to choose it.
+
+A ``PostConfig`` says what the user asked (a fixed filter, a sweep, bias tuning); a ``Choice``
+is what was chosen (filter, window, offsets) and applies identically to validation and test
+outputs. Choices made on data are made where they can be told apart from the score:
+
+- on one split (official, or several seeds of it) everything is chosen on validation and
+  applied to validation and test; the validation figure is then optimistic, and the run is
+  marked ``[val-tuned]``;
+- on a fold set (pooled out-of-fold validation), the choice for the videos of fold k is made
+  on the other four folds' out-of-fold outputs only, so the pooled figure stays a
+  cross-validated estimate; test gets the choice made on all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.postprocess.bias import apply_bias, tune_bias
+from harness.postprocess.filters import FILTERS, smooth_outputs
+from harness.postprocess.sweep import DEFAULT_WINDOWS, SweepResult, run_sweep
+from harness.runfolder import FrameOutputs
+
+#: Default filter and window: ORA10's median over 101 frames is 3.4 s at 30 fps.
+DEFAULT_METHOD, DEFAULT_WINDOW = "median", 3.4
+
+
+@dataclass
+class PostConfig:
+    """Post-processing to apply; with nothing set it leaves outputs as they are."""
+
+    method: str | None = None  # a registered filter (FILTERS); None: no fixed filter
+    window: float = DEFAULT_WINDOW  # seconds, the full width of the window
+    sweep: bool = False  # choose filter and window on validation from the grid below
+    methods: tuple[str, ...] | None = None  # sweep grid of filters; None: every registered one
+    windows: tuple[float, ...] = DEFAULT_WINDOWS  # sweep grid of windows (seconds)
+    exclude_imputed: bool = False  # only frames with an observed face enter a window
+    tune_bias: bool = False  # per-class offsets chosen for macro F1
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            FILTERS.get(self.method)
+        for m in self.methods or ():
+            FILTERS.get(m)
+        if self.window <= 0 or any(w <= 0 for w in self.windows):
+            raise HarnessError("windows are positive numbers of seconds")
+
+    @property
+    def grid_methods(self) -> tuple[str, ...]:
+        return tuple(self.methods) if self.methods else tuple(FILTERS.names())
+
+    @property
+    def tunes(self) -> bool:
+        """Whether anything is chosen on data (and so must be chosen honestly)."""
+        return self.sweep or self.tune_bias
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A chosen post-processing: a filter (or none) then per-class offsets (or none)."""
+
+    method: str | None = None
+    window: float = 0.0
+    exclude_imputed: bool = False
+    bias: tuple[float, ...] | None = None
+
+    def apply(self, outputs: FrameOutputs, fps: Mapping[str, float]) -> FrameOutputs:
+        if self.method is not None:
+            outputs = smooth_outputs(outputs, self.method, self.window, fps,
+                                     self.exclude_imputed)
+        if self.bias is not None:
+            outputs = replace(outputs, logits=apply_bias(outputs.logits, np.array(self.bias)))
+        return outputs
+
+    def label(self, oof: bool = False) -> str:
+        """Suffix for a run label: ``+median(1.7s)``, ``+mean(3s,observed)+bias``."""
+        text = ""
+        if self.method is not None:
+            obs = ",observed" if self.exclude_imputed else ""
+            text += f"+{self.method}({self.window:g}s{obs})"
+        if self.bias is not None:
+            text += "+bias(oof)" if oof else "+bias"
+        return text
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "window_s": self.window,
+                "exclude_imputed": self.exclude_imputed,
+                "bias": list(self.bias) if self.bias is not None else None}
+
+
+@dataclass
+class Outcome:
+    """Post-processed outputs and how they were chosen."""
+
+    val: FrameOutputs
+    test: FrameOutputs | None
+    choice: Choice  # the one applied to test (and to validation on one split)
+    fold_choices: dict[str, Choice] = field(default_factory=dict)  # fold sets: per fold
+    sweep: SweepResult | None = None
+    validation_tuned: bool = False  # the validation figure was optimised on itself
+
+
+def post_process(cfg: PostConfig, val: FrameOutputs, test: FrameOutputs | None,
+                 truth: Mapping[str, np.ndarray], fps: Mapping[str, float],
+                 folds: Mapping[str, Sequence[str]] | None = None, quiet: bool = False
+                 ) -> Outcome:
+    """Choose and apply ``cfg`` to validation and test (out-of-fold when ``folds`` is given)."""
+    sweep = (run_sweep(val, truth, fps, cfg.grid_methods, cfg.windows, cfg.exclude_imputed,
+                       quiet=quiet) if cfg.sweep else None)
+    everything = np.ones(len(sweep.names), bool) if sweep else None
+    final = choose(cfg, val, truth, fps, sweep, everything)
+    post_test = final.apply(test, fps) if test is not None else None
+    if not folds or not cfg.tunes:
+        return Outcome(final.apply(val, fps), post_test, final, {}, sweep,
+                       validation_tuned=cfg.tunes)
+    parts, per_fold = [], {}
+    for fold, held_out in folds.items():
+        held = set(held_out)
+        others = [n for n in val.names if n not in held]
+        keep = np.array([n not in held for n in sweep.names]) if sweep else None
+        per_fold[fold] = choose(cfg, val.select(others), truth, fps, sweep, keep)
+        parts.append(per_fold[fold].apply(val.select([n for n in val.names if n in held]), fps))
+    return Outcome(FrameOutputs.concat(parts, val.names), post_test, final, per_fold, sweep,
+                   validation_tuned=False)
+
+
+def choose(cfg: PostConfig, val: FrameOutputs, truth: Mapping[str, np.ndarray],
+           fps: Mapping[str, float], sweep: SweepResult | None, keep: np.ndarray | None
+           ) -> Choice:
+    """The filter (fixed or the sweep's best over ``keep``), then offsets tuned on ``val``."""
+    if sweep is not None:
+        method, window = sweep.best(keep)
+    else:
+        method, window = cfg.method, (cfg.window if cfg.method else 0.0)
+    choice = Choice(method, window, cfg.exclude_imputed and method is not None)
+    if not cfg.tune_bias:
+        return choice
+    smoothed = choice.apply(val, fps)
+    labelled = [n for n in smoothed.names if n in truth]
+    if not labelled:
+        raise HarnessError("cannot tune class offsets: no validation video has labels")
+    scored = smoothed.select(labelled)
+    sizes = np.diff(scored.offsets)
+    frame_truth = np.concatenate([_padded(truth[n], k) for n, k in zip(labelled, sizes)])
+    return replace(choice, bias=tuple(float(b) for b in tune_bias(scored.logits, frame_truth)))
+
+
+def _padded(labels: np.ndarray, n: int) -> np.ndarray:
+    """``labels`` cut or padded with -1 (unscored) to ``n`` frames."""
+    out = np.full(n, -1, np.int64)
+    out[:min(n, labels.size)] = labels[:n]
+    return out
