@@ -16,12 +16,17 @@ import numpy as np
 import pytest
 
 from harness.data.synth import (
+    DEFAULT_SECONDS,
+    DEFAULT_VIDEOS,
     SynthSummary,
     is_finished_corpus,
     synthesize,
     synthesize_annotations_only,
 )
+from harness.data.synth.generate import make_timelines
+from harness.data.synth.plan import plan_corpus
 from harness.data.synth.scale import REAL, plan_scale
+from harness.data.synth.script import class_counts, split_classes
 from harness.errors import HarnessError
 
 ANN = Path("5th_ABAW_Annotations", "EXPR_Classification_Challenge")
@@ -225,3 +230,38 @@ def test_real_scale_written(tmp_path):
     assert (s.n_train, s.n_val, s.n_test) == (247, 70, 228)
     assert s.n_labelled == 592_216 + 284_230
     assert s.seconds_taken < 10
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_validation_and_test_are_drawn_alike(seed):
+    """Validation must predict test: same size, fps mix, a two-person video each, class mix."""
+    plan = plan_corpus(seed, DEFAULT_VIDEOS, DEFAULT_SECONDS)
+    videos = {s: [v for v in plan.videos if v.persons[0].split == s] for s in ("val", "test")}
+    assert len(videos["val"]) == len(videos["test"]) >= 10
+    assert sorted(v.fps for v in videos["val"]) == sorted(v.fps for v in videos["test"])
+    for split, vs in videos.items():
+        assert sum(len(v.persons) == 2 for v in vs) == 1, split
+        assert all(v.has_audio and not v.crlf for v in vs), split
+    train = [v for v in plan.videos if v.persons[0].split == "train"]
+    assert sum(not v.has_audio for v in train) == 1 and sum(v.crlf for v in train) == 1
+    timelines = make_timelines(plan, seed)
+    share = {}
+    for split in ("train", "val", "test"):
+        labels = np.concatenate([timelines[p.name].state for p in plan.persons(split)])
+        share[split] = np.bincount(labels, minlength=8) / labels.size
+    assert np.abs(share["val"] - share["test"]).max() < 0.06
+    assert np.abs(share["val"] - share["train"]).max() < 0.08
+
+
+def test_split_classes_counts_and_no_repeats():
+    rng = np.random.default_rng(0)
+    segments = [5, 3, 7, 2, 9, 4]
+    classes = split_classes(rng, segments, minimum=2)
+    assert [len(c) for c in classes] == segments
+    pooled = np.concatenate(classes)
+    assert np.array_equal(np.bincount(pooled, minlength=8), class_counts(sum(segments), 2))
+    assert pooled.min() == 0 and np.bincount(pooled, minlength=8).min() >= 2
+    for c in classes:
+        assert not np.any(c[1:] == c[:-1])
+    with pytest.raises(ValueError):
+        class_counts(10, 2)

@@ -15,16 +15,23 @@ import numpy as np
 
 from harness.atomic import write_json, write_text
 from harness.console import progress_task
+from harness.data.labels import NUM_CLASSES
 from harness.data.synth import files
-from harness.data.synth.plan import CorpusPlan, VideoPlan, plan_corpus
+from harness.data.synth.plan import SPLITS, CorpusPlan, VideoPlan, plan_corpus
 from harness.data.synth.render import render_video
-from harness.data.synth.script import Timeline, make_timeline
+from harness.data.synth.script import (
+    Timeline,
+    even_bounds,
+    make_timeline,
+    segment_bounds,
+    split_classes,
+)
 from harness.data.synth.staging import staged
 from harness.errors import HarnessError
 
-GENERATOR_VERSION = "1"
-DEFAULT_VIDEOS = 34
-DEFAULT_SECONDS = 42.0
+GENERATOR_VERSION = "2"
+DEFAULT_VIDEOS = 64
+DEFAULT_SECONDS = 14.0
 
 
 @dataclass
@@ -46,13 +53,38 @@ class SynthSummary:
 
 
 def make_timelines(plan: CorpusPlan, seed: int) -> dict[str, Timeline]:
-    """Every person's expression script, each from its own child seed."""
-    out: dict[str, Timeline] = {}
+    """Every person's expression script, each from its own child seed.
+
+    Segment lengths are drawn per person; then each split's segments get their classes from
+    one pool with the split's class counts (every class at least twice in a split of four
+    persons or more, once otherwise), so validation and test have the same class mix.
+    """
+    rngs, bounds, fps = {}, {}, {}
     for v in plan.videos:
         for j, person in enumerate(v.persons):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, v.index, j)))
-            out[person.name] = make_timeline(rng, v.n_labels, float(v.fps), person.forced)
+            rngs[person.name], fps[person.name] = rng, float(v.fps)
+            bounds[person.name] = segment_bounds(rng, v.n_labels, float(v.fps))
+    split_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
+    out: dict[str, Timeline] = {}
+    for split in SPLITS:
+        names = [p.name for p in plan.persons(split)]
+        if not names:
+            continue
+        minimum = 2 if len(names) >= 4 else 1
+        _enough_segments(bounds, names, minimum * NUM_CLASSES)
+        classes = split_classes(split_rng, [len(bounds[n]) - 1 for n in names], minimum)
+        for name, cls in zip(names, classes, strict=True):
+            n = int(bounds[name][-1])
+            out[name] = make_timeline(rngs[name], n, fps[name], bounds[name], cls)
     return out
+
+
+def _enough_segments(bounds: dict[str, np.ndarray], names: list[str], need: int) -> None:
+    """Cut the longest persons' videos into more, even segments until the split has ``need``."""
+    while sum(len(bounds[n]) - 1 for n in names) < need:
+        name = max(names, key=lambda n: bounds[n][-1] / (len(bounds[n]) - 1))
+        bounds[name] = even_bounds(int(bounds[name][-1]), len(bounds[name]))
 
 
 def write_text_files(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline]) -> None:

@@ -40,6 +40,7 @@ class Mp4Writer:
         if sample_rate is not None:
             self._audio = self._container.add_stream("aac", rate=sample_rate)
             self._audio.layout = "mono"
+            self._audio.options = {"aac_coder": "fast"}  # half the default coder's time
         self._pts = 0
 
     def add_frame(self, bgr: np.ndarray) -> None:

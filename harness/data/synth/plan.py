@@ -12,7 +12,6 @@ from fractions import Fraction
 
 import numpy as np
 
-from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError
 
 SPLITS = ("train", "val", "test")
@@ -28,7 +27,6 @@ class Person:
     name: str
     side: str | None  # "left" / "right" for two-person videos
     split: str  # train / val / test
-    forced: tuple[int, ...]  # classes this person's script must contain
 
 
 @dataclass(frozen=True)
@@ -81,53 +79,61 @@ def random_names(rng: np.random.Generator, count: int) -> list[str]:
 
 
 def split_counts(videos: int) -> tuple[int, int, int]:
-    """About 60 / 20 / 20 % of the videos for train / validation / test, at least one each."""
+    """About 60 / 20 / 20 % of the videos for train / validation / test, at least one each;
+    validation and test always get the same number, so that neither is the harder one."""
     if videos < 3:
         raise HarnessError(f"the embedded corpus needs at least 3 videos, got {videos}")
-    n_val = max(1, round(0.2 * videos))
-    n_test = max(1, round(0.2 * videos))
-    return videos - n_val - n_test, n_val, n_test
+    n_held = max(1, round(0.2 * videos))
+    return videos - 2 * n_held, n_held, n_held
 
 
-def fps_list(rng: np.random.Generator, videos: int) -> list[Fraction]:
-    """Mostly 30 fps, with at least one 25 and one 29.97 video."""
-    n25 = max(1, round(0.15 * videos))
-    n2997 = max(1, round(0.25 * videos))
+def fps_list(rng: np.random.Generator, videos: int, ensure: bool = True) -> list[Fraction]:
+    """Mostly 30 fps, about 15 % at 25 and 25 % at 29.97 (``ensure``: at least one of each)."""
+    n25 = round(0.15 * videos)
+    n2997 = round(0.25 * videos)
+    if ensure:
+        n25, n2997 = max(1, n25), max(1, n2997)
     fps = [FPS_CHOICES[1]] * n25 + [FPS_CHOICES[2]] * n2997
     fps += [FPS_CHOICES[0]] * max(0, videos - len(fps))
-    return [fps[i] for i in rng.permutation(videos)]
+    return [fps[i] for i in rng.permutation(videos)][:videos]
 
 
-def forced_classes(persons: int, rng: np.random.Generator, repeats: int = 2) -> list[list[int]]:
-    """Spread ``repeats`` copies of every class over a split's persons (round robin)."""
-    pool = [c for _ in range(repeats) for c in rng.permutation(NUM_CLASSES).tolist()]
-    out: list[list[int]] = [[] for _ in range(persons)]
-    for i, cls in enumerate(pool):
-        out[i % persons].append(int(cls))
-    return out
+def split_fps(rng: np.random.Generator, counts: tuple[int, int, int]) -> list[list[Fraction]]:
+    """fps of the videos of each split, with the same mix of rates in every split.
+
+    Validation and test have the same size, hence the same rates; the training split also
+    makes sure the corpus has at least one video of each rate.
+    """
+    return [fps_list(rng, n, ensure=i == 0) for i, n in enumerate(counts)]
 
 
 def plan_corpus(seed: int, videos: int, seconds: float) -> CorpusPlan:
-    """Decide the whole corpus structure from ``seed``."""
+    """Decide the whole corpus structure from ``seed``.
+
+    Validation and test are drawn alike (same number of videos, same fps mix, a two-person
+    video in each once they have three videos or more; the class mix is set in ``generate``),
+    so that validation predicts test; the structural edge cases that only need to exist once (the
+    video without audio, the CRLF file, the duplicate) sit in the training split.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-    n_train, n_val, n_test = split_counts(videos)
+    counts = split_counts(videos)
+    n_train, n_val, n_test = counts
     splits = ["train"] * n_train + ["val"] * n_val + ["test"] * n_test
-    pair_videos = {0} | ({n_train + n_val} if n_test >= 3 else set())
+    firsts = (0, n_train, n_train + n_val)
+    pair_videos = {0} | {first for first, n in zip(firsts[1:], counts[1:]) if n >= 3}
     no_audio = 1 if n_train > 1 else 0
     video_names = random_names(rng, videos)
-    fps = fps_list(rng, videos)
+    fps = [f for per_split in split_fps(rng, counts) for f in per_split]
     short = set(rng.permutation(videos)[: max(1, round(0.25 * videos))].tolist())
     crlf = min(2, n_train - 1)
     people = [(2 if i in pair_videos else 1) for i in range(videos)]
-    n_people = {s: sum(p for p, sp in zip(people, splits, strict=True) if sp == s) for s in SPLITS}
-    forced = {s: forced_classes(n, rng, repeats=2 if n >= 4 else 1) for s, n in n_people.items()}
     plans = []
     for i in range(videos):
         n_labels = max(12, round(seconds * rng.uniform(0.75, 1.25) * float(fps[i])))
         sides = ("left", "right") if people[i] == 2 else (None,)
         persons = tuple(
             Person(name=video_names[i] + (f"_{side}" if side else ""), side=side,
-                   split=splits[i], forced=tuple(forced[splits[i]].pop()))
+                   split=splits[i])
             for side in sides
         )
         plans.append(VideoPlan(
@@ -135,4 +141,7 @@ def plan_corpus(seed: int, videos: int, seconds: float) -> CorpusPlan:
             n_video=n_labels - 1 if i in short else n_labels, has_audio=i != no_audio,
             persons=persons, crlf=i == crlf, seed=(seed, 1, i),
         ))
-    return CorpusPlan(videos=tuple(plans), duplicate=plans[n_train].persons[0].name)
+    # the duplicate: a single-person validation name (a pair's side would drag its video along)
+    dup = next((v.persons[0].name for v in plans[n_train:n_train + n_val] if len(v.persons) == 1),
+               plans[n_train].persons[0].name)
+    return CorpusPlan(videos=tuple(plans), duplicate=dup)

@@ -91,12 +91,21 @@ def _backdrop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     return np.broadcast_to(img, (height, width, 3)).astype(np.uint8).copy()
 
 
-def _draw_skeleton(img: np.ndarray, pts: np.ndarray, colour: tuple, thick: int) -> None:
-    """All limbs in one anti-aliased polylines call (joints at 0,0 are not drawn)."""
-    fixed = (pts * 16).round().astype(np.int32)
-    seen = pts.any(axis=1)
-    lines = [fixed[[a, b]].reshape(-1, 1, 2) for a, b in body.LIMBS if seen[a] and seen[b]]
-    cv2.polylines(img, lines, False, colour, thick, cv2.LINE_AA, 4)
+_LIMBS = np.array(body.LIMBS)
+
+
+def limb_lines(track: np.ndarray) -> np.ndarray:
+    """(n, limbs, 2, 1, 2) int32 polyline points (4 fractional bits) of every frame's limbs;
+    limbs touching a joint that is never seen (at 0,0 in every frame) are left out."""
+    seen = track.any(axis=(0, 2))
+    limbs = _LIMBS[seen[_LIMBS].all(axis=1)]
+    fixed = (track * 16).round().astype(np.int32)
+    return np.ascontiguousarray(fixed[:, limbs][:, :, :, None, :])
+
+
+def _draw_skeleton(img: np.ndarray, lines: np.ndarray, colour: tuple, thick: int) -> None:
+    """All limbs of one frame (``limb_lines(track)[k]``) in one anti-aliased polylines call."""
+    cv2.polylines(img, list(lines), False, colour, thick, cv2.LINE_AA, 4)
 
 
 def _paste(frame: np.ndarray, patch: np.ndarray, centre: np.ndarray) -> None:
@@ -123,11 +132,11 @@ def _pose_files(rng: np.random.Generator, root: Path, plan: VideoPlan, actors: l
         tracks.insert(int(rng.integers(0, 2)), bystander[frames])
     detections = [body.detect(rng, t, plan.width, plan.height) for t in tracks]
     empty = rng.random(len(frames)) < EMPTY_POSE_RATE
+    pose_path(root, plan.video, 0).parent.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(frames):
         people = [] if empty[i] else [_person_json(d[i]) for d in detections]
-        path = pose_path(root, plan.video, frame)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"version": 1.3, "people": people}))
+        pose_path(root, plan.video, frame).write_text(
+            json.dumps({"version": 1.3, "people": people}))
     return len(frames)
 
 
@@ -161,21 +170,23 @@ def render_video(root: Path, plan: VideoPlan, timelines: list[Timeline]) -> Rend
     audio = _audio(np.random.default_rng(audio_ss), plan, actors) if plan.has_audio else None
     n_faces = 0
     rate = voice.SAMPLE_RATE if audio is not None else None
+    for person in plan.persons:
+        face_path(root, person.name, 1).parent.mkdir(parents=True, exist_ok=True)
+    lines = [limb_lines(a.track) for a in actors]
+    extra = limb_lines(bystander) if bystander is not None else None
     with Mp4Writer(root / VIDEOS / f"{plan.video}.mp4", plan.fps, plan.width, plan.height,
                    rate) as mp4:
         for k in range(plan.n_labels):
             frame = backdrop.copy()
-            if bystander is not None:
-                _draw_skeleton(frame, bystander[k], (90, 90, 90), 1)
-            for person, actor in zip(plan.persons, actors, strict=True):
+            if extra is not None:
+                _draw_skeleton(frame, extra[k], (90, 90, 90), 1)
+            for person, actor, limbs in zip(plan.persons, actors, lines, strict=True):
                 crop = actor.crop(k)
                 if actor.timeline.has_face[k]:
-                    path = face_path(root, person.name, k + 1)
-                    path.parent.mkdir(parents=True, exist_ok=True)
                     ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                    path.write_bytes(buf.tobytes())
+                    face_path(root, person.name, k + 1).write_bytes(buf.tobytes())
                     n_faces += 1
-                _draw_skeleton(frame, actor.track[k], actor.clothes, 4)
+                _draw_skeleton(frame, limbs[k], actor.clothes, 4)
                 head = cv2.resize(crop[8:104, 8:104], (HEAD_PX, HEAD_PX),
                                   interpolation=cv2.INTER_AREA)
                 _paste(frame, head, actor.track[k][0] + (0, -4))

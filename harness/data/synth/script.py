@@ -18,19 +18,23 @@ import numpy as np
 
 from harness.data.labels import INVALID, NUM_CLASSES
 from harness.data.synth.cues import (
+    AU_NAMES,
     CLASS_WEIGHTS,
     FACE_PROTOTYPES,
     N_AU,
     OTHER,
     OTHER_AU_NOISE,
     OTHER_BLEND,
+    OTHER_SMIRK,
 )
 
-SEGMENT_SECONDS = (1.5, 8.0)
-RAMP_SECONDS = (0.3, 0.9)
-INTENSITY_JITTER = 0.30  # sd of the per-frame intensity noise (intensity 1 = full expression)
-FLICKER_RATE = 0.12  # fraction of frames where the face shows a random other class
-LEVEL_STEPS = 24  # displayed intensity resolution
+SMIRK = AU_NAMES.index("smirk")
+SEGMENT_SECONDS = (1.0, 4.0)
+RAMP_SECONDS = (0.1, 0.35)
+INTENSITY_JITTER = 0.12  # sd of the per-frame intensity noise (intensity 1 = full expression)
+FLICKER_RATE = 0.06  # fraction of frames where the face shows a random other class
+LEVEL_STEPS = 24
+STRENGTH = (0.75, 1.0)  # peak intensity of a segment's expression  # displayed intensity resolution
 INVALID_FRACTION = (0.0, 0.20)
 INVALID_RUN_SECONDS = (0.5, 4.0)
 NO_FACE_FRACTION = (0.0, 0.06)
@@ -48,32 +52,48 @@ class Timeline:
     has_face: np.ndarray  # bool (n,), an aligned jpg exists for this frame
 
 
-def segment_classes(rng: np.random.Generator, n_segments: int, forced: Sequence[int]) -> np.ndarray:
-    """Draw classes with the corpus imbalance, never the same class twice in a row.
-
-    ``forced`` classes are planted at distinct random segments so that a small corpus still has
-    every class in every split.
-    """
-    classes = np.empty(n_segments, dtype=np.int64)
-    for i in range(n_segments):
-        weights = CLASS_WEIGHTS.copy()
-        if i:
-            weights[classes[i - 1]] = 0.0
-        classes[i] = rng.choice(NUM_CLASSES, p=weights / weights.sum())
-    slots = rng.permutation(n_segments)[: len(forced)]
-    classes[slots] = np.asarray(forced[: len(slots)], dtype=np.int64)
-    return classes
-
-
-def segment_bounds(rng: np.random.Generator, n: int, fps: float, min_segments: int) -> np.ndarray:
+def segment_bounds(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     """Frame boundaries ``[0, b1, ..., n]`` of segments lasting SEGMENT_SECONDS each."""
     lo, hi = SEGMENT_SECONDS
     lengths = rng.uniform(lo, hi, size=int(n / (lo * fps)) + 2) * fps
     bounds = np.concatenate([[0.0], np.cumsum(lengths)])
     bounds = bounds[bounds < n].astype(np.int64)
-    if len(bounds) < min_segments:  # short video: cut evenly so forced classes still fit
-        bounds = np.linspace(0, n, min_segments + 1).astype(np.int64)[:-1]
     return np.append(bounds, n)
+
+
+def even_bounds(n: int, segments: int) -> np.ndarray:
+    """``segments`` equal segments of ``n`` frames (a short video that must hold many classes)."""
+    return np.linspace(0, n, segments + 1).astype(np.int64)
+
+
+def class_counts(total: int, minimum: int) -> np.ndarray:
+    """Segments per class for a split of ``total`` segments: ``minimum`` of each class, the rest
+    shared by CLASS_WEIGHTS (largest remainder), so every split has the same class mix."""
+    rest = total - minimum * NUM_CLASSES
+    if rest < 0:
+        raise ValueError(f"{total} segments cannot hold {minimum} of each of {NUM_CLASSES} classes")
+    raw = CLASS_WEIGHTS / CLASS_WEIGHTS.sum() * rest
+    counts = np.floor(raw).astype(np.int64)
+    counts[np.argsort(raw - counts)[::-1][: rest - int(counts.sum())]] += 1
+    return counts + minimum
+
+
+def split_classes(rng: np.random.Generator, segments: Sequence[int], minimum: int
+                  ) -> list[np.ndarray]:
+    """Classes of every segment of a split's persons (``segments`` per person): the split's
+    class counts (``class_counts``) shuffled over the persons, never the same class twice in a
+    row within a person."""
+    pool = np.repeat(np.arange(NUM_CLASSES), class_counts(int(sum(segments)), minimum))
+    pool = pool[rng.permutation(pool.size)]
+    starts = np.cumsum([0, *segments])
+    for i in range(pool.size):
+        if i in starts or pool[i] != pool[i - 1]:
+            continue
+        later = np.flatnonzero(pool[i + 1:] != pool[i - 1]) + i + 1
+        if later.size:  # swap a different class in from later in the pool
+            j = int(rng.choice(later))
+            pool[i], pool[j] = pool[j], pool[i]
+    return [pool[a:b].copy() for a, b in zip(starts[:-1], starts[1:], strict=True)]
 
 
 def ramp_envelope(rng: np.random.Generator, length: int, fps: float) -> np.ndarray:
@@ -119,24 +139,24 @@ def displayed_face(rng: np.random.Generator, state: np.ndarray, strength: np.nda
     return au.astype(np.float32)
 
 
-def make_timeline(rng: np.random.Generator, n: int, fps: float,
-                  forced: Sequence[int] = ()) -> Timeline:
-    """The whole script of one person: segments, ramps, -1 runs, face noise, missing faces."""
-    bounds = segment_bounds(rng, n, fps, min_segments=len(forced) + 1)
-    classes = segment_classes(rng, len(bounds) - 1, forced)
+def make_timeline(rng: np.random.Generator, n: int, fps: float, bounds: np.ndarray,
+                  classes: np.ndarray) -> Timeline:
+    """The whole script of one person from its segments (``bounds``, one class each): ramps,
+    -1 runs, face noise, missing faces."""
     state = np.repeat(classes, np.diff(bounds)).astype(np.int8)
     strength = np.zeros(n, dtype=np.float32)
     other_mix = np.zeros((n, N_AU), dtype=np.float32)
     for cls, a, b in zip(classes, bounds[:-1], bounds[1:], strict=True):
-        strength[a:b] = rng.uniform(0.5, 1.0) * ramp_envelope(rng, int(b - a), fps)
+        strength[a:b] = rng.uniform(*STRENGTH) * ramp_envelope(rng, int(b - a), fps)
         if cls == OTHER:
             other = int(rng.choice([c for c in range(NUM_CLASSES) if c != OTHER]))
             mix = FACE_PROTOTYPES[other] * rng.uniform(*OTHER_BLEND)
             other_mix[a:b] = mix + rng.normal(0, OTHER_AU_NOISE, N_AU)
+            other_mix[a:b, SMIRK] = rng.uniform(*OTHER_SMIRK)
     labels = state.copy()
     invalid = runs_mask(rng, n, fps, rng.uniform(*INVALID_FRACTION), INVALID_RUN_SECONDS)
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        if invalid[a:b].all():  # keep every planned segment (and forced class) partly visible
+        if invalid[a:b].all():  # keep every planned segment (and its class) partly visible
             invalid[a + (b - a) // 4: b - (b - a) // 4] = False
     labels[invalid] = INVALID
     au = displayed_face(rng, state, strength, other_mix)
