@@ -21,14 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.data.labels import CLASSES
+from harness.data.splits import SPLIT_NAMES
 from harness.errors import HarnessError
 from leaderboard.queries import describe, latest, newest, one_data
 from leaderboard.store import Result, feature_order
 
 COLUMNS: tuple[str, ...] = (*CLASSES, "Acc", "Avg(F1)")
 #: Store split names and how Table 1 labels them (the seed paper's "Split1..Split5").
-TABLE1_SPLITS: dict[str, str] = {"official": "Official", **{f"fold{k}": f"Split{k}"
-                                                           for k in range(1, 6)}}
+TABLE1_SPLITS: dict[str, str] = {
+    name: "Official" if name == "official" else f"Split{name.removeprefix('fold')}"
+    for name in SPLIT_NAMES}
 MEAN_LABEL = "Folds mean ± std"
 DECIMALS = 1
 #: Feature keys that get a column whenever any row knows them (others only where rows differ).
