@@ -300,8 +300,12 @@ def test_ensemble_refuses_mixed_or_incomplete_sets(where, synth_release):
 
 def test_seed_ensemble_averages_one_split(where, synth_release):
     runs = [fake_run(where.workdir, synth_release, "official", "fake", s) for s in (30, 31, 32)]
+    where.timelines = TimelineConfig(val=False, test=True)
     done = ensemble([r.run_id for r in runs], combine="vote", where=where)
     assert done.label == "vote(fake x3)" and done.split == "official"
+    assert all(done.folder.timeline_path("test", n).is_file()
+               for n in synth_release.template.names)
+    assert not (done.folder.path / "timelines" / "val").exists()
     votes = np.stack([r.outputs("val").logits.argmax(1) for r in runs])
     got = done.folder.outputs("val").logits.argmax(1)
     agree = (votes[0] == votes[1]) | (votes[0] == votes[2])
