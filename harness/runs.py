@@ -26,7 +26,7 @@ from harness.device import seed_everything
 from harness.features.cache import FeatureCache, config_hash
 from harness.features.extract import FeatureConfig, all_names, extract_all
 from harness.features.face_model import load_face_model
-from harness.features.face_oof import face_fit
+from harness.features.face_oof import fit_of
 from harness.features.modalities import MODALITIES
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
@@ -127,7 +127,8 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     final = folder.write_evaluation({n: release.labels(n) for n in val_labels}, val_labels,
                                     f"{cfg.baseline} on {split.name}")
     seconds = time.perf_counter() - t0
-    folder.write_info(_info(cfg, release, split, model, best_epoch, seconds))
+    folder.write_info(_info(cfg, release, split, model, best_epoch, seconds,
+                            fit_of(caches["face"])))
     folder.finish(final)
     from leaderboard.store import append_result, store_path
 
@@ -186,14 +187,14 @@ def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
 
 
 def _info(cfg: RunConfig, release: Release, split: Split, model: torch.nn.Module,
-          best_epoch: int | None, seconds: float) -> dict:
+          best_epoch: int | None, seconds: float, face_fit: str) -> dict:
     """``run.json``: where the run's numbers came from."""
     return {
         "kind": "trained", "baseline": cfg.baseline, "split": split.name,
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
         "features": {"face": cfg.features.face.backbone, "audio": cfg.features.audio,
-                     "pose": "coco18", "face_fit": face_fit(cfg.features.face_oof)},
+                     "pose": "coco18", "face_fit": face_fit},
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
         "parameters": count_parameters(model), "finished": utc_now(),
