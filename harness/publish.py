@@ -42,9 +42,15 @@ def find_run(workdir: Path, run: str | None, release: Release, split: str = "off
                                f"than the release given ({release.fingerprint}, "
                                f"{release.root}); pass the release it was trained on")
         return folder.path
-    usable = best_run(workdir, release.fingerprint, split,
-                      usable=lambda r: RunFolder(Path(r.run_dir)).is_finished)
+    usable = best_run(workdir, release.fingerprint, split, usable=_honest)
     return Path(usable.run_dir)
+
+
+def _honest(row) -> bool:
+    """A finished run whose validation figure was not tuned on validation itself: the default
+    submission is chosen by that figure, so a [val-tuned] one would win by construction."""
+    folder = RunFolder(Path(row.run_dir))
+    return folder.is_finished and not folder.info().get("validation_tuned", False)
 
 
 def submit(release: Release, workdir: Path, run: str | None = None, *,

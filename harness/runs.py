@@ -27,7 +27,7 @@ from harness.errors import HarnessError
 from harness.features.cache import config_hash
 from harness.features.extract import FeatureConfig, all_names, feature_sources
 from harness.features.face_model import load_face_model
-from harness.features.face_oof import face_fit
+from harness.features.face_oof import fit_of
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
@@ -226,8 +226,9 @@ def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str
     were fitted), the audio extractor, OpenPose, or an import's name."""
     own = {"face": cfg.face.backbone, "audio": cfg.audio, "pose": "coco18"}
     out = {slot: own.get(src.name, f"import:{src.name}") for slot, src in sources.items()}
-    if any(src.name == "face" for src in sources.values()):
-        out["face_fit"] = face_fit(cfg.face_oof)
+    face = next((src for src in sources.values() if src.name == "face"), None)
+    if face is not None:
+        out["face_fit"] = fit_of(face.cache)
     return out
 
 

@@ -65,7 +65,9 @@ def test_end_to_end(tmp_path, env):
         assert "macro F1" in out
     runs = sorted((work / "runs").iterdir())
     assert len(runs) == 2
-    for run in runs:
+    for run in runs:  # cross-fitted face features by default, over the groups there are
+        assert json.loads((run / "run.json").read_text())["features"]["face_fit"] in (
+            "oof2", "oof3", "oof4", "oof5")
         for f in ("metrics.json", "config.json", "run.json", "epochs.csv", "checkpoint.pt",
                   "per_video_confusion.npz", "confusion.png", "per_class_f1.png"):
             assert (run / f).is_file(), f
@@ -182,12 +184,13 @@ def test_missing_faces_stop_a_run_unless_allowed(tmp_path, env):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"no face image at all: {gone}" in proc.stderr and "cropped_aligned" in proc.stderr
     assert not (work / "runs").exists()
-    proc = harness("run", "current_face", *common, "--allow-missing-faces", env=env)
+    proc = harness("run", "current_face", *common, "--allow-missing-faces", "--face-oof", 0,
+                   env=env)
     assert f"{gone}: no face image" in proc.stderr
     harness("run", "only_video", *common, "--allow-missing-faces", "--face-oof", 2, env=env)
     harness("splits", "--data", data, "--write", work / "folds.json", env=env)
     harness("run", "current_face", *common, "--allow-missing-faces", "--split", "fold2",
-            "--folds", work / "folds.json", env=env)
+            "--folds", work / "folds.json", "--face-oof", 0, env=env)
     fits = {}
     for run in (work / "runs").iterdir():
         info = json.loads((run / "run.json").read_text())

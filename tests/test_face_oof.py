@@ -11,7 +11,13 @@ from harness.errors import HarnessError
 from harness.features.cache import FeatureCache
 from harness.features.extract import FeatureConfig, extract_all
 from harness.features.face_features import extract_face_features
-from harness.features.face_oof import CrossFitCache, face_fit, oof_groups, oof_splits
+from harness.features.face_oof import (
+    CrossFitCache,
+    face_fit,
+    oof_group_count,
+    oof_groups,
+    oof_splits,
+)
 from harness.features.face_stage import FaceConfig, finetune_face
 from tests.conftest import make_release
 
@@ -37,12 +43,21 @@ def test_groups_keep_recordings_whole_and_are_balanced(tmp_path):
     assert face_fit(0) == "in-sample" and face_fit(5) == "oof5"
 
 
+def test_fewer_recordings_than_groups_cross_fit_over_what_there_is():
+    train = ("a-30-640x360-1", "a-30-640x360-2", "b", "c_left", "c_right")  # 3 recordings
+    with pytest.warns(UserWarning, match="only 3 recordings; cross-fitting over 3 groups"):
+        assert oof_group_count(train, 5) == 3
+    assert oof_group_count(train, 2) == 2
+    with pytest.raises(HarnessError, match="at least 2 training recordings.*--face-oof 0"):
+        oof_group_count(("x_left", "x_right"), 5)
+
+
 @pytest.fixture(scope="module")
 def both_kinds(synth_release):
     face = FaceConfig(max_epochs=2, batch_size=64)
     split = get_split(synth_release, "official")
     inside, _ = extract_all(synth_release, split, ("face",),
-                            FeatureConfig(face=face, device="cpu"), quiet=True)
+                            FeatureConfig(face=face, device="cpu", face_oof=0), quiet=True)
     crossed, stage = extract_all(synth_release, split, ("face",),
                                  FeatureConfig(face=face, device="cpu", face_oof=2), quiet=True)
     return split, inside["face"], crossed["face"], stage

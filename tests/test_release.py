@@ -197,3 +197,18 @@ def test_videos_found_at_any_depth_and_in_the_root(tmp_path):
     assert rel.video_path("vid1") == deep / "vid1.avi"
     assert rel.video_path("x") is None  # image roots are never searched
     assert root in rel.layout.video_dirs and deep in rel.layout.video_dirs
+
+
+def test_a_resumed_run_takes_its_split_from_its_own_split_json(tiny_release, tmp_path):
+    from harness.runfolder import RunFolder
+    from harness.runs import RunConfig, _split
+
+    rel = load_release(tiny_release)
+    folder = RunFolder.create(tmp_path, "run")
+    folder.write_split({"name": "fold2", "seed": 2023, "train": ["vid0", "vid1"],
+                        "val": ["val0"]})
+    cfg = RunConfig(baseline="only_video", split="fold2")
+    assert _split(cfg, rel, folder) == get_split(rel, "fold2", membership=folder.path /
+                                                 "split.json")
+    assert _split(cfg, rel, folder).train == ("vid0", "vid1")
+    assert _split(cfg, rel, None) == get_split(rel, "fold2")  # a new run: recomputed

@@ -59,4 +59,7 @@ def test_eight_runs_at_once_share_caches_and_store(tmp_path, synth_root):
     rows = read_results(work / "leaderboard.jsonl")
     assert len(rows) == 8 and len({r.run_id for r in rows}) == 8
     assert len({round(r.macro_f1, 12) for r in rows}) == 1  # one shared face model
-    assert len(list((tmp_path / "home").rglob("face_models/*.pt"))) == 1
+    models = [p.stem for p in (tmp_path / "home").rglob("face_models/*.pt")]
+    full = [m for m in models if "-oof" not in m]  # the others: the cross-fitting models
+    folds = [m.split("-oof")[1].split("-")[0] for m in models if "-oof" in m]
+    assert len(full) == 1 and len(folds) == len(set(folds)) >= 2  # each trained once

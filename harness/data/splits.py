@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
@@ -47,8 +48,6 @@ def official_split(release: Release) -> Split:
 
 def fold_splits(release: Release, seed: int = FOLD_SEED, n_folds: int = N_FOLDS) -> list[Split]:
     """The five re-splits: every annotated name in exactly one validation fold, by recording."""
-    from sklearn.model_selection import StratifiedGroupKFold  # only here: tables import names
-
     names = sorted(set(release.train) | set(release.val))
     recordings = sorted({recording_of(n) for n in names})
     if len(recordings) < n_folds:

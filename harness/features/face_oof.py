@@ -18,6 +18,7 @@ cross-fitted training features never mix; ``CrossFitCache`` serves a run both ki
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,24 @@ IN_SAMPLE = "in-sample"
 def face_fit(k: int) -> str:
     """How training names' face features were made: ``in-sample`` (k = 0) or ``oof<k>``."""
     return IN_SAMPLE if not k else f"oof{k}"
+
+
+def oof_group_count(train: tuple[str, ...], k: int) -> int:
+    """``k``, or the number of training recordings when there are fewer (with a warning).
+
+    Small corpora (the embedded one at ``--videos 8`` has 4 training recordings) then still
+    cross-fit; a single recording cannot be cross-fitted at all.
+    """
+    if k < 2:
+        raise HarnessError(f"--face-oof takes K >= 2 groups (0: in-sample features), not {k}")
+    n = len({recording_of(name) for name in train})
+    if n < 2:
+        raise HarnessError(f"cross-fitted face features need at least 2 training recordings; "
+                           f"this split has {n} (pass --face-oof 0 for in-sample features)")
+    if n < k:
+        warnings.warn(f"--face-oof {k}: the training names hold only {n} recordings; "
+                      f"cross-fitting over {n} groups", stacklevel=2)
+    return min(n, k)
 
 
 def oof_groups(release: Release, names: tuple[str, ...], k: int) -> list[tuple[str, ...]]:
@@ -62,7 +81,11 @@ def oof_groups(release: Release, names: tuple[str, ...], k: int) -> list[tuple[s
 
 
 def oof_splits(release: Release, split: Split, k: int) -> list[tuple[Split, tuple[str, ...]]]:
-    """Per group: the split its face model trains on (the other groups) and the group itself."""
+    """Per group: the split its face model trains on (the other groups) and the group itself.
+
+    ``k`` groups (see ``oof_group_count`` for fewer recordings than that).
+    """
+    k = oof_group_count(split.train, k)
     out = []
     for i, group in enumerate(oof_groups(release, split.train, k), start=1):
         held_out = set(group)
@@ -78,8 +101,8 @@ class CrossFitCache:
     ``pack``).
     """
 
-    def __init__(self, full: FeatureCache, oof: FeatureCache, train: tuple[str, ...]):
-        self.full, self.oof, self.train = full, oof, frozenset(train)
+    def __init__(self, full: FeatureCache, oof: FeatureCache, train: tuple[str, ...], fit: str):
+        self.full, self.oof, self.train, self.fit = full, oof, frozenset(train), fit
         self.extractor, self.key, self.dir = oof.extractor, oof.key, oof.dir
 
     def _of(self, name: str) -> FeatureCache:
@@ -104,3 +127,8 @@ class CrossFitCache:
     @property
     def dirs(self) -> tuple[Path, Path]:
         return self.full.dir, self.oof.dir
+
+
+def fit_of(cache: FeatureCache | CrossFitCache) -> str:
+    """``in-sample`` or ``oof<K>`` (the groups really used): what ``run.json`` records."""
+    return cache.fit if isinstance(cache, CrossFitCache) else IN_SAMPLE
