@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness import distributed
 from harness.console import progress
 from harness.data.release import Release
 from harness.data.splits import Split
@@ -155,15 +156,18 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     if unknown:
         raise HarnessError(f"unknown modality {sorted(unknown)}; known: {', '.join(MODALITIES)}")
     names = all_names(release) if names is None else names
+    distributed.setup(cfg.device)
+    mine = shard_names(names, distributed.shard())  # torchrun: each rank its own videos
     caches: dict[str, FeatureCache] = {}
     stage = None
     if "face" in modalities:
         stage = face_stage(release, split, cfg, quiet=quiet)
-        caches["face"] = extract_face(release, names, stage, cfg, quiet=quiet)
+        caches["face"] = extract_face(release, mine, stage, cfg, quiet=quiet)
     if "audio" in modalities:
-        caches["audio"] = extract_audio(release, names, cfg, quiet=quiet)
+        caches["audio"] = extract_audio(release, mine, cfg, quiet=quiet)
     if "pose" in modalities:
-        caches["pose"] = extract_pose(release, names, quiet=quiet)
+        caches["pose"] = extract_pose(release, mine, quiet=quiet)
+    distributed.barrier()  # every rank's shard is cached before anyone reads the others'
     return caches, stage
 
 
