@@ -62,7 +62,8 @@ def test_lstm_flops_are_counted(result):
 def test_face_data_path_rows_per_worker_count(result):
     rows = result["data_path_rows"]
     assert {(r["mode"], r["workers"]) for r in rows} == {
-        ("decode", 0), ("decode", 1), ("legacy", 0), ("to device", 0), ("to device", 1)}
+        ("decode", 0), ("decode", 1), ("legacy", 0), ("to device", 0), ("to device", 1),
+        ("extract light", 0), ("extract light", 1)}
     for r in rows:
         assert "error" not in r, r
         assert r["images_per_s_p10"] <= r["images_per_s"] <= r["images_per_s_p90"]

@@ -9,7 +9,9 @@ the files in the page cache (the model, not the disk, should set the pace). Mode
 - ``to device``: the whole path to the model's input at ``input_size``, as stage 1 and
   extraction run it on this device (on the CPU the workers also resize);
 - ``legacy``: the previous path, for comparison: decode, ``cv2.resize`` and float conversion
-  per image in the main process, stacked into a float batch.
+  per image in the main process, stacked into a float batch;
+- ``extract``: face-feature extraction end to end with a backbone (random weights, eval mode,
+  bf16 autocast on CUDA): the data path and the model together, as ``harness extract`` runs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import torch
 
 from harness.data.synth.face_drawing import SIZE, draw_face, random_identity
 from harness.data.synth.render import JPEG_QUALITY
+from harness.device import autocast
+from harness.features.backbones import create_backbone, get_backbone_spec
 from harness.features.face_images import (
     FaceFiles,
     FaceImages,
@@ -49,13 +53,17 @@ def write_faces(folder: Path, n: int, seed: int = 0) -> FaceFiles:
 
 
 def data_path_rows(device: torch.device, sizes: tuple[int, ...], workers: tuple[int, ...],
-                   n_images: int = 2048, batch: int = 128, repeats: int = 3) -> list[dict]:
-    """Decode rows per worker count, then a legacy row and a row per worker count per size."""
+                   n_images: int = 2048, batch: int = 128, repeats: int = 3,
+                   extract_with: tuple[str, ...] = ()) -> list[dict]:
+    """Decode rows per worker count; a legacy row and a row per worker count per size; an
+    extraction row per worker count for each backbone of ``extract_with``."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="harness-bench-faces-") as tmp:
         files = write_faces(Path(tmp), n_images)
         plan = chunks(n_images, batch)
         base = {"path": "face data", "batch": batch, "images": n_images}
+        for name in extract_with:
+            rows += _extract_rows(name, files, plan, workers, device, base, repeats)
         for w in workers:
             loader = FaceLoader(FaceImages(files, SIZE), w, pin=device.type == "cuda")
             rows.append(base | {"mode": "decode", "workers": w, "input_size": SIZE}
@@ -73,6 +81,30 @@ def data_path_rows(device: torch.device, sizes: tuple[int, ...], workers: tuple[
                             | _rates(lambda s=size, ld=loader: _pass(ld, plan, s, device),
                                      n_images, repeats))
                 del loader
+    return rows
+
+
+def _extract_rows(name: str, files: FaceFiles, plan: list[np.ndarray], workers: tuple[int, ...],
+                  device: torch.device, base: dict, repeats: int) -> list[dict]:
+    torch.manual_seed(0)
+    model = create_backbone(name).to(device).eval()
+    size = get_backbone_spec(name).input_size
+
+    @torch.inference_mode()
+    def one_pass(loader: FaceLoader) -> None:
+        for img, _ok in loader.batches(plan):
+            x = to_model_input(to_device(img, device), size)
+            with autocast(device):
+                model(x)
+        sync(device)
+
+    rows = []
+    for w in workers:
+        loader = FaceLoader(FaceImages(files, loader_size(SIZE, size, device)), w,
+                            pin=device.type == "cuda")
+        rows.append(base | {"mode": f"extract {name}", "workers": w, "input_size": size}
+                    | _rates(lambda ld=loader: one_pass(ld), len(files), repeats))
+        del loader
     return rows
 
 

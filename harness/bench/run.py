@@ -22,7 +22,7 @@ from harness.features.face_images import default_workers
 from harness.features.modalities import PAPER_DIMS
 
 from .datapath import data_path_rows
-from .faces import REAL_TRAIN_WINDOWS, backbone_row, paper_design
+from .faces import REAL_TRAIN_WINDOWS, SLOW_BACKBONES, backbone_row, paper_design
 from .flops import TRAIN_FLOP_FACTOR
 from .models import MODES, RowPlan, add_flop_fields, flops_per_window, measure_row
 from .profile import profile_train_step
@@ -166,9 +166,11 @@ def _data_path_rows(cfg: BenchConfig, device: torch.device) -> list[dict]:
         workers = (0, 1) if cfg.quick else tuple(sorted({0, 1, 2, default_workers()}))
     images = 64 if cfg.quick and cfg.data_path_images == BenchConfig().data_path_images \
         else cfg.data_path_images
+    extract = tuple(n for n in _backbone_names(cfg)  # EmoNet: minutes per pass on a CPU
+                    if device.type == "cuda" or n not in SLOW_BACKBONES)
     try:
         return data_path_rows(device, sizes, workers, images, batch=32 if cfg.quick else 128,
-                              repeats=2 if cfg.quick else 3)
+                              repeats=2 if cfg.quick else 3, extract_with=extract)
     except Exception as exc:  # noqa: BLE001  (reported, not fatal)
         return [{"path": "face data", "error": f"{type(exc).__name__}: {exc}"[:300]}]
 
