@@ -1,10 +1,27 @@
-"""Window indices for every frame of every labelled video (real scale: 1.56 M frames, 30 fps)."""
+"""Windows at real scale: window indices of 1.56 M frames, and the windows of every split built
+from memory-mapped feature tables of the whole release (2.58 M frames of 256-d face, 1024-d
+audio and 36-d pose features) with peak anonymous memory under the 2 GB bound."""
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 
+import numpy as np
+import pytest
+import torch
+
+from harness.data.release import Release, load_release
+from harness.data.splits import Split, get_split
+from harness.data.synth.scale_features import synthesize_features_only
+from harness.features.extract import all_names
+from harness.features.imported import import_features, imported_source
+from harness.features.sources import FeatureSource
 from harness.features.timeline import N_STEPS, window_frames
+from harness.features.windows import WindowSet, build_windows
+from harness.measure import StageClock
 
 
 def test_window_frames_all_videos(benchmark, corpus):
@@ -23,3 +40,82 @@ def test_window_frames_all_videos(benchmark, corpus):
     assert current_inside == rows  # the current step is always inside its video
     idx, _ = window_frames(np.arange(1, lengths[0] + 1), 30.0, lengths[0])
     assert idx.shape == (lengths[0], N_STEPS) and idx.min() >= 1 and idx.max() <= lengths[0]
+
+
+# --------------------------------------------------------------------------- real-scale windows
+
+#: The bound a real-scale run's anonymous memory must stay under, whatever the feature sizes.
+MEMORY_BOUND_MB = 2048
+IMPORTS = (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))
+
+
+@dataclass(frozen=True)
+class FeatureCorpus:
+    release: Release
+    split: Split
+    sources: dict[str, FeatureSource]
+
+
+@pytest.fixture(scope="session")
+def feature_corpus(tmp_path_factory, sizes) -> Iterator[FeatureCorpus]:
+    """The features-only corpus (full mode: real scale, 2.58 M frames, 256/1024/36-d, about
+    3.4 GB), imported as ``harness extract --from`` does, in a private harness home. Made once
+    per session (full mode: several minutes, about 10 GB of temp disk), never timed."""
+    root = tmp_path_factory.mktemp("features_corpus") / "corpus"
+    old = os.environ.get("ABAW_HARNESS_HOME")
+    os.environ["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("harness_home"))
+    try:
+        synthesize_features_only(root, seed=0, real_scale=sizes.real_scale, progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the train/val duplicate, as in the release
+            release = load_release(root)
+        names = all_names(release)
+        for modality, name in IMPORTS:
+            import_features(release, root / "features" / modality, name, names=names,
+                            quiet=True)
+        sources = {m: imported_source(release, name) for m, name in IMPORTS}
+        yield FeatureCorpus(release, get_split(release, "official"), sources)
+    finally:
+        if old is None:
+            os.environ.pop("ABAW_HARNESS_HOME", None)
+        else:
+            os.environ["ABAW_HARNESS_HOME"] = old
+
+
+def _all_windows(c: FeatureCorpus) -> list[WindowSet]:
+    """What ``harness run`` builds: train (labelled frames), validation and test (every frame)."""
+    return [build_windows(c.release, c.split.train, c.sources, labelled_only=True),
+            build_windows(c.release, c.split.val, c.sources, labelled_only=False),
+            build_windows(c.release, c.release.template.names, c.sources, labelled_only=False)]
+
+
+def test_build_windows_real_scale_bounded_memory(benchmark, feature_corpus):
+    """Train, validation and test windows of the whole release from the memory-mapped packed
+    tables (packed once, untimed), with peak anonymous memory under the bound."""
+    c = feature_corpus
+    _all_windows(c)  # packs the tables once, as a run's first window building does
+    clock = StageClock(interval_s=0.01)
+    with clock.stage("windows"):
+        train, val, test = benchmark(lambda: _all_windows(c))
+        batch = train.batch(np.random.default_rng(0).choice(len(train), 256, replace=False))
+    clock.close()
+    labelled = sum(int((c.release.labels(n) >= 0).sum()) for n in c.split.train)
+    assert len(train) == labelled
+    assert len(val) == sum(c.release.n_frames(n) for n in c.split.val)
+    assert len(test) == c.release.template.n_rows
+    assert batch["face"].shape == (256, N_STEPS, 256) and batch["audio"].shape[2] == 1024
+    assert batch["pose"].shape[2] == 36 and bool(batch["mask"][:, 6].all())
+    peak = clock.peak_mb()
+    benchmark.extra_info["peak_rss_anon_mb"] = peak
+    if peak is not None:  # Linux
+        assert peak <= MEMORY_BOUND_MB, f"peak anonymous memory {peak:.0f} MB"
+
+
+def test_window_batch_real_scale(benchmark, feature_corpus):
+    """One training batch (256 random windows, 12 steps, three modalities) gathered from the
+    memory-mapped tables: the data cost of every fusion training step."""
+    train = build_windows(feature_corpus.release, feature_corpus.split.train,
+                          feature_corpus.sources, labelled_only=True)
+    rng = np.random.default_rng(0)
+    batch = benchmark(lambda: train.batch(rng.choice(len(train), 256, replace=False)))
+    assert batch["face"].shape == (256, N_STEPS, 256) and torch.isfinite(batch["audio"]).all()

@@ -54,7 +54,10 @@ def _root(
 def load(data: Path | None):
     from harness.data.release import load_release
 
-    return load_release(data)
+    with warnings.catch_warnings():
+        if not _main_rank():  # every torchrun rank reads the same release: rank 0 reports it
+            warnings.simplefilter("ignore")
+        return load_release(data)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -72,12 +75,21 @@ def data_synth(
     annotations_only: Annotated[bool, typer.Option(
         "--annotations-only", help="Only annotation files, test list and template.")] = False,
     real_scale: Annotated[bool, typer.Option(
-        "--real-scale", help="With --annotations-only: the real release's sizes.")] = False,
+        "--real-scale", help="With --annotations-only or --features-only: the real release's "
+        "sizes (1.56 M labelled lines, 1.02 M test rows); else 100x smaller.")] = False,
+    features_only: Annotated[bool, typer.Option(
+        "--features-only", help="Annotations plus per-frame face (256-d), audio (1024-d) and "
+        "pose (36-d) feature files for harness extract --from, no images: training at scale "
+        "without media.")] = False,
 ) -> None:
     """Generate a synthetic corpus laid out exactly like the real release."""
     from harness.data import synth
 
-    if annotations_only:
+    if features_only:
+        from harness.data.synth.scale_features import synthesize_features_only
+
+        summary = synthesize_features_only(out_dir, seed=seed, real_scale=real_scale)
+    elif annotations_only:
         summary = synth.synthesize_annotations_only(out_dir, seed=seed, real_scale=real_scale)
     else:
         kwargs = {k: v for k, v in (("videos", videos), ("seconds", seconds)) if v is not None}
@@ -140,11 +152,13 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cud
 
 def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
                     audio_weights: Path | None, face_epochs: int | None,
-                    face_oof: int | None = None, allow_missing_faces: bool = False):
+                    face_oof: int | None = None, allow_missing_faces: bool = False,
+                    workers: int | None = None):
     from harness.features.extract import FeatureConfig
     from harness.features.face_stage import FaceConfig
 
-    face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None)
+    face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None,
+                      num_workers=workers)
     if face_epochs is not None:
         face.max_epochs = face_epochs
     cfg = FeatureConfig(face=face, audio=audio, device=device,
@@ -162,6 +176,9 @@ FaceWeightsOpt = Annotated[Path | None, typer.Option(
 AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps.")]
 AudioWeightsOpt = Annotated[Path | None, typer.Option(
     "--audio-weights", help="Local DenseNet121 ImageNet state dict for deepspectrum.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=0, help="Face-image decoding processes (0: decode in the main process; "
+    "default: the CPUs available, at most 8, shared among torchrun ranks).")]
 
 
 @app.command("extract")
@@ -187,6 +204,7 @@ def extract_cmd(
     face_oof: FaceOofOpt = None,
     allow_missing_faces: AllowMissingFacesOpt = False,
     folds: FoldsOpt = None,
+    workers: WorkersOpt = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
@@ -206,14 +224,21 @@ def extract_cmd(
                   f"rows of {done.dim} features, cached in {done.cache_dir}", soft_wrap=True)
         return
     cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
-                          allow_missing_faces)
+                          allow_missing_faces, workers)
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
     caches, _ = extract_all(release, get_split(release, split, membership=folds), mods, cfg,
-                            names=names, quiet=quiet)
-    for m, cache in caches.items():
+                            names=names, quiet=quiet or not _main_rank())
+    for m, cache in caches.items() if _main_rank() else ():
         out.print(f"{m:>5}: {len(names)} names cached in {cache.dir} "
                   f"({cache.size_bytes() / 1e6:.1f} MB)", soft_wrap=True)
+
+
+def _main_rank() -> bool:
+    """False on the other ranks of a torchrun job: only rank 0 prints results."""
+    from harness import distributed
+
+    return distributed.is_main()
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -282,12 +307,14 @@ def run_cmd(
         help="Feature set the pose inputs read (default: OpenPose).")] = None,
     window_frames: Annotated[int | None, typer.Option(
         help="Frames per window of a dense-window baseline (dense_temporal: 75).")] = None,
+    workers: WorkersOpt = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     face_oof: FaceOofOpt = None,
     allow_missing_faces: AllowMissingFacesOpt = False,
     folds: FoldsOpt = None,
 ) -> None:
-    """Run a baseline on a split: features, training, metrics, predictions, leaderboard row."""
+    """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.
+    Several GPUs or processes: torchrun --nproc_per_node N -m harness run ..."""
     from harness.fusion_stage import TrainConfig
     from harness.reports import run_report
     from harness.runs import RunConfig, run_config
@@ -298,7 +325,7 @@ def run_cmd(
         if value is not None:
             setattr(tcfg, key, value)
     fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs,
-                           face_oof, allow_missing_faces)
+                           face_oof, allow_missing_faces, workers)
     inputs = {slot: name for slot, name in (("face", face_features), ("audio", audio_features),
                                             ("pose", pose_features)) if name}
     splits = _splits_of(split)
@@ -307,8 +334,10 @@ def run_cmd(
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
                         train=tcfg, resume=resume, quiet=quiet, threads=threads, inputs=inputs,
                         window_frames=window_frames, folds=folds)
-        out.print(run_report(run_config(cfg, release)))
-    if len(splits) > 1:
+        result = run_config(cfg, release)
+        if _main_rank():
+            out.print(run_report(result))
+    if len(splits) > 1 and _main_rank():
         from leaderboard.report import table1_for
 
         out.print(table1_for(out_dir, baseline))

@@ -21,9 +21,11 @@ import torch
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
+from harness import distributed
 from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, resolve_device
 from harness.features.windows import WindowSet
+from harness.measure import StageClock
 from harness.metrics import scores
 from harness.train import Batch, Schedule, TrainResult, class_weights, fit
 
@@ -85,10 +87,10 @@ class WindowStage:
 
         def generate() -> Iterator[Batch]:
             for b in range(n_batches):
-                sel = idx[b * size:(b + 1) * size]
+                sel = distributed.local_part(idx[b * size:(b + 1) * size])  # torchrun: a part
                 yield (self.train_ws.batch(sel, self.device), self.labels[sel].to(self.device),
                        None)
-        return n_batches * size, generate()
+        return n_batches * distributed.local_part(np.arange(size)).size, generate()
 
     def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
         return self.loss_fn(logits, targets)
@@ -102,31 +104,34 @@ class WindowStage:
 def train_baseline(model: nn.Module, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainConfig,
                    *, state_file: Path | None = None, resume: bool = False,
                    on_epoch: Callable[[list[dict]], None] | None = None,
-                   quiet: bool = False) -> TrainResult:
+                   quiet: bool = False, clock: StageClock | None = None) -> TrainResult:
     """Train ``model`` on windows; returns (and loads) the best state by validation macro F1."""
     device = resolve_device(cfg.device)
     model.to(device)
     stage = WindowStage(train_ws, val_ws, cfg, device)
     return fit(model, make_optimizer(model, cfg), stage, cfg.schedule(), device=device,
-               state_file=state_file, resume=resume, on_epoch=on_epoch, quiet=quiet)
+               state_file=state_file, resume=resume, on_epoch=on_epoch, quiet=quiet,
+               clock=clock)
 
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, ws: WindowSet, cfg: TrainConfig,
                    on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-    """Logits ``(N, 8)`` for every window, in order; eval mode, no randomness."""
+    """Logits ``(N, 8)`` for every window, in order; eval mode, no randomness.
+
+    Under torchrun each rank predicts its contiguous part and every rank gets all the logits.
+    """
     device = next(model.parameters()).device
     model.eval()
-    out = []
-    for start in range(0, len(ws), cfg.eval_batch_size):
-        sel = np.arange(start, min(start + cfg.eval_batch_size, len(ws)))
+    mine = distributed.local_part(np.arange(len(ws)))
+    out = [torch.zeros((0, NUM_CLASSES))]
+    for start in range(0, mine.size, cfg.eval_batch_size):
+        sel = mine[start:start + cfg.eval_batch_size]
         with autocast(device):
             out.append(model(ws.batch(sel, device)).float().cpu())
         if on_batch is not None:
             on_batch(sel.size)
-    if not out:
-        return np.zeros((0, NUM_CLASSES), np.float32)
-    return torch.cat(out).numpy()
+    return distributed.gather(torch.cat(out).numpy(), len(ws))
 
 
 def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig,

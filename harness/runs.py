@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from baselines import create_baseline, get_baseline
+from harness import distributed
 from harness.console import err
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
@@ -32,6 +33,7 @@ from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
+from harness.measure import StageClock
 from harness.metrics import Scores
 from harness.paths import file_digest
 from harness.runfolder import FrameOutputs, RunFolder, utc_now
@@ -93,24 +95,37 @@ def run(baseline: str, split: str = "official", **kwargs) -> RunResult:
 
 
 def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
-    """Run as configured; pass ``release`` to reuse one already loaded from ``cfg.data``."""
+    """Run as configured; pass ``release`` to reuse one already loaded from ``cfg.data``.
+
+    Under torchrun every rank runs this: features are extracted by shards, training and
+    prediction are shared, and rank 0 alone writes the run folder and the leaderboard row.
+    """
     t0 = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    distributed.setup(cfg.features.device)
+    main = distributed.is_main()
+    cfg.quiet = cfg.quiet or not main
     spec = get_baseline(cfg.baseline)
     window = _window(spec.window, cfg.window_frames)
     cfg.train.device = cfg.features.device
-    release = release if release is not None else load_release(cfg.data)
-    resumed = _resumable(cfg, release) if cfg.resume else None
-    split = _split(cfg, release, resumed)
-    sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
-                                     inputs=cfg.inputs, names=all_names(release),
-                                     quiet=cfg.quiet)
-    train_ws = build_windows(release, split.train, sources, labelled_only=True, spec=window)
-    val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
+    clock = StageClock()
+    with clock.stage("features"):
+        release = release if release is not None else load_release(cfg.data)
+        resumed = distributed.broadcast(
+            _resumable(cfg, release) if (cfg.resume and main) else None)
+        split = _split(cfg, release, resumed)
+        sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
+                                         inputs=cfg.inputs, names=all_names(release),
+                                         quiet=cfg.quiet)
+    with clock.stage("windows"), distributed.rank_zero_first():  # rank 0 packs the tables
+        train_ws = build_windows(release, split.train, sources, labelled_only=True, spec=window)
+        val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
+        test_ws = _test_windows(release, sources, window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
-    folder = resumed or _new_folder(cfg, release, split)
+    folder = distributed.broadcast((resumed or _new_folder(cfg, release, split)) if main
+                                   else None)
     history, best_epoch = [], None
     # a stage-1 head exists only when the face features come from the fine-tuned face model;
     # on imported or frozen features the same baseline trains its head like any other
@@ -122,27 +137,38 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
         history, best_epoch = stage.history, stage.best_epoch
     if spec.trains or not from_stage1:
         result = train_baseline(model, train_ws, val_ws, cfg.train, state_file=folder.state_file,
-                                resume=cfg.resume, on_epoch=folder.write_history,
-                                quiet=cfg.quiet)
+                                resume=cfg.resume, quiet=cfg.quiet, clock=clock,
+                                on_epoch=folder.write_history if main else None)
         history, best_epoch = result.history, result.best_epoch
     else:
         model.to(torch.device("cpu"))
-    folder.write_history(history)
-    folder.write_checkpoint(model.state_dict())
-    val_labels = folder.write_outputs("val", _outputs(model, val_ws, cfg))
-    test_ws = _test_windows(release, sources, window)
-    if test_ws is not None:
-        folder.write_outputs("test", _outputs(model, test_ws, cfg))
-    final = folder.write_evaluation({n: release.labels(n) for n in val_labels}, val_labels,
-                                    f"{cfg.baseline} on {split.name}")
-    seconds = time.perf_counter() - t0
-    folder.write_info(_info(cfg, release, split, sources, window, model, best_epoch, seconds))
-    folder.finish(final)
-    from leaderboard.store import append_result, store_path
+    with clock.stage("predict validation"):
+        val_out = _outputs(model, val_ws, cfg)
+    with clock.stage("predict test"):
+        test_out = None if test_ws is None else _outputs(model, test_ws, cfg)
+    final = None
+    if main:
+        with clock.stage("write run folder"):
+            folder.write_history(history)
+            folder.write_checkpoint(model.state_dict())
+            val_labels = folder.write_outputs("val", val_out)
+            if test_out is not None:
+                folder.write_outputs("test", test_out)
+            final = folder.write_evaluation({n: release.labels(n) for n in val_labels},
+                                            val_labels, f"{cfg.baseline} on {split.name}")
+        clock.close()
+        seconds = time.perf_counter() - t0
+        folder.write_info(_info(cfg, release, split, sources, window, model, best_epoch, seconds)
+                          | {"stages": clock.records, "peak_rss_anon_mb": clock.peak_mb(),
+                             "ranks": distributed.world_size()})
+        folder.finish(final)
+        from leaderboard.store import append_result, store_path
 
-    append_result(store_path(cfg.out), folder.result())
-    return RunResult(folder.path, cfg.baseline, split.name, final, seconds, best_epoch,
-                     0 if test_ws is None else len(test_ws))
+        append_result(store_path(cfg.out), folder.result())
+    clock.close()
+    final = distributed.broadcast(final)
+    return RunResult(folder.path, cfg.baseline, split.name, final, time.perf_counter() - t0,
+                     best_epoch, 0 if test_ws is None else len(test_ws))
 
 
 def _window(window: WindowSpec, frames: int | None) -> WindowSpec:

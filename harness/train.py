@@ -25,10 +25,12 @@ import torch
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
+from harness import distributed, measure
 from harness.atomic import atomic_open
 from harness.console import progress
 from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, seed_everything
+from harness.measure import StageClock
 
 #: One training batch: model inputs, int64 targets, and an optional per-item weight (a mask).
 Batch = tuple[Any, Tensor, Tensor | None]
@@ -102,14 +104,18 @@ class TrainResult:
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedule: Schedule,
         *, device: torch.device, state_file: Path | None = None, resume: bool = False,
-        on_epoch: Callable[[list[dict]], None] | None = None, quiet: bool = False
-        ) -> TrainResult:
+        on_epoch: Callable[[list[dict]], None] | None = None, quiet: bool = False,
+        clock: StageClock | None = None) -> TrainResult:
     """Train ``model`` (already on ``device``); returns and loads the best state.
 
     ``history`` rows: epoch, mean training loss, validation macro F1, the lr the epoch trained
-    at (the first parameter group's), and items per second.
+    at (the first parameter group's), and items per second. Under torchrun the stage's batches
+    are this rank's parts and the model trains in ``DistributedDataParallel``
+    (``harness.distributed``); only rank 0 saves ``state_file``. ``clock`` records each epoch's
+    training and validation time and memory.
     """
     gen = seed_everything(schedule.seed)
+    net = distributed.wrap(model, device)
     state = TrainState.load(state_file) if (resume and state_file) else None
     if state is not None:
         model.load_state_dict(state.model)
@@ -127,16 +133,20 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
             n_items, batches = stage.batches(epoch, gen)
             bar.reset(train_task, total=n_items, description=f"train epoch {epoch}")
             total, count, started = 0.0, 0, time.perf_counter()
-            for inputs, targets, weight in batches:
-                with autocast(device):
-                    loss = stage.loss(model(inputs).float(), targets, weight)
-                optimizer_step(model, optimizer, loss, schedule.grad_clip)
-                total += loss.item() * len(targets)
-                count += len(targets)
-                bar.update(train_task, advance=len(targets), info=f"loss {total / count:.3f}")
+            with measure.stage(clock, f"train epoch {epoch}"):
+                for inputs, targets, weight in batches:
+                    with autocast(device):
+                        loss = stage.loss(net(inputs).float(), targets, weight)
+                    optimizer_step(model, optimizer, loss, schedule.grad_clip)
+                    total += loss.item() * len(targets)
+                    count += len(targets)
+                    bar.update(train_task, advance=len(targets), info=f"loss {total / count:.3f}")
+            total, count = distributed.all_sum([total, count])
             rate = count / max(time.perf_counter() - started, 1e-9)
+            distributed.sync_buffers(model)
             bar.reset(val_task, total=None)
-            f1 = stage.validate(model, bar, val_task)
+            with measure.stage(clock, f"validate epoch {epoch}"):
+                f1 = stage.validate(model, bar, val_task)
             bar.update(val_task, info=f"macro F1 {f1:.3f} (best {max(state.best_f1, f1):.3f})")
             state.history.append({"epoch": epoch, "train_loss": total / max(count, 1),
                                   "val_macro_f1": f1, "lr": lr,
@@ -151,7 +161,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
                 scale_lr(optimizer, schedule.lr_factor)  # x0.5 after 2 epochs without gain
                 state.lr_stale = 0
             state.epoch = epoch
-            if state_file is not None:
+            if state_file is not None and distributed.is_main():
                 state.model, state.optimizer = model.state_dict(), optimizer.state_dict()
                 state.generator, state.torch_rng = gen.get_state(), torch.get_rng_state()
                 state.save(state_file)

@@ -59,6 +59,17 @@ def test_lstm_flops_are_counted(result):
     assert row["flops_per_window"] > lstm
 
 
+def test_face_data_path_rows_per_worker_count(result):
+    rows = result["data_path_rows"]
+    assert {(r["mode"], r["workers"]) for r in rows} == {
+        ("decode", 0), ("decode", 1), ("legacy", 0), ("to device", 0), ("to device", 1),
+        ("extract light", 0), ("extract light", 1)}
+    for r in rows:
+        assert "error" not in r, r
+        assert r["images_per_s_p10"] <= r["images_per_s"] <= r["images_per_s_p90"]
+        assert r["images_per_s"] > 0 and r["input_size"] in (64, 112)
+
+
 def test_paper_design_is_slower(result):
     seed = result["paper_design"]
     assert seed["backbone"] == "light"  # quick mode; the full bench uses emonet
@@ -88,6 +99,6 @@ def test_tables_render(result):
     assert "attention_fusion" in text and "backbone light" in text
     md = bench_table(result, "markdown")
     assert isinstance(md, str) and md.count("| attention_fusion |") == 4
-    assert "seed:" in md
+    assert "seed:" in md and "| face data path -> 64px | to device, 1 workers |" in md
     with pytest.raises(ValueError):
         bench_table(result, "html")

@@ -10,7 +10,7 @@ import pytest
 
 from harness.data.videos import probe_video
 from harness.errors import ReleaseFormatError
-from harness.features.face_images import FaceImages
+from harness.features.face_images import FaceFiles, FaceImages, to_model_input
 from harness.features.timeline import fill_from_nearest
 
 
@@ -21,10 +21,13 @@ def test_corrupt_and_empty_jpgs_are_no_face(tmp_path):
     empty.write_bytes(b"")
     corrupt = tmp_path / "00003.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    ds = FaceImages([good, empty, corrupt], 64)
+    files = FaceFiles((str(tmp_path),), np.zeros(3, np.int32), np.array([1, 2, 3], np.int32))
+    ds = FaceImages(files, 112)
     oks = [ds[i][1] for i in range(3)]
     assert oks == [True, False, False]
-    assert ds[0][0].shape == (3, 64, 64) and float(ds[0][0].max()) <= 1.0
+    assert ds[1][0].shape == (112, 112, 3) and int(ds[1][0].max()) == 0  # black, masked out
+    img = to_model_input(ds[0][0][None], 64)
+    assert img.shape == (1, 3, 64, 64) and float(img.max()) <= 1.0
     feat, flag = fill_from_nearest(np.array([[1.0], [5.0]], np.float32), np.array([2, 6]), 7, 1)
     assert feat[:, 0].tolist() == [1, 1, 1, 1, 5, 5, 5]
     assert flag.tolist() == [True, False, True, True, True, False, True]

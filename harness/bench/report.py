@@ -26,6 +26,7 @@ def bench_table(result: dict, fmt: str = "rich") -> Table | str:
     """The result as a rich ``Table`` (``fmt="rich"``) or GitHub markdown text (``"markdown"``)."""
     sections = [[_baseline_cells(r) for r in result.get("rows", [])],
                 [_backbone_cells(r) for r in result.get("backbone_rows", [])],
+                [_data_path_cells(r) for r in result.get("data_path_rows", [])],
                 _paper_cells(result.get("paper_design"))]
     if fmt == "rich":
         return _rich(sections, _caption(result), _title(result))
@@ -97,6 +98,16 @@ def _backbone_cells(row: dict) -> list[str]:
         return head + ["-"] * 7 + [_note(row)]
     return (head + _rate_cells(row, "images") + _flop_cells(row, "flops_per_image")
             + [_num(row.get("peak_mem_mb")), _note(row) + " (images/s)"])
+
+
+def _data_path_cells(row: dict) -> list[str]:
+    """jpgs -> device batches: the previous path (``legacy``) or the workers' path."""
+    if "error" in row:
+        return ["face data path", "-", "-"] + ["-"] * 7 + [_note(row)]
+    mode = "legacy" if row["mode"] == "legacy" else f"{row['mode']}, {row['workers']} workers"
+    return ([f"face data path -> {row['input_size']}px", mode, str(row["batch"])]
+            + _rate_cells(row, "images")[:2] + ["-"] * 5
+            + [f"{row['repeats']} passes of {row['images']:,} jpgs (images/s)"])
 
 
 def _paper_cells(seed: dict | None) -> list[list[str]]:

@@ -17,10 +17,12 @@ import torch
 from baselines import list_baselines
 from harness.console import err
 from harness.device import resolve_device
-from harness.features.backbones import list_backbones
+from harness.features.backbones import get_backbone_spec, list_backbones
+from harness.features.face_images import default_workers
 from harness.features.modalities import PAPER_DIMS
 
-from .faces import REAL_TRAIN_WINDOWS, backbone_row, paper_design
+from .datapath import data_path_rows
+from .faces import REAL_TRAIN_WINDOWS, SLOW_BACKBONES, backbone_row, paper_design
 from .flops import TRAIN_FLOP_FACTOR
 from .models import MODES, RowPlan, add_flop_fields, flops_per_window, measure_row
 from .profile import profile_train_step
@@ -49,6 +51,10 @@ class BenchConfig:
     row_budget_s: float | None = 20.0  # cut repeats so one row's timed part stays near this
     profile: bool = True  # profile one attention_fusion training step
     epoch_windows: int = REAL_TRAIN_WINDOWS
+    data_path: bool = True  # face data path rows (jpg -> device batch) per worker count
+    # None: 0, 1, 2 and default_workers() (quick: 0 and 1)
+    data_path_workers: tuple[int, ...] | None = None
+    data_path_images: int = 2048  # jpgs per timed pass (quick: 64)
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
@@ -61,6 +67,9 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
         peak = result["matmul_peak_gflops"]
         result["rows"] = _baseline_rows(cfg, device, peak, progress)
         result["backbone_rows"] = _backbone_rows(cfg, device, peak, progress)
+        if cfg.data_path:
+            _say(progress, "face data path: jpgs to device batches, per worker count")
+            result["data_path_rows"] = _data_path_rows(cfg, device)
         if cfg.paper_design:
             _say(progress, "paper design: face model in the loop vs cached features")
             result["paper_design"] = _paper(cfg, device, result["rows"])
@@ -148,6 +157,22 @@ def _backbone_rows(cfg: BenchConfig, device: torch.device, peak: float, progress
         row = backbone_row(name, batch, device, cfg.warmup, cfg.repeats, cfg.row_budget_s)
         rows.append(add_flop_fields(row, row.get("flops_fwd", 0), peak, "images_per_s"))
     return rows
+
+
+def _data_path_rows(cfg: BenchConfig, device: torch.device) -> list[dict]:
+    sizes = tuple(sorted({get_backbone_spec(n).input_size for n in _backbone_names(cfg)}))
+    workers = cfg.data_path_workers
+    if workers is None:
+        workers = (0, 1) if cfg.quick else tuple(sorted({0, 1, 2, default_workers()}))
+    images = 64 if cfg.quick and cfg.data_path_images == BenchConfig().data_path_images \
+        else cfg.data_path_images
+    extract = tuple(n for n in _backbone_names(cfg)  # EmoNet: minutes per pass on a CPU
+                    if device.type == "cuda" or n not in SLOW_BACKBONES)
+    try:
+        return data_path_rows(device, sizes, workers, images, batch=32 if cfg.quick else 128,
+                              repeats=2 if cfg.quick else 3, extract_with=extract)
+    except Exception as exc:  # noqa: BLE001  (reported, not fatal)
+        return [{"path": "face data", "error": f"{type(exc).__name__}: {exc}"[:300]}]
 
 
 def _paper(cfg: BenchConfig, device: torch.device, rows: list[dict]) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import distributed
 from harness.console import err, progress
 from harness.data.coverage import check_faces
 from harness.data.release import Release
@@ -94,10 +95,15 @@ def face_cache(release: Release, stage: FaceStage, cfg: FeatureConfig) -> Featur
 
 def extract_face(release: Release, names: list[str], stage: FaceStage, cfg: FeatureConfig,
                  split: Split, *, quiet=False) -> FeatureCache | CrossFitCache:
-    """Face features of ``names``: in-sample, or cross-fitted for the training names."""
+    """Face features of ``names``: in-sample, or cross-fitted for the training names.
+
+    Under torchrun each rank extracts its own shard of ``names``, but every rank takes part in
+    training each cross-fitting model that any rank needs (training is collective).
+    """
     full = face_cache(release, stage, cfg)
+    mine = shard_names(names, distributed.shard())
     if not cfg.face_oof:
-        extract_face_features(release, names, stage, cfg.face, full, show_progress=not quiet)
+        extract_face_features(release, mine, stage, cfg.face, full, show_progress=not quiet)
         return full
     folds = oof_splits(release, split, cfg.face_oof)
     fit = face_fit(len(folds))
@@ -105,13 +111,14 @@ def extract_face(release: Release, names: list[str], stage: FaceStage, cfg: Feat
         "stage": stage.key, "fit": fit,
         "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]})
     cache = CrossFitCache(full, oof, split.train, fit)
-    others = [n for n in names if n not in cache.train]
+    others = [n for n in mine if n not in cache.train]
     extract_face_features(release, others, stage, cfg.face, full, show_progress=not quiet)
-    wanted = set(names)
+    wanted, my_names = set(names), set(mine)
     for i, (fold, group) in enumerate(folds, start=1):
         todo = oof.missing([n for n in group if n in wanted])
         if not todo:
             continue
+        todo = [n for n in todo if n in my_names]
         if not quiet:
             err.print(f"Cross-fitting: face model {i} of {len(folds)} (without {len(group)} "
                       f"training name(s)) for their features")
@@ -205,6 +212,8 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     if unknown:
         raise HarnessError(f"unknown modality {sorted(unknown)}; known: {', '.join(MODALITIES)}")
     names = all_names(release) if names is None else names
+    distributed.setup(cfg.device)
+    mine = shard_names(names, distributed.shard())  # torchrun: each rank its own videos
     caches: dict[str, FeatureCache] = {}
     stage = None
     if "face" in modalities:
@@ -213,9 +222,10 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
         stage = face_stage(release, split, cfg, quiet=quiet)
         caches["face"] = extract_face(release, names, stage, cfg, split, quiet=quiet)
     if "audio" in modalities:
-        caches["audio"] = extract_audio(release, names, cfg, quiet=quiet)
+        caches["audio"] = extract_audio(release, mine, cfg, quiet=quiet)
     if "pose" in modalities:
-        caches["pose"] = extract_pose(release, names, quiet=quiet)
+        caches["pose"] = extract_pose(release, mine, quiet=quiet)
+    distributed.barrier()  # every rank's shard is cached before anyone reads the others'
     return caches, stage
 
 

@@ -2,11 +2,16 @@
 
 Frames with no usable face (none detected, or a corrupt jpg) take the nearest usable frame's
 feature and are flagged, so every frame, including every test frame, can be predicted.
+
+One loader with persistent workers decodes the images of every name to extract, in batches
+that never straddle two names (the same batches as one loader per name, so features do not
+depend on which names were extracted together), while the device runs the model.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -15,7 +20,16 @@ from harness.console import progress
 from harness.data.release import Release
 from harness.device import autocast, resolve_device
 from harness.features.cache import FeatureCache
-from harness.features.face_images import face_loader
+from harness.features.face_images import (
+    FaceFiles,
+    FaceImages,
+    FaceLoader,
+    chunks,
+    loader_size,
+    stored_size,
+    to_device,
+    to_model_input,
+)
 from harness.features.face_model import FaceModel, load_face_model
 from harness.features.face_stage import FaceConfig, FaceStage
 from harness.features.timeline import fill_from_nearest, frame_times
@@ -33,11 +47,7 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
     with progress("frames", disable=not show_progress) as bar:
         sizes = {name: release.n_frames(name) for name in todo}
         task = bar.add_task("face features", total=sum(sizes.values()), info="")
-        for name in todo:
-            if cache.has(name):  # another process got there first
-                bar.update(task, advance=sizes[name], info=name)
-                continue
-            feat, flag, bad = _name_features(release, name, model, cfg, device)
+        for name, feat, flag, bad in _features(release, todo, model, cfg, device):
             cache.save(name, feat, frame_times(np.arange(1, feat.shape[0] + 1),
                                                release.fps(name)), flag)
             if bad.size:
@@ -48,22 +58,38 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
 
 
 @torch.inference_mode()
-def _name_features(release: Release, name: str, model: FaceModel, cfg: FaceConfig,
-                   device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features and flags of frames 1..N, and the frames whose jpg could not be decoded."""
-    n = release.n_frames(name)
+def _features(release: Release, names: list[str], model: FaceModel, cfg: FaceConfig,
+              device: torch.device
+              ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per name: features and flags of frames 1..N, and the frames whose jpg did not decode."""
+    have = [_face_frames(release, n) for n in names]
+    counts = np.array([h.size for h in have], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    files = FaceFiles.of(release.faces, names, np.repeat(np.arange(len(names)), counts),
+                         np.concatenate(have) if have else np.zeros(0, np.int64))
+    per_name = [[b + a for b in chunks(int(c), cfg.batch_size)] for a, c in zip(starts, counts)]
+    size, dim = model.backbone.input_size, model.backbone.feature_dim
+    loader = FaceLoader(FaceImages(files, loader_size(stored_size(files), size, device)),
+                        cfg.num_workers, pin=device.type == "cuda")
+    batches = loader.batches([b for plan in per_name for b in plan])
+    for name, frames, plan in zip(names, have, per_name):
+        feats, oks = [], []
+        for _ in plan:
+            img, ok = next(batches)
+            x = to_model_input(to_device(img, device), size)  # outside autocast: exact pixels
+            with autocast(device):
+                feats.append(model.backbone(x).float().cpu())
+            oks.append(ok)
+        n = release.n_frames(name)
+        if not feats:
+            yield name, np.zeros((n, dim), np.float32), np.ones(n, bool), frames[:0]
+            continue
+        feat = torch.cat(feats).numpy()
+        ok = torch.cat(oks).numpy().astype(bool)
+        yield (name, *fill_from_nearest(feat[ok], frames[ok], n, dim), frames[~ok])
+
+
+def _face_frames(release: Release, name: str) -> np.ndarray:
+    """Frames 1..N of ``name`` that have a face image."""
     have = release.faces.frames(name)
-    have = have[have <= n]
-    feats, oks = [], []
-    loader = face_loader([release.faces.path(name, f) for f in have.tolist()],
-                         model.backbone.input_size, cfg.batch_size, cfg.num_workers)
-    for img, ok in loader:
-        with autocast(device):
-            feats.append(model.backbone(img.to(device)).float().cpu())
-        oks.append(ok)
-    dim = model.backbone.feature_dim
-    if not feats:
-        return np.zeros((n, dim), np.float32), np.ones(n, bool), have[:0]
-    feat = torch.cat(feats).numpy()
-    ok = torch.cat(oks).numpy().astype(bool)
-    return (*fill_from_nearest(feat[ok], have[ok], n, dim), have[~ok])
+    return have[have <= release.n_frames(name)]

@@ -20,16 +20,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from filelock import FileLock
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
+from harness import distributed
 from harness.atomic import atomic_open, write_json
 from harness.data.release import Release
 from harness.data.splits import Split
 from harness.device import autocast, resolve_device
 from harness.errors import HarnessError
-from harness.features.face_images import face_loader
+from harness.features.face_images import (
+    FaceFiles,
+    FaceImages,
+    FaceLoader,
+    chunks,
+    loader_size,
+    stored_size,
+    to_device,
+    to_model_input,
+)
 from harness.features.face_model import FaceModel, architecture_digest, build_face_model
 from harness.metrics import scores
 from harness.paths import file_digest
@@ -56,7 +65,7 @@ class FaceConfig:
     batch_size: int = 128
     seed: int = 0
     device: str = "auto"
-    num_workers: int = 0
+    num_workers: int | None = None  # decoding processes; None: default_workers() (the CPUs)
 
     def identity(self) -> dict:
         """Fields the trained model depends on (not where or how fast it ran)."""
@@ -116,6 +125,8 @@ class FaceFrameStage:
             raise HarnessError(f"split {split.name}: no labelled face frames to fine-tune on")
         weights = class_weights(self.train[2]).to(device)
         self.loss_fn = nn.CrossEntropyLoss(weight=weights, reduction="none")
+        self.train_images = self._loader(split.train, self.train)
+        self.val_images = self._loader(split.val, self.val)
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
         idx, frames, labels = self.train
@@ -124,14 +135,15 @@ class FaceFrameStage:
         keep = keep[torch.randperm(keep.size, generator=gen).numpy()]
         if keep.size % self.cfg.batch_size == 1:  # the head's BatchNorm1d cannot train on a
             keep = keep[:-1]  # last batch of one image: leave out that (randomly drawn) image
-        loader = face_loader(self._paths(self.split.train, idx[keep], frames[keep]), self.size,
-                             self.cfg.batch_size, self.cfg.num_workers, labels[keep])
+        plan = _ddp_plan([keep[b] for b in chunks(keep.size, self.cfg.batch_size)])
 
         def generate() -> Iterator[Batch]:
-            for img, ok, y in loader:
-                img, ok, y = img.to(self.device), ok.to(self.device), y.to(self.device)
-                yield augment(img, gen), y, ok
-        return keep.size, generate()
+            parts = self.train_images.batches([distributed.local_part(b) for b in plan])
+            for (img, ok, y), whole in zip(parts, plan):
+                img = to_model_input(to_device(img, self.device), self.size)
+                ok, y = ok.to(self.device), y.to(self.device)
+                yield augment(img, gen, whole.size, distributed.part_offset(whole.size)), y, ok
+        return sum(distributed.local_part(b).size for b in plan), generate()
 
     def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
         """Class-weighted cross-entropy averaged over decodable images (``weight`` = ok)."""
@@ -141,28 +153,45 @@ class FaceFrameStage:
     def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
         idx, frames, labels = self.val
         keep = np.flatnonzero((frames - 1) % self.cfg.frame_stride == 0)  # fixed: repeatable
-        loader = face_loader(self._paths(self.split.val, idx[keep], frames[keep]), self.size,
-                             self.cfg.batch_size, self.cfg.num_workers)
+        mine = distributed.local_part(keep)  # under torchrun: this rank's part, gathered below
         model.eval()
-        bar.update(task, total=keep.size)
-        preds = []
-        for img, _ok in loader:
+        bar.update(task, total=mine.size)
+        preds = [np.zeros(0, np.int64)]
+        for img, *_ in self.val_images.batches([mine[b] for b in chunks(mine.size,
+                                                                         self.cfg.batch_size)]):
+            img = to_model_input(to_device(img, self.device), self.size)
             with autocast(self.device):
-                preds.append(model(img.to(self.device)).argmax(1).cpu())
+                preds.append(model(img).argmax(1).cpu().numpy())
             bar.advance(task, len(img))
-        return scores(labels[keep], torch.cat(preds).numpy()).macro_f1
+        return scores(labels[keep], distributed.gather(np.concatenate(preds), keep.size)).macro_f1
 
-    def _paths(self, names: tuple[str, ...], idx: np.ndarray, frames: np.ndarray) -> list[Path]:
-        return [self.release.faces.path(names[i], f) for i, f in zip(idx.tolist(),
-                                                                     frames.tolist())]
+    def _loader(self, names: tuple[str, ...], items: FaceItems) -> FaceLoader:
+        """Persistent decoding workers over every labelled face of ``names``."""
+        files = FaceFiles.of(self.release.faces, names, items[0], items[1])
+        size = loader_size(stored_size(files), self.size, self.device)
+        return FaceLoader(FaceImages(files, size, items[2]), self.cfg.num_workers,
+                          pin=self.device.type == "cuda")
 
 
-def augment(img: Tensor, gen: torch.Generator) -> Tensor:
-    """Training only: a horizontal flip and a brightness change per image (never at eval)."""
-    n = img.shape[0]
-    flip = torch.rand(n, generator=gen) < 0.5
+def _ddp_plan(plan: list[np.ndarray]) -> list[np.ndarray]:
+    """Under torchrun, drop a last batch too small to give every rank two images (BatchNorm)."""
+    if distributed.world_size() > 1 and plan and plan[-1].size < 2 * distributed.world_size():
+        return plan[:-1]
+    return plan
+
+
+def augment(img: Tensor, gen: torch.Generator, n: int | None = None, offset: int = 0) -> Tensor:
+    """Training only: a horizontal flip and a brightness change per image (never at eval).
+
+    The draws are made for the whole batch of ``n`` images (default: ``img``'s), of which
+    ``img`` holds ``offset:offset + len(img)``: every rank of a torchrun job then draws alike
+    and keeps the same epoch order, and an image gets the same change whatever the rank count.
+    """
+    n = img.shape[0] if n is None else n
+    part = slice(offset, offset + img.shape[0])
+    flip = (torch.rand(n, generator=gen) < 0.5)[part]
     img = torch.where(flip.to(img.device)[:, None, None, None], img.flip(-1), img)
-    gain = 0.8 + 0.4 * torch.rand(n, generator=gen)
+    gain = (0.8 + 0.4 * torch.rand(n, generator=gen))[part]
     return (img * gain.to(img.device)[:, None, None, None]).clamp_(0, 1)
 
 
@@ -194,10 +223,12 @@ def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: P
     """
     key = face_stage_key(release, split, cfg)
     models_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(models_dir / f"{key}.lock")):
-        done = _load_stage(models_dir, key)
+    with distributed.main_lock(models_dir / f"{key}.lock"):  # torchrun: all ranks train it
+        done = distributed.broadcast(_load_stage(models_dir, key) if distributed.is_main()
+                                     else None)
         if done is None:
             _train_stage(release, split, cfg, models_dir, key, show_progress)
+            distributed.barrier()
             done = _load_stage(models_dir, key)
     return done
 
@@ -219,6 +250,8 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
     state_file = models_dir / f"{key}.state.pt"
     result = fit(model, _optimizer(model, cfg), stage, cfg.schedule(), device=device,
                  state_file=state_file, resume=True, quiet=not show_progress)
+    if not distributed.is_main():
+        return
     with atomic_open(models_dir / f"{key}.pt", "wb") as fh:
         torch.save(result.state, fh)
     write_json(models_dir / f"{key}.json", {  # written last: marks the model done
