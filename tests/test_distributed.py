@@ -74,7 +74,7 @@ def _torchrun(home, work, corpus) -> dict:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), "-m", "harness", "run", "only_video",
            "--data", str(corpus), "--workdir", str(work), "--face-epochs", "1", "--epochs", "2",
-           "--batch-size", "32", "--workers", "1", "--quiet"]
+           "--batch-size", "32", "--workers", "1", "--face-oof", "2", "--quiet"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("only_video on official") == 1  # rank 0 alone reports
@@ -88,9 +88,11 @@ def _torchrun(home, work, corpus) -> dict:
 
 @pytest.mark.slow
 def test_torchrun_two_processes_one_run_same_result(tmp_path, synth_root):
-    """Stage 1 and fusion with DDP over gloo, extraction sharded: one run folder, one row, and
-    the same seed gives the same metrics for the same number of processes."""
+    """Stage 1 (cross-fitted: every rank trains each fold model) and fusion with DDP over gloo,
+    extraction sharded: one run folder, one row, and the same seed gives the same metrics for
+    the same number of processes."""
     first = _torchrun(tmp_path / "home-a", tmp_path / "work-a", synth_root)
     again = _torchrun(tmp_path / "home-b", tmp_path / "work-b", synth_root)
     assert first == again
-    assert len(list((tmp_path / "home-a").rglob("face_models/*.pt"))) == 1
+    models = sorted(p.name for p in (tmp_path / "home-a").rglob("face_models/*.pt"))
+    assert len(models) == 3 and sum("-oof" in m for m in models) == 2, models  # full + 2 folds
