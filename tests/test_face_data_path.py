@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from harness.data.synth.cues import N_AU
 from harness.data.synth.face_drawing import draw_face, random_identity
 from harness.features.cache import FeatureCache
 from harness.features.face_features import extract_face_features
@@ -31,7 +32,7 @@ def faces() -> np.ndarray:
     rng = np.random.default_rng(0)
     drawn = []
     for _ in range(24):
-        img = draw_face(random_identity(rng), rng.normal(0, 0.5, 8).astype(np.float32))
+        img = draw_face(random_identity(rng), rng.normal(0, 0.5, N_AU).astype(np.float32))
         img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
         drawn.append(cv2.imdecode(cv2.imencode(".jpg", img)[1], cv2.IMREAD_COLOR))
     noise = rng.integers(0, 256, (8, 112, 112, 3), dtype=np.uint8)
