@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from harness.console import err, out
 from harness.errors import HarnessError
@@ -171,7 +172,7 @@ def _feature_config(device: str, backbone: str, face_weights: Path | None, audio
 
 BackboneOpt = Annotated[str, typer.Option(
     "--backbone", help="Face backbone: light (default), emonet, or onnx:PATH (a frozen ONNX "
-    "model run with ONNX Runtime; needs abaw-harness[onnx]).")]
+    "model run with ONNX Runtime; needs abaw-harness\\[onnx]).")]
 FinetuneOpt = Annotated[bool | None, typer.Option(
     "--finetune/--no-finetune", help="Fine-tune the face backbone in stage 1, or use it "
     "frozen (features straight from it; --no-finetune needs --face-weights). Default: "
@@ -196,8 +197,16 @@ def _frozen_options(backbone: str, finetune: bool | None = None,
                     channels: str = "rgb", mean: str | None = None, std: str | None = None
                     ) -> dict:
     """FaceConfig fields of --finetune, --image-set and the --onnx-* options."""
-    from harness.features.onnx_backbone import OnnxBackboneConfig, is_onnx
+    from harness.features.onnx_backbone import (
+        OnnxBackboneConfig,
+        import_onnxruntime,
+        is_onnx,
+        onnx_path,
+    )
 
+    if is_onnx(backbone):  # before any data is read: a missing package or file fails fast
+        import_onnxruntime()
+        onnx_path(backbone)
     onnx = OnnxBackboneConfig(size=size, channels=channels.lower())
     if mean is not None:
         onnx.mean = _triple("--onnx-mean", mean)
@@ -266,9 +275,13 @@ def extract_cmd(
     from harness.features.extract import all_names, extract_all, shard_names
     from harness.features.modalities import MODALITIES
 
-    release = load(data)
     if (source is None) != (name is None):
         raise HarnessError("--from DIR and --as NAME go together")
+    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
+                          allow_missing_faces, workers,
+                          frozen=dict(finetune=finetune, image_set=image_set, size=onnx_size,
+                                      channels=onnx_channels, mean=onnx_mean, std=onnx_std))
+    release = load(data)
     if source is not None:
         from harness.features.imported import import_features
 
@@ -276,10 +289,6 @@ def extract_cmd(
         out.print(f"Imported {done.name!r}: {done.n_names} names, {done.n_rows:,} {done.kind} "
                   f"rows of {done.dim} features, cached in {done.cache_dir}", soft_wrap=True)
         return
-    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
-                          allow_missing_faces, workers,
-                          frozen=dict(finetune=finetune, image_set=image_set, size=onnx_size,
-                                      channels=onnx_channels, mean=onnx_mean, std=onnx_std))
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
     caches, _ = extract_all(release, get_split(release, split, membership=folds), mods, cfg,
@@ -667,7 +676,7 @@ def main() -> None:
     except HarnessError as exc:
         if debug:
             raise
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")  # [onnx], [x]: as is
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")

@@ -144,6 +144,16 @@ def test_without_onnxruntime_the_error_says_how_to_install(monkeypatch):
         import_onnxruntime()
 
 
+def test_without_onnxruntime_the_cli_says_how_to_install(tmp_path, env):
+    path = tiny.write_onnx(tiny.tiny_net(), tmp_path / "m.onnx", size=32)
+    hide = ("import sys; sys.modules['onnxruntime'] = None; from harness.cli import main; "
+            "sys.argv = ['harness', *sys.argv[1:]]; main()")
+    proc = subprocess.run([sys.executable, "-c", hide, "extract", "--data", tmp_path / "none",
+                           "--modality", "face", "--backbone", f"onnx:{path}"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 2 and "pip install 'abaw-harness[onnx]'" in proc.stderr
+
+
 def test_finetune_and_frozen_options_are_checked(tmp_path):
     path = tiny.write_onnx(tiny.tiny_net(), tmp_path / "m.onnx", size=32)
     with pytest.raises(HarnessError, match="cannot be fine-tuned"):
