@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from harness.console import err, out
 from harness.errors import HarnessError
@@ -153,12 +154,12 @@ DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cud
 def _feature_config(device: str, backbone: str, face_weights: Path | None, audio: str,
                     audio_weights: Path | None, face_epochs: int | None,
                     face_oof: int | None = None, allow_missing_faces: bool = False,
-                    workers: int | None = None):
+                    workers: int | None = None, frozen: dict | None = None):
     from harness.features.extract import FeatureConfig
     from harness.features.face_stage import FaceConfig
 
     face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None,
-                      num_workers=workers)
+                      num_workers=workers, **_frozen_options(backbone, **(frozen or {})))
     if face_epochs is not None:
         face.max_epochs = face_epochs
     cfg = FeatureConfig(face=face, audio=audio, device=device,
@@ -169,8 +170,63 @@ def _feature_config(device: str, backbone: str, face_weights: Path | None, audio
     return cfg
 
 
-BackboneOpt = Annotated[str, typer.Option("--backbone",
-                                          help="Face backbone: light (default) or emonet.")]
+BackboneOpt = Annotated[str, typer.Option(
+    "--backbone", help="Face backbone: light (default), emonet, or onnx:PATH (a frozen ONNX "
+    "model run with ONNX Runtime; needs abaw-harness\\[onnx]).")]
+FinetuneOpt = Annotated[bool | None, typer.Option(
+    "--finetune/--no-finetune", help="Fine-tune the face backbone in stage 1, or use it "
+    "frozen (features straight from it; --no-finetune needs --face-weights). Default: "
+    "fine-tune light and emonet; an onnx: backbone is always frozen.")]
+ImageSetOpt = Annotated[str, typer.Option(
+    "--image-set", help="Face images: cropped_aligned (default) or cropped (the release's "
+    "non-aligned crops).")]
+OnnxSizeOpt = Annotated[int | None, typer.Option(
+    "--onnx-size", help="onnx: input side in pixels (default: the model's static side, "
+    "else 224).")]
+OnnxChannelsOpt = Annotated[str, typer.Option(
+    "--onnx-channels", help="onnx: channel order the model expects, rgb or bgr.")]
+OnnxMeanOpt = Annotated[str | None, typer.Option(
+    "--onnx-mean", help="onnx: per-channel mean of pixels/255, e.g. 0.485,0.456,0.406 "
+    "(the default, ImageNet's).")]
+OnnxStdOpt = Annotated[str | None, typer.Option(
+    "--onnx-std", help="onnx: per-channel std, e.g. 0.229,0.224,0.225 (the default).")]
+
+
+def _frozen_options(backbone: str, finetune: bool | None = None,
+                    image_set: str = "cropped_aligned", size: int | None = None,
+                    channels: str = "rgb", mean: str | None = None, std: str | None = None
+                    ) -> dict:
+    """FaceConfig fields of --finetune, --image-set and the --onnx-* options."""
+    from harness.features.onnx_backbone import (
+        OnnxBackboneConfig,
+        import_onnxruntime,
+        is_onnx,
+        onnx_path,
+    )
+
+    if is_onnx(backbone):  # before any data is read: a missing package or file fails fast
+        import_onnxruntime()
+        onnx_path(backbone)
+    onnx = OnnxBackboneConfig(size=size, channels=channels.lower())
+    if mean is not None:
+        onnx.mean = _triple("--onnx-mean", mean)
+    if std is not None:
+        onnx.std = _triple("--onnx-std", std)
+    if onnx != OnnxBackboneConfig() and not is_onnx(backbone):
+        raise HarnessError("--onnx-size, --onnx-channels, --onnx-mean and --onnx-std apply to "
+                           f"--backbone onnx:PATH, not {backbone}")
+    return {"finetune": finetune, "image_set": image_set, "onnx": onnx}
+
+
+def _triple(option: str, text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise HarnessError(f"{option} takes 3 numbers separated by commas, not {text!r}") \
+            from None
+    if len(values) != 3:
+        raise HarnessError(f"{option} takes 3 numbers (one a channel), not {text!r}")
+    return values  # type: ignore[return-value]
 FaceWeightsOpt = Annotated[Path | None, typer.Option(
     "--face-weights", help="Local EmoNet-style state dict (e.g. emonet_8.pth).")]
 AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps.")]
@@ -205,6 +261,12 @@ def extract_cmd(
     allow_missing_faces: AllowMissingFacesOpt = False,
     folds: FoldsOpt = None,
     workers: WorkersOpt = None,
+    finetune: FinetuneOpt = None,
+    image_set: ImageSetOpt = "cropped_aligned",
+    onnx_size: OnnxSizeOpt = None,
+    onnx_channels: OnnxChannelsOpt = "rgb",
+    onnx_mean: OnnxMeanOpt = None,
+    onnx_std: OnnxStdOpt = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
@@ -213,9 +275,13 @@ def extract_cmd(
     from harness.features.extract import all_names, extract_all, shard_names
     from harness.features.modalities import MODALITIES
 
-    release = load(data)
     if (source is None) != (name is None):
         raise HarnessError("--from DIR and --as NAME go together")
+    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
+                          allow_missing_faces, workers,
+                          frozen=dict(finetune=finetune, image_set=image_set, size=onnx_size,
+                                      channels=onnx_channels, mean=onnx_mean, std=onnx_std))
+    release = load(data)
     if source is not None:
         from harness.features.imported import import_features
 
@@ -223,8 +289,6 @@ def extract_cmd(
         out.print(f"Imported {done.name!r}: {done.n_names} names, {done.n_rows:,} {done.kind} "
                   f"rows of {done.dim} features, cached in {done.cache_dir}", soft_wrap=True)
         return
-    cfg = _feature_config(device, backbone, face_weights, audio, audio_weights, None, face_oof,
-                          allow_missing_faces, workers)
     names = shard_names(all_names(release), _parse_shard(shard))
     mods = tuple(modality) if modality else MODALITIES
     caches, _ = extract_all(release, get_split(release, split, membership=folds), mods, cfg,
@@ -312,6 +376,12 @@ def run_cmd(
     face_oof: FaceOofOpt = None,
     allow_missing_faces: AllowMissingFacesOpt = False,
     folds: FoldsOpt = None,
+    finetune: FinetuneOpt = None,
+    image_set: ImageSetOpt = "cropped_aligned",
+    onnx_size: OnnxSizeOpt = None,
+    onnx_channels: OnnxChannelsOpt = "rgb",
+    onnx_mean: OnnxMeanOpt = None,
+    onnx_std: OnnxStdOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.
     Several GPUs or processes: torchrun --nproc_per_node N -m harness run ..."""
@@ -325,7 +395,9 @@ def run_cmd(
         if value is not None:
             setattr(tcfg, key, value)
     fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs,
-                           face_oof, allow_missing_faces, workers)
+                           face_oof, allow_missing_faces, workers,
+                           frozen=dict(finetune=finetune, image_set=image_set, size=onnx_size,
+                                       channels=onnx_channels, mean=onnx_mean, std=onnx_std))
     inputs = {slot: name for slot, name in (("face", face_features), ("audio", audio_features),
                                             ("pose", pose_features)) if name}
     splits = _splits_of(split)
@@ -604,7 +676,7 @@ def main() -> None:
     except HarnessError as exc:
         if debug:
             raise
-        err.print(f"[bold red]error:[/bold red] {exc}")
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}")  # [onnx], [x]: as is
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")

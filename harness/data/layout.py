@@ -29,7 +29,12 @@ TEST_LIST_NAMES = (
 )
 _TEMPLATE = re.compile(r"^CVPR_\d+(st|nd|rd|th)_ABAW_EXPR_test_set_(sample|example)\.txt$", re.I)
 VIDEO_SUFFIXES = (".mp4", ".avi")
-_SEARCH_DEPTH = 3
+SEARCH_DEPTH = 3
+#: The face image sets of a release: ``cropped_aligned`` (112x112, aligned; the default) and
+#: ``cropped`` (the detector's non-aligned crops, of varying size). Folders of a set are named
+#: after it, optionally with a suffix (``cropped_aligned_new_50_vids``), or hold batch folders.
+IMAGE_SETS = ("cropped_aligned", "cropped")
+DEFAULT_IMAGE_SET = "cropped_aligned"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class ReleaseLayout:
     pose_dir: Path | None
     test_list: Path | None
     template: Path | None
+    cropped_roots: tuple[Path, ...] = ()  # the non-aligned ``cropped`` set (``--image-set``)
 
 
 def find_release(
@@ -75,6 +81,7 @@ def find_release(
         pose_dir=Path(pose_dir) if pose_dir else _first_dir(dirs, "openpose"),
         test_list=Path(test_list) if test_list else _find_file(root, dirs, TEST_LIST_NAMES),
         template=Path(template) if template else _find_template(root, dirs),
+        cropped_roots=_find_image_roots(dirs, "cropped"),
     )
     return _checked(layout)
 
@@ -86,14 +93,15 @@ def _checked(layout: ReleaseLayout) -> ReleaseLayout:
     for path in layout.image_roots:
         if not path.is_dir():
             raise HarnessError(f"folder {path} does not exist")
-    return replace(layout, image_roots=tuple(dict.fromkeys(layout.image_roots)))
+    return replace(layout, image_roots=tuple(dict.fromkeys(layout.image_roots)),
+                   cropped_roots=tuple(dict.fromkeys(layout.cropped_roots)))
 
 
 def _shallow_dirs(root: Path) -> list[Path]:
     """Folders down to a small depth, not entering image roots or per-video pose folders."""
     out: list[Path] = []
     frontier = [root]
-    for _ in range(_SEARCH_DEPTH):
+    for _ in range(SEARCH_DEPTH):
         nxt = []
         for d in frontier:
             try:
@@ -111,7 +119,17 @@ def _shallow_dirs(root: Path) -> list[Path]:
 
 def _is_leaf_store(path: Path) -> bool:
     name = path.name.lower()
-    return name.startswith("cropped_aligned") or name == "openpose" or name.endswith("_set")
+    return (image_set_of(path) is not None or name == "openpose" or name.endswith("_set"))
+
+
+def image_set_of(path: Path) -> str | None:
+    """The image set a folder named like ``cropped_aligned*`` or ``cropped[_*]`` holds."""
+    name = path.name.lower()
+    if name.startswith("cropped_aligned"):
+        return "cropped_aligned"
+    if name == "cropped" or name.startswith("cropped_"):
+        return "cropped"
+    return None
 
 
 def _find_annotations(root, dirs, override) -> tuple[str, Path]:
@@ -130,11 +148,12 @@ def _find_annotations(root, dirs, override) -> tuple[str, Path]:
     )
 
 
-def _find_image_roots(dirs: list[Path]) -> tuple[Path, ...]:
-    """``cropped_aligned*`` folders; when one only holds batch folders, those are the roots."""
+def _find_image_roots(dirs: list[Path], image_set: str = DEFAULT_IMAGE_SET
+                      ) -> tuple[Path, ...]:
+    """Folders of ``image_set``; when one only holds batch folders, those are the roots."""
     roots: list[Path] = []
     for d in dirs:
-        if not d.name.lower().startswith("cropped_aligned"):
+        if image_set_of(d) != image_set:
             continue
         children = sorted(p for p in d.iterdir() if p.is_dir())
         if children and all(_holds_only_dirs(c) for c in children[:3]):

@@ -6,6 +6,7 @@ Validation_Set (the real ABAW5/6 releases have one) are reported and kept in val
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -19,7 +20,13 @@ import numpy as np
 from harness.data.annotations import read_annotation_dir
 from harness.data.embedded import ensure_default_corpus
 from harness.data.face_index import FaceIndex
-from harness.data.layout import ReleaseLayout, find_release
+from harness.data.layout import (
+    DEFAULT_IMAGE_SET,
+    IMAGE_SETS,
+    SEARCH_DEPTH,
+    ReleaseLayout,
+    find_release,
+)
 from harness.data.testset import Template, read_template, read_test_list
 from harness.data.videos import VideoInfo, find_videos, probe_video, video_of
 from harness.errors import HarnessError, ReleaseFormatError
@@ -103,6 +110,28 @@ class Release:
 
     def fps(self, name: str) -> float:
         return self.video_info(name).fps
+
+    def with_image_set(self, image_set: str) -> Release:
+        """This release reading its faces from ``image_set`` (``cropped_aligned`` or ``cropped``).
+
+        Labels, videos and everything cached on the release are shared; only the face index
+        differs. A set the release does not have is an error naming where it was looked for.
+        """
+        if image_set not in IMAGE_SETS:
+            raise HarnessError(f"unknown image set {image_set!r}; choose one of "
+                               f"{', '.join(IMAGE_SETS)}")
+        if image_set == DEFAULT_IMAGE_SET:
+            return self
+        roots = self.layout.cropped_roots
+        if not roots:
+            found = ", ".join(map(str, self.layout.image_roots)) or "none"
+            raise HarnessError(
+                f"--image-set {image_set}: no {image_set}/ (or {image_set}_*/) folder of face "
+                f"images under {self.root} (searched {SEARCH_DEPTH} levels down; "
+                f"cropped_aligned roots found: {found})")
+        other = copy.copy(self)
+        other.faces = FaceIndex(roots)
+        return other
 
     @cached_property
     def fingerprint(self) -> str:

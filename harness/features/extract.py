@@ -35,6 +35,7 @@ from harness.features.face_stage import (
     finetune_face,
     warn_if_not_paper,
 )
+from harness.features.frozen import FROZEN, extract_frozen
 from harness.features.imported import imported_source
 from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
@@ -128,6 +129,16 @@ def extract_face(release: Release, names: list[str], stage: FaceStage, cfg: Feat
     return cache
 
 
+def _frozen_face(release: Release, names: list[str], cfg: FeatureConfig, *, quiet=False
+                 ) -> FeatureCache:
+    """A frozen backbone's features: nothing is fine-tuned, so nothing is cross-fitted."""
+    if cfg.face_oof and not quiet:
+        err.print(f"Frozen face backbone: no stage-1 fine-tune, so the training names' face "
+                  f"features are not cross-fitted (--face-oof {cfg.face_oof} has no effect; "
+                  f"face_fit: {FROZEN})")
+    return extract_frozen(release, names, cfg.face, quiet=quiet)
+
+
 # --------------------------------------------------------------------------- audio
 
 def audio_cache(release: Release, cfg: FeatureConfig):
@@ -217,10 +228,16 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     caches: dict[str, FeatureCache] = {}
     stage = None
     if "face" in modalities:
-        check_faces(release, sorted({*names, *split.train, *split.val}),
+        cfg.face.device = cfg.device
+        cfg.face.check()
+        faces = release.with_image_set(cfg.face.image_set)
+        check_faces(faces, sorted({*names, *split.train, *split.val}),
                     allow_missing=cfg.allow_missing_faces)
-        stage = face_stage(release, split, cfg, quiet=quiet)
-        caches["face"] = extract_face(release, names, stage, cfg, split, quiet=quiet)
+        if cfg.face.frozen:
+            caches["face"] = _frozen_face(faces, mine, cfg, quiet=quiet)
+        else:
+            stage = face_stage(faces, split, cfg, quiet=quiet)
+            caches["face"] = extract_face(faces, names, stage, cfg, split, quiet=quiet)
     if "audio" in modalities:
         caches["audio"] = extract_audio(release, mine, cfg, quiet=quiet)
     if "pose" in modalities:

@@ -11,7 +11,7 @@ depend on which names were extracted together), while the device runs the model.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from harness.features.face_images import (
     to_device,
     to_model_input,
 )
-from harness.features.face_model import FaceModel, load_face_model
+from harness.features.face_model import load_face_model
 from harness.features.face_stage import FaceConfig, FaceStage
 from harness.features.timeline import fill_from_nearest, frame_times
 
@@ -44,10 +44,22 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
         return
     device = resolve_device(cfg.device)
     model = load_face_model(cfg.backbone, stage.checkpoint, device)
+    encode_faces(release, todo, model.backbone, cfg, cache, device, show_progress=show_progress)
+
+
+#: A frozen feature maker: ``(B, 3, S, S)`` RGB in [0, 1] -> ``(B, D)``, with ``input_size``
+#: (S) and ``feature_dim`` (D) attributes: a registered backbone, or an ``OnnxBackbone``.
+Encoder = Callable[[torch.Tensor], torch.Tensor]
+
+
+def encode_faces(release: Release, todo: list[str], encoder: Encoder, cfg: FaceConfig,
+                 cache: FeatureCache, device: torch.device, *, show_progress: bool = True
+                 ) -> None:
+    """Cache ``encoder``'s feature of every frame 1..N of every name of ``todo``."""
     with progress("frames", disable=not show_progress) as bar:
         sizes = {name: release.n_frames(name) for name in todo}
         task = bar.add_task("face features", total=sum(sizes.values()), info="")
-        for name, feat, flag, bad in _features(release, todo, model, cfg, device):
+        for name, feat, flag, bad in _features(release, todo, encoder, cfg, device):
             cache.save(name, feat, frame_times(np.arange(1, feat.shape[0] + 1),
                                                release.fps(name)), flag)
             if bad.size:
@@ -58,7 +70,7 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
 
 
 @torch.inference_mode()
-def _features(release: Release, names: list[str], model: FaceModel, cfg: FaceConfig,
+def _features(release: Release, names: list[str], encoder: Encoder, cfg: FaceConfig,
               device: torch.device
               ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """Per name: features and flags of frames 1..N, and the frames whose jpg did not decode."""
@@ -68,7 +80,7 @@ def _features(release: Release, names: list[str], model: FaceModel, cfg: FaceCon
     files = FaceFiles.of(release.faces, names, np.repeat(np.arange(len(names)), counts),
                          np.concatenate(have) if have else np.zeros(0, np.int64))
     per_name = [[b + a for b in chunks(int(c), cfg.batch_size)] for a, c in zip(starts, counts)]
-    size, dim = model.backbone.input_size, model.backbone.feature_dim
+    size, dim = encoder.input_size, encoder.feature_dim
     loader = FaceLoader(FaceImages(files, loader_size(stored_size(files), size, device)),
                         cfg.num_workers, pin=device.type == "cuda")
     batches = loader.batches([b for plan in per_name for b in plan])
@@ -78,7 +90,7 @@ def _features(release: Release, names: list[str], model: FaceModel, cfg: FaceCon
             img, ok = next(batches)
             x = to_model_input(to_device(img, device), size)  # outside autocast: exact pixels
             with autocast(device):
-                feats.append(model.backbone(x).float().cpu())
+                feats.append(encoder(x).float().cpu())
             oks.append(ok)
         n = release.n_frames(name)
         if not feats:

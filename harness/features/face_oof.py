@@ -130,5 +130,8 @@ class CrossFitCache:
 
 
 def fit_of(cache: FeatureCache | CrossFitCache) -> str:
-    """``in-sample`` or ``oof<K>`` (the groups really used): what ``run.json`` records."""
-    return cache.fit if isinstance(cache, CrossFitCache) else IN_SAMPLE
+    """``in-sample``, ``oof<K>`` (the groups really used) or, for a frozen backbone's cache,
+    ``frozen``: what ``run.json`` records."""
+    if isinstance(cache, CrossFitCache):
+        return cache.fit
+    return cache.config.get("fit", IN_SAMPLE)
