@@ -118,7 +118,7 @@ FoldsOpt = Annotated[Path | None, typer.Option(
     "it, never recomputed.")]
 FaceOofOpt = Annotated[int | None, typer.Option(
     "--face-oof", metavar="K", help="Training names' face features cross-fitted over K "
-    "recording groups (0: in-sample, the paper's). Default: 5.")]
+    "recording groups (0: in-sample, the paper's and the default).")]
 AllowMissingFacesOpt = Annotated[bool, typer.Option(
     "--allow-missing-faces", help="Run even if some names have no face image (their face "
     "features are zeros, flagged; one warning per name) instead of stopping.")]

@@ -71,7 +71,7 @@ class Table:
         per row, for lines and plots that have no feature columns."""
         if not self.feature_keys:
             return self.labels
-        return tuple(f"{label} ({', '.join(v or '?' for v in feats)})"
+        return tuple(f"{label} ({', '.join(v for v in feats if v)})"  # none: not read
                      for label, feats in zip(self.labels, self.features))
 
 

@@ -65,9 +65,8 @@ def test_end_to_end(tmp_path, env):
         assert "macro F1" in out
     runs = sorted((work / "runs").iterdir())
     assert len(runs) == 2
-    for run in runs:  # cross-fitted face features by default, over the groups there are
-        assert json.loads((run / "run.json").read_text())["features"]["face_fit"] in (
-            "oof2", "oof3", "oof4", "oof5")
+    for run in runs:  # in-sample face features by default (the paper's)
+        assert json.loads((run / "run.json").read_text())["features"]["face_fit"] == "in-sample"
         for f in ("metrics.json", "config.json", "run.json", "epochs.csv", "checkpoint.pt",
                   "per_video_confusion.npz", "confusion.png", "per_class_f1.png"):
             assert (run / f).is_file(), f

@@ -191,7 +191,7 @@ def test_run_current_face_on_an_onnx_backbone_trains_only_the_head(tmp_path, syn
     work = tmp_path / "work"
     proc = harness("run", "current_face", "--data", synth_root, "--workdir", work,
                    "--backbone", f"onnx:{path}", "--epochs", 2, "--batch-size", 32,
-                   "--threads", 1, env=env)
+                   "--threads", 1, "--face-oof", 5, env=env)
     assert "macro F1" in proc.stdout and "not cross-fitted" in proc.stderr  # said, and in:
     (run,) = (work / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
