@@ -52,7 +52,8 @@ def test_eight_runs_at_once_share_caches_and_store(tmp_path, synth_root):
     work = tmp_path / "work"
     procs = [subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "current_face", "--data", str(synth_root),
-         "--workdir", str(work), "--face-epochs", "1", "--seed", str(k), "--quiet"],
+         "--workdir", str(work), "--face-epochs", "1", "--seed", str(k), "--face-oof", "3",
+         "--quiet"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(8)]
     outs = [p.communicate(timeout=900) for p in procs]
     for p, (_, e) in zip(procs, outs):
