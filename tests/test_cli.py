@@ -59,7 +59,8 @@ def test_end_to_end(tmp_path, env):
     harness("splits", "--data", data, "--write", work / "folds.json", env=env)
     folds = json.loads((work / "folds.json").read_text())
     assert [s["name"] for s in folds["splits"]] == ["official"] + [f"fold{k}" for k in range(1, 6)]
-    common = ["--data", data, "--workdir", work, "--epochs", 2, "--face-epochs", 2, "--quiet"]
+    common = ["--data", data, "--workdir", work, "--epochs", 2, "--face-epochs", 2,
+              "--batch-size", 32, "--quiet"]
     for baseline in ("current_face", "attention_fusion"):
         out = harness("run", baseline, *common, env=env).stdout
         assert "macro F1" in out
@@ -178,7 +179,8 @@ def test_missing_faces_stop_a_run_unless_allowed(tmp_path, env):
     shutil.rmtree(data / "cropped_aligned" / gone)
     info = harness("data", "info", "--data", data, env=env).stdout
     assert "frames with a face" in info and f"no face image for 1 name(s): {gone}" in info
-    common = ["--data", data, "--workdir", work, "--face-epochs", 1, "--epochs", 1, "--quiet"]
+    common = ["--data", data, "--workdir", work, "--face-epochs", 1, "--epochs", 1,
+              "--batch-size", 32, "--quiet"]
     proc = harness("run", "current_face", *common, env=env, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"no face image at all: {gone}" in proc.stderr and "cropped_aligned" in proc.stderr

@@ -66,8 +66,10 @@ def test_same_run_twice_gives_identical_metrics(synth_root, tmp_path):
 
     kw = dict(data=synth_root, features=FeatureConfig(face=FaceConfig(max_epochs=2),
                                                        device="cpu"), quiet=True)
-    a = run("only_video", train=TrainConfig(max_epochs=2), out=tmp_path / "a", **kw)
-    b = run("only_video", train=TrainConfig(max_epochs=2), out=tmp_path / "b", **kw)
+    a = run("only_video", train=TrainConfig(max_epochs=2, batch_size=32), out=tmp_path / "a",
+            **kw)
+    b = run("only_video", train=TrainConfig(max_epochs=2, batch_size=32), out=tmp_path / "b",
+            **kw)
     assert a.scores == b.scores
     pa = (a.run_dir / "predictions" / "test").iterdir()
     for f in sorted(pa):

@@ -45,6 +45,15 @@ def test_learns_a_planted_signal():
     assert [h["epoch"] for h in res.history] == [1, 2, 3]
 
 
+def test_fewer_windows_than_a_batch_is_an_error_not_a_silent_zero_step_epoch():
+    from harness.errors import HarnessError
+
+    # 640 windows, one in five per epoch: 128 a phase, one full batch of 128, none of 129
+    _fit(TrainConfig(**{**CFG, "frame_stride": 5, "batch_size": 128}))
+    with pytest.raises(HarnessError, match="fewer than one batch of 129.*--batch-size"):
+        _fit(TrainConfig(**{**CFG, "frame_stride": 5, "batch_size": 129}))
+
+
 def test_same_seed_same_result():
     _, a = _fit()
     _, b = _fit()
