@@ -30,8 +30,8 @@ from harness.data.synth.staging import staged
 from harness.errors import HarnessError
 
 GENERATOR_VERSION = "2"
-DEFAULT_VIDEOS = 64
-DEFAULT_SECONDS = 14.0
+DEFAULT_VIDEOS = 112
+DEFAULT_SECONDS = 8.0
 
 
 @dataclass
@@ -57,7 +57,8 @@ def make_timelines(plan: CorpusPlan, seed: int) -> dict[str, Timeline]:
 
     Segment lengths are drawn per person; then each split's segments get their classes from
     one pool with the split's class counts (every class at least twice in a split of four
-    persons or more, once otherwise), so validation and test have the same class mix.
+    persons or more, once otherwise) spread over the segment lengths, so validation and test
+    have the same class mix in segments and in frames.
     """
     rngs, bounds, fps = {}, {}, {}
     for v in plan.videos:
@@ -73,7 +74,8 @@ def make_timelines(plan: CorpusPlan, seed: int) -> dict[str, Timeline]:
             continue
         minimum = 2 if len(names) >= 4 else 1
         _enough_segments(bounds, names, minimum * NUM_CLASSES)
-        classes = split_classes(split_rng, [len(bounds[n]) - 1 for n in names], minimum)
+        lengths = np.concatenate([np.diff(bounds[n]) / fps[n] for n in names])
+        classes = split_classes(split_rng, [len(bounds[n]) - 1 for n in names], minimum, lengths)
         for name, cls in zip(names, classes, strict=True):
             n = int(bounds[name][-1])
             out[name] = make_timeline(rngs[name], n, fps[name], bounds[name], cls)
