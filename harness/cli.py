@@ -348,6 +348,8 @@ def run_cmd(
     device: DeviceOpt = "auto",
     epochs: Annotated[int | None, typer.Option(help="Max fusion epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per step.")] = None,
+    frame_stride: Annotated[int | None, typer.Option(
+        help="Train the fusion stage on one labelled frame in N per epoch (default 5).")] = None,
     lr: Annotated[float | None, typer.Option(
         help="Fusion learning rate (default 1e-3 with AdamW; the paper's is 0.02).")] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
@@ -391,7 +393,8 @@ def run_cmd(
 
     _load_user_modules(baseline_module)
     tcfg = TrainConfig(seed=seed)
-    for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr)):
+    for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr),
+                       ("frame_stride", frame_stride)):
         if value is not None:
             setattr(tcfg, key, value)
     fcfg = _feature_config(device, backbone, face_weights, audio, audio_weights, face_epochs,

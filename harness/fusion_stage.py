@@ -75,12 +75,14 @@ class WindowStage:
     def __init__(self, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainConfig,
                  device: torch.device):
         self.train_ws, self.cfg, self.device = train_ws, cfg, device
+        if cfg.frame_stride < 1:
+            raise HarnessError(f"--frame-stride must be 1 or more, got {cfg.frame_stride}")
         fewest = len(train_ws) // cfg.frame_stride  # windows of the epoch with the last phase
         if fewest < cfg.batch_size:  # the ragged last batch is dropped: no step at all
             raise HarnessError(
                 f"{len(train_ws):,} training windows give at most {fewest:,} per epoch (one "
                 f"frame in {cfg.frame_stride}), fewer than one batch of {cfg.batch_size}: the "
-                f"model would not train; lower --batch-size")
+                f"model would not train; lower --batch-size or --frame-stride")
         self.val_ws = val_ws.subset(np.arange(0, len(val_ws), cfg.val_stride))
         self.labels = torch.from_numpy(train_ws.labels)
         self.loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_ws.labels).to(device))

@@ -148,8 +148,13 @@ def test_bring_your_own_features(tmp_path, env):
     common = ["--data", data, "--workdir", work, "--epochs", 1, "--batch-size", 32, "--quiet",
               "--face-features", "peerface", "--audio-features", "peeraudio"]
     harness("run", "attention_fusion", *common, env=env)
-    harness("run", "dense_temporal", *common, "--window-frames", 15, env=env)
+    harness("run", "dense_temporal", *common, "--window-frames", 15, "--frame-stride", 2,
+            env=env)
     infos = [json.loads((run / "run.json").read_text()) for run in (work / "runs").iterdir()]
+    strides = {json.loads((run / "config.json").read_text())["baseline"]:
+               json.loads((run / "config.json").read_text())["train"]["frame_stride"]
+               for run in (work / "runs").iterdir()}
+    assert strides == {"attention_fusion": 5, "dense_temporal": 2}
     assert {i["baseline"] for i in infos} == {"attention_fusion", "dense_temporal"}
     for info in infos:
         assert info["features"]["face"] == "import:peerface"

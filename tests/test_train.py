@@ -52,6 +52,8 @@ def test_fewer_windows_than_a_batch_is_an_error_not_a_silent_zero_step_epoch():
     _fit(TrainConfig(**{**CFG, "frame_stride": 5, "batch_size": 128}))
     with pytest.raises(HarnessError, match="fewer than one batch of 129.*--batch-size"):
         _fit(TrainConfig(**{**CFG, "frame_stride": 5, "batch_size": 129}))
+    with pytest.raises(HarnessError, match="--frame-stride must be 1 or more, got 0"):
+        _fit(TrainConfig(**{**CFG, "frame_stride": 0}))
 
 
 def test_same_seed_same_result():
