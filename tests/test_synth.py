@@ -276,3 +276,22 @@ def test_split_classes_counts_and_no_repeats():
         assert not np.any(c[1:] == c[:-1])
     with pytest.raises(ValueError):
         class_counts(10, 2)
+
+
+def test_a_killed_default_generation_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A generation killed with SIGKILL cannot clean up; the next one removes its folder."""
+    import harness.data.synth as synth
+    from harness.data.embedded import default_corpus_path, ensure_default_corpus
+
+    monkeypatch.setenv("ABAW_HARNESS_HOME", str(tmp_path / "home"))
+    target = default_corpus_path(0)
+    stale = target.with_name(f"{target.name}.partial-999999")
+    (stale / "cropped_aligned").mkdir(parents=True)
+
+    def fake_synthesize(out, seed, progress):
+        out.mkdir(parents=True)
+        (out / "synth.json").write_text('{"complete": true}')
+
+    monkeypatch.setattr(synth, "synthesize", fake_synthesize)
+    assert ensure_default_corpus(0, quiet=True) == target
+    assert not stale.exists() and (target / "synth.json").is_file()

@@ -7,6 +7,7 @@ keeps concurrent first runs from generating it twice.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from filelock import FileLock
@@ -37,9 +38,21 @@ def ensure_default_corpus(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         if not (path / "synth.json").is_file():
+            _remove_unfinished(path)
             _console.print(
                 f"No --data given: generating the embedded synthetic corpus (seed {seed}) "
                 f"into {path} (once; later commands reuse it)."
             )
             synthesize(path, seed=seed, progress=not quiet)
     return path
+
+
+def _remove_unfinished(path: Path) -> None:
+    """Delete what a killed generation left (``<path>.partial-<pid>``, up to ~100 MB each).
+
+    Only called under the corpus lock: no other process is generating this corpus, so every
+    partial folder beside it belongs to a generation that died.
+    """
+    for partial in sorted(path.parent.glob(f"{path.name}.partial-*")):
+        _console.print(f"[dim]Removing {partial}, left by a generation that was stopped.[/dim]")
+        shutil.rmtree(partial, ignore_errors=True)
