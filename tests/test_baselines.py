@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -289,3 +290,22 @@ def test_unobserved_steps_are_masked_not_read(name: str) -> None:
         assert torch.allclose(model(batch), model(changed), atol=1e-5)
         changed[modalities[0]][0, 2] += 5  # an observed step does matter
         assert not torch.allclose(model(batch), model(changed), atol=1e-5)
+
+
+def test_single_modality_example_registers_audio_and_pose_ablations():
+    """examples/single_modality.py: only_audio / only_pose read their own slot and nothing else."""
+    path = Path(__file__).parents[1] / "examples" / "single_modality.py"
+    names = load_baseline_module(str(path))
+    try:
+        assert sorted(names) == ["only_audio", "only_pose"]
+        assert get_baseline("only_audio").modalities == ("audio",)
+        assert get_baseline("only_pose").modalities == ("pose",)
+        model = create_baseline("only_pose", {"pose": 36})
+        model.eval()
+        logits = model({"pose": torch.randn(4, 12, 36)})
+        assert logits.shape == (4, 8) and torch.isfinite(logits).all()
+        with pytest.raises(ValueError, match="no 'pose' tensor"):
+            model({"audio": torch.randn(4, 12, 36)})
+    finally:
+        for name in names:
+            unregister_baseline(name)
