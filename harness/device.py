@@ -23,7 +23,12 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def autocast(device: torch.device, enabled: bool = True):
-    """bf16 autocast on CUDA (when supported); a no-op on the CPU, where fp32 is faster."""
+    """bf16 autocast on CUDA (when supported); a no-op on the CPU.
+
+    On the CPU bf16 pays only where the chip has native bf16 (an attention_fusion training step
+    ran 1.6x faster under CPU autocast on an AMD EPYC with avx512_bf16) and it changes every
+    figure measured in fp32, so it is not switched on behind the user's back.
+    """
     if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
