@@ -350,6 +350,9 @@ def run_cmd(
     batch_size: Annotated[int | None, typer.Option(help="Windows per step.")] = None,
     frame_stride: Annotated[int | None, typer.Option(
         help="Train the fusion stage on one labelled frame in N per epoch (default 5).")] = None,
+    cpu_bf16: Annotated[bool, typer.Option(
+        "--cpu-bf16", help="bf16 autocast for the fusion stage on the CPU (fast where the "
+        "CPU has native bf16, e.g. AVX512-BF16/AMX; off: fp32).")] = False,
     lr: Annotated[float | None, typer.Option(
         help="Fusion learning rate (default 1e-3 with AdamW; the paper's is 0.02).")] = None,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
@@ -392,7 +395,7 @@ def run_cmd(
     from harness.runs import RunConfig, run_config
 
     _load_user_modules(baseline_module)
-    tcfg = TrainConfig(seed=seed)
+    tcfg = TrainConfig(seed=seed, cpu_bf16=cpu_bf16)
     for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                        ("frame_stride", frame_stride)):
         if value is not None:

@@ -72,6 +72,8 @@ class RunConfig:
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)
+        if not self.train.cpu_bf16:  # added later: runs made without it keep their key
+            d["train"].pop("cpu_bf16")
         return d
 
 

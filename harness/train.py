@@ -46,6 +46,7 @@ class Schedule:
     early_stop: int = 5  # ours: the paper gives no patience
     grad_clip: float = 0.0  # 0: no clipping
     seed: int = 0
+    cpu_bf16: bool = False  # bf16 autocast when training on the CPU (see device.autocast)
 
 
 class Stage(Protocol):
@@ -135,7 +136,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
             total, count, started = 0.0, 0, time.perf_counter()
             with measure.stage(clock, f"train epoch {epoch}"):
                 for inputs, targets, weight in batches:
-                    with autocast(device):
+                    with autocast(device, cpu_bf16=schedule.cpu_bf16):
                         loss = stage.loss(net(inputs).float(), targets, weight)
                     optimizer_step(model, optimizer, loss, schedule.grad_clip)
                     total += loss.item() * len(targets)

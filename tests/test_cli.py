@@ -149,12 +149,16 @@ def test_bring_your_own_features(tmp_path, env):
               "--face-features", "peerface", "--audio-features", "peeraudio"]
     harness("run", "attention_fusion", *common, env=env)
     harness("run", "dense_temporal", *common, "--window-frames", 15, "--frame-stride", 2,
-            env=env)
+            "--cpu-bf16", env=env)
     infos = [json.loads((run / "run.json").read_text()) for run in (work / "runs").iterdir()]
     strides = {json.loads((run / "config.json").read_text())["baseline"]:
                json.loads((run / "config.json").read_text())["train"]["frame_stride"]
                for run in (work / "runs").iterdir()}
     assert strides == {"attention_fusion": 5, "dense_temporal": 2}
+    bf16 = {json.loads((run / "config.json").read_text())["baseline"]:
+            json.loads((run / "config.json").read_text())["train"]["cpu_bf16"]
+            for run in (work / "runs").iterdir()}
+    assert bf16 == {"attention_fusion": False, "dense_temporal": True}
     assert {i["baseline"] for i in infos} == {"attention_fusion", "dense_temporal"}
     for info in infos:
         assert info["features"]["face"] == "import:peerface"

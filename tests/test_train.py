@@ -145,3 +145,27 @@ def test_schedule_resumes_exactly(tmp_path):
         1, 1, 1, 0.5, 0.5, 0.25]
     for k in full.state:
         assert torch.equal(full.state[k], resumed.state[k])
+
+
+def test_cpu_bf16_is_opt_in_and_still_learns_and_repeats():
+    """--cpu-bf16: autocast only when asked, same learning, same result twice, its own config."""
+    import contextlib
+
+    from harness.device import autocast
+    from harness.runs import RunConfig
+
+    cpu = torch.device("cpu")
+    assert isinstance(autocast(cpu), contextlib.nullcontext)
+    ctx = autocast(cpu, cpu_bf16=True)
+    assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16
+    cfg = TrainConfig(**CFG, cpu_bf16=True)
+    model, a = _fit(cfg)
+    _, b = _fit(cfg)
+    assert a.best_val_f1 > 0.5
+    same = [(h["train_loss"], h["val_macro_f1"]) for h in a.history]
+    assert same == [(h["train_loss"], h["val_macro_f1"]) for h in b.history]
+    with autocast(cpu, cpu_bf16=True):
+        assert model(_windows(8, 1).batch(np.arange(8), cpu)).dtype == torch.bfloat16
+    plain = RunConfig("attention_fusion").identity()
+    assert "cpu_bf16" not in plain["train"]  # runs made before the option keep their hash
+    assert RunConfig("attention_fusion", train=TrainConfig(cpu_bf16=True)).identity() != plain
