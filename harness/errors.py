@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import pickle
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -21,3 +25,27 @@ class ReleaseFormatError(HarnessError):
         self.line = line
         where = f"{self.path}" if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {message}")
+
+
+#: What reading a damaged file raises: cut short (a copy interrupted, a full disk), edited by
+#: hand, or another format (npz, torch zip, JSON, pickle refused by ``weights_only``).
+_DAMAGE = (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError,
+           zipfile.BadZipFile, pickle.UnpicklingError)
+
+
+@contextlib.contextmanager
+def reading(path: str | Path, hint: str = "") -> Iterator[None]:
+    """Turn a damaged file into one error naming it, instead of a library's traceback.
+
+    The harness writes every file atomically, so damage comes from outside (a partial copy
+    of a run folder, an edit); the message says which file, what the reader found and, with
+    ``hint``, what to do about it.
+    """
+    try:
+        yield
+    except HarnessError:
+        raise
+    except _DAMAGE as exc:
+        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        raise HarnessError(f"{path}: damaged or unreadable ({detail})"
+                           + (f"; {hint}" if hint else "")) from None

@@ -37,7 +37,7 @@ import torch
 
 from harness.atomic import atomic_open, write_json, write_text
 from harness.data.labels import NUM_CLASSES
-from harness.errors import HarnessError
+from harness.errors import HarnessError, reading
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
 from harness.train import TrainState, history_csv
@@ -50,6 +50,8 @@ PREDICTIONS, LOGITS = "predictions", "logits"
 CONFUSION_PLOT, PER_CLASS_PLOT = "confusion.png", "per_class_f1.png"
 SWEEP_TABLE, SWEEP_PLOT, TIMELINES = "sweep.csv", "sweep.png", "timelines"
 PARTS = ("val", "test")
+#: What to do about a damaged file of a finished run.
+_REDO = "copy the run folder again, or re-run it"
 
 
 @dataclass(frozen=True)
@@ -172,14 +174,19 @@ class RunFolder:
 
     def metrics(self) -> Scores:
         d = self._json(METRICS)
-        return Scores(tuple(d["per_class_f1"]), d["accuracy"], d["macro_f1"],
-                      tuple(tuple(r) for r in d["confusion"]), d["n_frames"])
+        with reading(self.path / METRICS, _REDO):
+            return Scores(tuple(d["per_class_f1"]), d["accuracy"], d["macro_f1"],
+                          tuple(tuple(r) for r in d["confusion"]), d["n_frames"])
 
     def _json(self, name: str) -> dict:
         path = self.path / name
         if not path.is_file():
             raise HarnessError(f"{self.path}: no {name}")
-        return json.loads(path.read_text())
+        with reading(path, _REDO):
+            d = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(d, dict):
+            raise HarnessError(f"{path}: damaged or unreadable (not a JSON object); {_REDO}")
+        return d
 
     # ------------------------------------------------------------------ training
 
@@ -203,7 +210,8 @@ class RunFolder:
         path = self.path / CHECKPOINT
         if not path.is_file():
             raise HarnessError(f"{self.path} has no {CHECKPOINT} (a derived run has no model)")
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with reading(path, _REDO):
+            return torch.load(path, map_location="cpu", weights_only=True)
 
     # ------------------------------------------------------------------ outputs
 
@@ -239,9 +247,16 @@ class RunFolder:
         if not path.is_file():
             raise HarnessError(f"{self.path} has no saved {part} logits: it was made before "
                                "logits were kept; re-run it to enable post-processing")
-        with np.load(path, allow_pickle=False) as z:
-            return FrameOutputs(tuple(str(n) for n in z["names"]), z["offsets"].astype(np.int64),
-                                z["logits"].astype(np.float32), z["imputed"].astype(bool))
+        with reading(path, _REDO), np.load(path, allow_pickle=False) as z:
+            out = FrameOutputs(tuple(str(n) for n in z["names"]), z["offsets"].astype(np.int64),
+                               z["logits"].astype(np.float32), z["imputed"].astype(bool))
+        rows = int(out.offsets[-1]) if out.offsets.size else 0
+        if (out.offsets.size != len(out.names) + 1 or out.logits.shape != (rows, NUM_CLASSES)
+                or out.imputed.shape != (rows,)):
+            raise HarnessError(f"{path}: damaged or unreadable ({len(out.names)} names, "
+                               f"offsets {out.offsets.shape}, logits {out.logits.shape}); "
+                               f"{_REDO}")
+        return out
 
     def timeline_path(self, part: str, name: str) -> Path:
         """Where the timeline plot of one video goes (``timelines/<part>/<name>.png``)."""

@@ -30,6 +30,7 @@ from harness.atomic import atomic_open
 from harness.console import progress
 from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, seed_everything
+from harness.errors import reading
 from harness.measure import StageClock
 
 #: One training batch: model inputs, int64 targets, and an optional per-item weight (a mask).
@@ -89,7 +90,8 @@ class TrainState:
     def load(cls, path: Path) -> TrainState | None:
         if not Path(path).is_file():
             return None
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        with reading(path, "delete it to train this stage from its first epoch"):
+            saved = torch.load(path, map_location="cpu", weights_only=True)
         known = {f.name for f in fields(cls)}  # a state saved by an older version may hold more
         return cls(**{k: v for k, v in saved.items() if k in known})
 

@@ -298,6 +298,47 @@ def test_ensemble_refuses_mixed_or_incomplete_sets(where, synth_release):
         ensemble([a.run_id], where=where)
 
 
+def test_ensemble_refuses_a_run_given_twice(where, synth_release):
+    a = fake_run(where.workdir, synth_release, "official", "fake", 23)
+    with pytest.raises(HarnessError, match="given twice"):
+        ensemble([a.run_id, str(a.path)], where=where)
+
+
+@pytest.mark.parametrize("file", ["logits/val.npz", "metrics.json", "run.json",
+                                  "checkpoint.pt"])
+def test_a_damaged_run_file_is_an_error_naming_it(where, synth_release, file):
+    """A run folder copied in part or edited by hand: one error naming the file, no traceback."""
+    src = fake_run(where.workdir, synth_release, "official", "fake", 24)
+    src.write_checkpoint({"w": np.zeros(3, np.float32)})
+    path = src.path / file
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # cut short
+    with pytest.raises(HarnessError, match=rf"{path.name}: damaged or unreadable"):
+        {"logits/val.npz": lambda: src.outputs("val"), "metrics.json": src.metrics,
+         "run.json": src.info, "checkpoint.pt": src.checkpoint}[file]()
+
+
+def test_logits_of_the_wrong_shape_are_refused(where, synth_release):
+    src = fake_run(where.workdir, synth_release, "official", "fake", 25)
+    path = src.path / "logits" / "val.npz"
+    with np.load(path) as z:
+        parts = dict(z)
+    parts["logits"] = parts["logits"][:-1]
+    with open(path, "wb") as fh:
+        np.savez(fh, **parts)
+    with pytest.raises(HarnessError, match="val.npz: damaged"):
+        src.outputs("val")
+
+
+def test_cli_smooth_of_a_damaged_run_exits_2_naming_the_file(tmp_path, synth_release):
+    work = tmp_path / "work"
+    src = fake_run(work, synth_release, "official", "fake", 26)
+    (src.path / "logits" / "val.npz").write_bytes(b"PK\x03\x04 not a zip")
+    res = harness("smooth", str(src.path), "--workdir", work, "--data", synth_release.root,
+                  "--method", "mean", check=False)
+    assert res.returncode == 2
+    assert "val.npz: damaged or unreadable" in res.stderr and "Traceback" not in res.stderr
+
+
 def test_seed_ensemble_averages_one_split(where, synth_release):
     runs = [fake_run(where.workdir, synth_release, "official", "fake", s) for s in (30, 31, 32)]
     where.timelines = TimelineConfig(val=False, test=True)

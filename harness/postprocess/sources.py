@@ -86,9 +86,12 @@ class SourceSet:
 
 def load_sources(runs: Sequence[str | Path], workdir: Path, release: Release) -> list[Source]:
     """Finished runs by folder or id, checked against ``release`` and for saved logits."""
-    sources = []
+    sources: list[Source] = []
     for run in runs:
         src = Source(RunFolder.open(workdir, str(run)))
+        if any(s.folder.path.resolve() == src.folder.path.resolve() for s in sources):
+            raise HarnessError(f"run {src.folder.run_id} is given twice: an ensemble would "
+                               "count it twice")
         check_source(src, release)
         sources.append(src)
     return sources
