@@ -99,3 +99,24 @@ def test_batches_carry_each_modalitys_observed_mask(synth_root, synth_release, e
         assert not (batch["face_mask"] & ~batch["mask"]).any()
     assert np.array_equal(ws.observed("face"), batch["face_mask"][:, CURRENT_STEP].numpy())
     assert not ws.observed("face").all(), "the corpus has frames without a face"
+
+
+def test_a_damaged_face_model_is_an_error_naming_it(synth_release, extracted):
+    """The stage-1 cache, damaged outside the harness: say which file, not a traceback."""
+    from harness.errors import HarnessError
+    from harness.features.face_model import load_face_model
+
+    split, _, stage, cfg = extracted
+    meta = stage.checkpoint.with_suffix(".json")
+    saved_meta, saved_ckpt = meta.read_bytes(), stage.checkpoint.read_bytes()
+    try:
+        meta.write_text('{"best_epoch": 1,')
+        with pytest.raises(HarnessError, match=rf"{meta.name}: damaged or unreadable"):
+            extract_all(synth_release, split, ("face",), cfg, quiet=True)
+        meta.write_bytes(saved_meta)
+        stage.checkpoint.write_bytes(saved_ckpt[:200])
+        with pytest.raises(HarnessError, match=rf"{stage.checkpoint.name}: damaged"):
+            load_face_model(cfg.face.backbone, stage.checkpoint, "cpu")
+    finally:
+        meta.write_bytes(saved_meta)
+        stage.checkpoint.write_bytes(saved_ckpt)

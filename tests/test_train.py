@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from baselines import create_baseline
+from harness.errors import HarnessError
 from harness.features.cache import Packed
 from harness.features.timeline import WindowSpec
 from harness.features.windows import SourceTable, WindowSet
@@ -81,6 +82,14 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert [h["val_macro_f1"] for h in resumed.history] == [
         h["val_macro_f1"] for h in full.history]
+
+
+def test_a_damaged_training_state_is_an_error_naming_it(tmp_path):
+    state_file = tmp_path / "last.pt"
+    TrainState(epoch=1).save(state_file)
+    state_file.write_bytes(state_file.read_bytes()[:100])  # cut short outside the harness
+    with pytest.raises(HarnessError, match=r"last.pt: damaged or unreadable.*first epoch"):
+        TrainState.load(state_file)
 
 
 class ScriptedStage:

@@ -222,7 +222,10 @@ def _write_packed(folder: Path, entries: list[Features], keys: list[str]) -> Non
 
 def _read_packed(folder: Path, keys: list[str]) -> Packed | None:
     marker = folder / "done.json"
-    if not marker.is_file() or json.loads(marker.read_text()).get("keys") != keys:
+    try:
+        if json.loads(marker.read_text()).get("keys") != keys:
+            return None
+    except (OSError, ValueError, AttributeError):  # absent or damaged: rebuilt from the entries
         return None
     try:
         packed = Packed(tuple(keys), np.load(folder / "starts.npy"),

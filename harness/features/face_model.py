@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from harness.data.labels import NUM_CLASSES
+from harness.errors import reading
 from harness.features.backbones import create_backbone
 
 
@@ -53,7 +54,8 @@ def build_face_model(backbone: str, weights: str | None = None) -> FaceModel:
 def load_face_model(backbone: str, checkpoint: Path, device: torch.device) -> FaceModel:
     """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``."""
     model = FaceModel(create_backbone(backbone))
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    with reading(checkpoint, "delete it (and its .json beside it) to train the face model again"):
+        model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     return model.to(device).eval()
 
 

@@ -29,7 +29,7 @@ from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release
 from harness.data.splits import Split
 from harness.device import autocast, resolve_device
-from harness.errors import HarnessError
+from harness.errors import HarnessError, reading
 from harness.features.face_images import (
     FaceFiles,
     FaceImages,
@@ -283,8 +283,9 @@ def _load_stage(models_dir: Path, key: str) -> FaceStage | None:
     ckpt, meta_path = models_dir / f"{key}.pt", models_dir / f"{key}.json"
     if not (ckpt.is_file() and meta_path.is_file()):
         return None
-    meta = json.loads(meta_path.read_text())
-    return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+    with reading(meta_path, f"delete it and {ckpt.name} to train the face model again"):
+        meta = json.loads(meta_path.read_text())
+        return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
 
 
 def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Path, key: str,

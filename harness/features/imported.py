@@ -32,7 +32,7 @@ from harness.atomic import write_json
 from harness.console import progress
 from harness.data.release import Release
 from harness.data.videos import video_of
-from harness.errors import HarnessError
+from harness.errors import HarnessError, reading
 from harness.features.cache import FeatureCache, cache_root
 from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
@@ -101,9 +101,10 @@ def imported_source(release: Release, name: str) -> FeatureSource:
     if not index.is_file():
         raise HarnessError(f"no imported features named {name!r} for this release; import them "
                            f"with: harness extract --from DIR --as {name}")
-    meta = json.loads(index.read_text())
-    cache = FeatureCache(cache_root(release), f"import-{name}", meta["config"])
-    return FeatureSource(name, cache, per_frame=meta["kind"] == "per-frame")
+    with reading(index, f"import the features again (harness extract --from DIR --as {name})"):
+        meta = json.loads(index.read_text())
+        cache = FeatureCache(cache_root(release), f"import-{name}", meta["config"])
+        return FeatureSource(name, cache, per_frame=meta["kind"] == "per-frame")
 
 
 def _check_name(name: str) -> None:
