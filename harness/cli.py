@@ -624,6 +624,9 @@ def leaderboard_cmd(
     = None,
     ci: Annotated[bool, typer.Option(help="Show 95 % bootstrap CIs (videos resampled).")]
     = True,
+    over_seeds: Annotated[bool, typer.Option(
+        "--over-seeds", help="Table 2 rows as mean ± std over the training seeds (--seed) of "
+        "each baseline's latest recipe.")] = False,
 ) -> None:
     """Print the paper's Table 2 (or Table 1 with --by split) from the results store."""
     from leaderboard.queries import parse_features
@@ -631,7 +634,8 @@ def leaderboard_cmd(
 
     parts = leaderboard_output(out_dir, by=by, split=split, baseline=baseline, dataset=dataset,
                                fingerprint=fingerprint, features=parse_features(features),
-                               fmt=fmt, compare=compare, plot=plot, ci=ci)
+                               fmt=fmt, compare=compare, plot=plot, ci=ci,
+                               over_seeds=over_seeds)
     for part in parts:
         out.print(part) if not isinstance(part, str) else print(part)
 

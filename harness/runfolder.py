@@ -309,7 +309,8 @@ class RunFolder:
             self.metrics(), run_id=self.run_id, baseline=info["baseline"], split=info["split"],
             dataset=info["dataset"], config_hash=info.get("config_hash", ""),
             data_fingerprint=info.get("data_fingerprint", ""), run_dir=str(self.path),
-            extra={k: info[k] for k in ("seconds", "best_epoch", "kind") if k in info},
+            extra={k: info[k] for k in ("seconds", "best_epoch", "kind", "seed", "recipe")
+                   if k in info},
             features=info.get("features", {}))
         return replace(row, created=info.get("finished", row.created))
 

@@ -225,6 +225,14 @@ def _resumable(cfg: RunConfig, release: Release) -> RunFolder | None:
     return None
 
 
+def recipe_hash(cfg: RunConfig) -> str:
+    """The config hash without the training seed: runs that differ only in their seed share
+    it, so a leaderboard can pool them (``harness leaderboard --over-seeds``)."""
+    identity = cfg.identity()
+    identity["train"].pop("seed")
+    return config_hash(identity)
+
+
 def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
     """A new run folder holding the run's config and split."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -242,6 +250,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         "kind": "trained", "baseline": cfg.baseline, "split": split.name,
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
+        "seed": cfg.train.seed, "recipe": recipe_hash(cfg),
         "features": _features(sources, cfg.features),
         "window": window.label,
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,

@@ -35,12 +35,14 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
                        baseline: str | None = None, dataset: str | None = None,
                        fingerprint: str | None = None, features: Mapping[str, str] | None = None,
                        fmt: str = "rich", compare: tuple[str, str] | None = None,
-                       plot: Path | None = None, ci: bool = True) -> list[RichTable | str]:
+                       plot: Path | None = None, ci: bool = True, over_seeds: bool = False
+                       ) -> list[RichTable | str]:
     """The parts ``harness leaderboard`` prints, in order.
 
     Rows are those of one data set and one data fingerprint (given, else the newest row's) whose
     features include ``features``. ``by="baseline"`` gives Table 2 on ``split``,
-    ``by="split"`` Table 1 of ``baseline`` (default: the newest row's).
+    ``by="split"`` Table 1 of ``baseline`` (default: the newest row's). ``over_seeds``: Table 2
+    rows are means ± std over training seeds (intervals only for rows of one run).
     """
     if fmt not in FORMATS:
         raise HarnessError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -51,7 +53,7 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
         wanted = [f"baseline {baseline}"] if by == "split" and baseline else []
         wanted += [f"{k}={v}" for k, v in (features or {}).items()]
         raise HarnessError(f"no results for {', '.join(wanted)} in {workdir}")
-    table = _table(rows, by, split, baseline)
+    table = _table(rows, by, split, baseline, over_seeds)
     parts: list[RichTable | str] = [rich_table(table) if fmt == "rich"
                                     else render_table(table, fmt)]
     chosen = {r.run_id: r for r in rows}
@@ -66,11 +68,15 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
     return parts
 
 
-def _table(rows: list[Result], by: str, split: str, baseline: str | None) -> Table:
+def _table(rows: list[Result], by: str, split: str, baseline: str | None,
+           over_seeds: bool = False) -> Table:
     if by == "split":
+        if over_seeds:
+            raise HarnessError("--over-seeds pools Table 2 rows; Table 1 (--by split) has "
+                               "one run per split")
         return table1(rows, baseline or newest(rows).baseline)
     if by == "baseline":
-        return table2(rows, split, order=PAPER_ORDER)
+        return table2(rows, split, order=PAPER_ORDER, over_seeds=over_seeds)
     raise HarnessError(f"--by takes baseline or split, not {by!r}")
 
 

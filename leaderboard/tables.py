@@ -35,7 +35,10 @@ MEAN_LABEL = "Folds mean ± std"
 DECIMALS = 1
 #: Feature keys that get a column whenever any row knows them (others only where rows differ).
 ALWAYS_SHOWN = ("face", "audio")
-FEATURE_HEADERS = {"face": "Face", "audio": "Audio", "pose": "Pose", "face_fit": "Face fit"}
+#: The pseudo feature column of ``table2(over_seeds=True)``: the seeds pooled in each row.
+SEEDS_KEY = "seeds"
+FEATURE_HEADERS = {"face": "Face", "audio": "Audio", "pose": "Pose", "face_fit": "Face fit",
+                   SEEDS_KEY: "Seeds"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,9 +116,16 @@ def _data_title(r: Result) -> str:
 
 
 def table2(results: Sequence[Result], split: str = "official", *, dataset: str | None = None,
-           fingerprint: str | None = None, order: Sequence[str] | None = None) -> Table:
+           fingerprint: str | None = None, order: Sequence[str] | None = None,
+           over_seeds: bool = False) -> Table:
     """Table 2: latest run per baseline and feature configuration on ``split``, of one data
-    set and fingerprint; baselines in ``order``, else in order of first appearance."""
+    set and fingerprint; baselines in ``order``, else in order of first appearance.
+
+    ``over_seeds``: each row is instead the mean ± sample std (ddof=1) over the training seeds
+    of that run's recipe (its configuration but the seed; the latest run of each seed). On a
+    validation set of a few dozen videos one seed's ranking of two close systems is mostly
+    luck; the seeds' spread says how much.
+    """
     rows = one_data([r for r in results if r.split == split], dataset=dataset,
                     fingerprint=fingerprint)
     if not rows:
@@ -126,15 +136,42 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
     rank = {n: i for i, n in enumerate(dict.fromkeys([*(order or []),
                                                        *(r.baseline for r in rows)]))}
     picked = sorted(chosen.values(), key=lambda r: rank[r.baseline])
-    values = np.stack([result_row(r) for r in picked])
     keys = feature_columns(picked)
+    cells = _feature_cells(picked, keys)
+    if over_seeds:
+        groups = [seed_runs(rows, r) for r in picked]
+        values = np.stack([np.mean([result_row(g) for g in group], axis=0) for group in groups])
+        stds = np.stack([np.std([result_row(g) for g in group], axis=0, ddof=1)
+                         if len(group) > 1 else np.full(len(COLUMNS), np.nan)
+                         for group in groups])
+        run_ids = tuple(group[0].run_id if len(group) == 1 else "" for group in groups)
+        keys, cells = (*keys, SEEDS_KEY), tuple(
+            (*c, ",".join(str(g.extra["seed"]) for g in group if "seed" in g.extra))
+            for c, group in zip(cells, groups))
+    else:
+        values = np.stack([result_row(r) for r in picked])
+        stds, run_ids = np.full(values.shape, np.nan), tuple(r.run_id for r in picked)
     return Table(
-        title=f"Expression F1 (in %) of each baseline, split {split}, {_data_title(rows[0])}",
+        title=f"Expression F1 (in %) of each baseline, split {split}, {_data_title(rows[0])}"
+              + (", mean ± std over training seeds" if over_seeds else ""),
         label_header="Modal", labels=tuple(r.baseline for r in picked), values=values,
-        stds=np.full(values.shape, np.nan), bold=_column_max(values, len(picked)),
-        run_ids=tuple(r.run_id for r in picked), feature_keys=keys,
-        features=_feature_cells(picked, keys),
+        stds=stds, bold=_column_max(values, len(picked)), run_ids=run_ids,
+        feature_keys=keys, features=cells,
     )
+
+
+def seed_runs(rows: Sequence[Result], newest_row: Result) -> list[Result]:
+    """The latest run of each training seed sharing ``newest_row``'s recipe, baseline and
+    features, by seed. Rows written before runs recorded their seed and recipe (and derived
+    runs, which have no seed) stand alone."""
+    recipe = newest_row.extra.get("recipe")
+    if recipe is None or "seed" not in newest_row.extra:
+        return [newest_row]
+    same = [r for r in rows if r.baseline == newest_row.baseline
+            and r.feature_key == newest_row.feature_key and r.extra.get("recipe") == recipe
+            and "seed" in r.extra]
+    by_seed = latest(same, key=lambda r: r.extra["seed"])
+    return [by_seed[k] for k in sorted(by_seed)]
 
 
 def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = None,

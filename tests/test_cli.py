@@ -86,6 +86,18 @@ def test_end_to_end(tmp_path, env):
     table = harness("leaderboard", "--workdir", work, "--format", "markdown", env=env).stdout
     assert "| attention_fusion |" in table and "| current_face |" in table
     assert "Avg(F1)" in table
+    # another training seed: its own row in the store, pooled with seed 0 by --over-seeds
+    harness("run", "attention_fusion", *common, "--seed", 1, env=env)
+    infos = [json.loads((r / "run.json").read_text())
+             for r in sorted((work / "runs").glob("attention_fusion-*"))]
+    assert sorted(i["seed"] for i in infos) == [0, 1]
+    assert infos[0]["recipe"] == infos[1]["recipe"]
+    assert infos[0]["config_hash"] != infos[1]["config_hash"]
+    pooled = harness("leaderboard", "--workdir", work, "--format", "markdown", "--over-seeds",
+                     env=env).stdout
+    row = next(line for line in pooled.splitlines() if line.startswith("| attention_fusion"))
+    assert "| 0,1 |" in row and row.count(" ± ") == 10
+    assert "| current_face |" in pooled
 
 
 def _to_file(path, *args, env):

@@ -38,6 +38,7 @@ from leaderboard import (
 from leaderboard.plots import plot_confusion, plot_macro_f1, plot_per_class_f1
 from leaderboard.queries import parse_features
 from leaderboard.report import leaderboard_output
+from leaderboard.tables import result_row
 
 EYE = tuple(tuple(int(i == j) for j in range(8)) for i in range(8))
 
@@ -134,6 +135,32 @@ def test_table2_values_latest_run_and_bold():
     newer = make_result("other", dataset="affwild2", created="2030-01-01T00:00:00+02:00")
     assert table2([*results, newer]).labels == ("other",)  # newest data set, never mixed
     assert table2([*results, newer], dataset="synth-seed0").labels == t.labels
+
+
+def test_table2_over_seeds_pools_the_latest_run_of_each_seed_of_one_recipe():
+    def run(baseline, seed, t, recipe="r1"):
+        r = make_result(baseline, seed=seed, created=f"2024-01-01T00:00:{t:02d}")
+        return with_(r, run_id=f"{baseline}-{seed}-{t}",
+                     extra={"seed": seed, "recipe": recipe})
+
+    rows = [run("concat_fusion", 0, 1), run("concat_fusion", 1, 2),
+            run("concat_fusion", 1, 3),  # seed 1 again: the newer run counts, once
+            run("concat_fusion", 2, 4, recipe="old-lr"),  # another recipe: not pooled
+            run("concat_fusion", 2, 5),
+            run("attention_fusion", 0, 6),
+            with_(make_result("current_face", seed=7), extra={})]  # an old row: alone
+    t = table2(rows, over_seeds=True)
+    assert t.labels == ("concat_fusion", "attention_fusion", "current_face")
+    assert t.feature_keys[-1] == "seeds" and t.columns[1] == "Seeds"
+    assert [f[-1] for f in t.features] == ["0,1,2", "0", ""]
+    pooled = np.stack([result_row(r) for r in (rows[0], rows[2], rows[4])])
+    np.testing.assert_allclose(t.values[0], pooled.mean(axis=0))
+    np.testing.assert_allclose(t.stds[0], pooled.std(axis=0, ddof=1))
+    assert np.isnan(t.stds[1:]).all() and t.run_ids == ("", rows[5].run_id, rows[6].run_id)
+    md = render_table(t, "markdown")
+    assert f"{pooled.mean(axis=0)[-1]:.1f} ± {pooled.std(axis=0, ddof=1)[-1]:.1f}" in md
+    plain = table2(rows)  # the default is unchanged: the newest run alone
+    assert plain.run_ids[0] == rows[4].run_id and "seeds" not in plain.feature_keys
 
 
 def test_table1_mean_and_std():
