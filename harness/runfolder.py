@@ -4,7 +4,8 @@
 <workdir>/runs/<run_id>/
   config.json              what was asked: a run's RunConfig, or a derived run's recipe
   run.json                 provenance: kind (trained / derived), baseline, split, data set and
-                           fingerprint, features, version, git commit, seconds, sources
+                           fingerprint, features, training seed and recipe (the config hash
+                           but the seed), version, git commit, seconds, sources
   split.json               the train and validation names
   epochs.csv               per-epoch training log (trained runs)
   last.pt                  training state while a run trains (gone once it finished)
