@@ -38,7 +38,7 @@ from harness.measure import StageClock
 from harness.metrics import Scores
 from harness.paths import file_digest
 from harness.runfolder import FrameOutputs, RunFolder, utc_now
-from harness.train import count_parameters
+from harness.train import TrainState, count_parameters
 from harness.version import __version__
 
 
@@ -115,8 +115,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     clock = StageClock()
     with clock.stage("features"):
         release = release if release is not None else load_release(cfg.data)
-        resumed = distributed.broadcast(
-            _resumable(cfg, release) if (cfg.resume and main) else None)
+        resumed = distributed.broadcast(_resumable(cfg, release) if main else None)
         split = _split(cfg, release, resumed)
         sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
                                          inputs=cfg.inputs, names=all_names(release),
@@ -216,12 +215,29 @@ def _prefix(cfg: RunConfig, release: Release) -> str:
 
 
 def _resumable(cfg: RunConfig, release: Release) -> RunFolder | None:
-    """The newest unfinished run folder of this configuration, if any."""
+    """With ``--resume``, the newest unfinished run folder of this configuration, if any.
+
+    Without it a new run starts, but a killed one of the same configuration is pointed out:
+    re-running the same command after a kill would otherwise start again from epoch 1 in
+    silence and leave the killed folder behind.
+    """
     for d in sorted(RunFolder.runs_dir(cfg.out).glob(f"{_prefix(cfg, release)}*"), reverse=True):
         folder = RunFolder(d)
-        if folder.has_state() and not folder.is_finished:
-            err.print(f"Resuming {d}")
-            return folder
+        if folder.is_finished:
+            continue
+        if cfg.resume:
+            if folder.has_state():  # a damaged state is an error naming it
+                err.print(f"Resuming {d}")
+                return folder
+            continue
+        try:
+            state = TrainState.load(folder.state_file)
+        except HarnessError:  # damaged: nothing to point at
+            continue
+        if state is not None:
+            err.print(f"note: {d} is an unfinished run of this configuration (stopped after "
+                      f"epoch {state.epoch}); this run starts anew, --resume would continue it")
+            return None
     return None
 
 

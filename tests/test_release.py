@@ -212,3 +212,28 @@ def test_a_resumed_run_takes_its_split_from_its_own_split_json(tiny_release, tmp
                                                  "split.json")
     assert _split(cfg, rel, folder).train == ("vid0", "vid1")
     assert _split(cfg, rel, None) == get_split(rel, "fold2")  # a new run: recomputed
+
+
+def test_a_killed_run_is_pointed_out_and_resumed_only_when_asked(tiny_release, tmp_path,
+                                                                  capsys):
+    from harness.runfolder import RunFolder
+    from harness.runs import RunConfig, _prefix, _resumable
+    from harness.train import TrainState
+
+    rel = load_release(tiny_release)
+    cfg = RunConfig(baseline="only_video", out=tmp_path)
+    assert _resumable(cfg, rel) is None  # nothing ran yet
+    killed = RunFolder.create(tmp_path, _prefix(cfg, rel) + "20260101-000000-000000")
+    TrainState(epoch=3).save(killed.state_file)
+    other = RunFolder.create(tmp_path, _prefix(RunConfig(baseline="only_video", out=tmp_path,
+                                                         split="fold1"), rel) + "x")
+    TrainState(epoch=5).save(other.state_file)  # another configuration: never picked
+    assert _resumable(cfg, rel) is None  # a new run starts, but says so
+    assert f"{killed.path.name} is an unfinished run" in capsys.readouterr().err.replace("\n", "")
+    cfg.resume = True
+    assert _resumable(cfg, rel).path == killed.path
+    killed.state_file.write_bytes(b"cut")
+    with pytest.raises(HarnessError, match="last.pt: damaged"):
+        _resumable(cfg, rel)  # asked to resume a damaged state: say which file
+    cfg.resume = False
+    assert _resumable(cfg, rel) is None  # not asked: a damaged leftover does not stop a run
