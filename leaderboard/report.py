@@ -59,8 +59,8 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
     chosen = {r.run_id: r for r in rows}
     intervals = {rid: interval(chosen[rid], N_BOOT) for rid in table.run_ids if rid in chosen} \
         if (ci or plot) else {}
-    if ci and fmt in ("rich", "markdown"):
-        parts.append(_ci_lines(table, chosen, intervals))
+    if ci and fmt in ("rich", "markdown") and any(intervals.values()):
+        parts.append(_ci_lines(table, chosen, intervals))  # pooled rows have none
     if compare:
         parts.append(_comparison_line(_compare(stored, compare, split, rows[0]), split))
     if plot is not None:

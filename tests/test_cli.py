@@ -97,7 +97,8 @@ def test_end_to_end(tmp_path, env):
                      env=env).stdout
     row = next(line for line in pooled.splitlines() if line.startswith("| attention_fusion"))
     assert "| 0,1 |" in row and row.count(" ± ") == 10
-    assert "| current_face |" in pooled
+    assert "| current_face |" in pooled  # one run: its interval stays, pooled rows have none
+    assert "  current_face (" in pooled and "  attention_fusion (" not in pooled
 
 
 def _to_file(path, *args, env):
