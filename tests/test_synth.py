@@ -295,3 +295,26 @@ def test_a_killed_default_generation_leaves_nothing_behind(tmp_path, monkeypatch
     monkeypatch.setattr(synth, "synthesize", fake_synthesize)
     assert ensure_default_corpus(0, quiet=True) == target
     assert not stale.exists() and (target / "synth.json").is_file()
+
+
+def test_synth_out_removes_partials_of_dead_generations_only(tmp_path):
+    """`harness data synth --out DIR` killed hard leaves DIR.partial-<pid>; the next one
+    removes it when that process is gone, never a live generation's folder."""
+    import os
+    import subprocess
+    import sys
+
+    from harness.data.synth.staging import remove_dead_partials, staged
+
+    out = tmp_path / "corpus"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = out.with_name(f"corpus.partial-{int(gone.stdout)}")  # its process has exited
+    live = out.with_name(f"corpus.partial-{os.getppid()}")  # our parent is alive
+    for folder in (dead, live):
+        (folder / "videos").mkdir(parents=True)
+    assert remove_dead_partials(out) == [dead]
+    assert not dead.exists() and live.exists()
+    with staged(out) as root:
+        (root / "synth.json").write_text('{"complete": true}')
+    assert (out / "synth.json").is_file() and live.exists()

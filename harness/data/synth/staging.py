@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def staged(out: Path) -> Iterator[Path]:
     """
     out = Path(out)
     check_target(out)
+    remove_dead_partials(out)
     partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -53,3 +55,34 @@ def staged(out: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def remove_dead_partials(out: Path) -> list[Path]:
+    """Delete ``<out>.partial-<pid>`` folders whose process is gone (a generation killed hard).
+
+    A live pid's folder is left alone: another generation is writing it. Only processes of
+    this machine can be checked; a folder on shared storage written from another machine, under
+    a pid that happens to be free here, would be removed and its generation would fail at the
+    rename with an error, never half a corpus.
+    """
+    removed = []
+    for partial in sorted(out.parent.glob(f"{out.name}.partial-*")):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        print(f"Removing {partial}, left by a generation that was stopped.", file=sys.stderr)
+        shutil.rmtree(partial, ignore_errors=True)
+        removed.append(partial)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) there sends CTRL+C: never probe, keep the folder
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # exists (another user's), or cannot tell: keep it
+        return True
+    return True
