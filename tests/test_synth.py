@@ -318,3 +318,27 @@ def test_synth_out_removes_partials_of_dead_generations_only(tmp_path):
     with staged(out) as root:
         (root / "synth.json").write_text('{"complete": true}')
     assert (out / "synth.json").is_file() and live.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_killed_generation_not_yet_reaped_counts_as_dead(tmp_path):
+    """A process killed hard stays a zombie until its parent waits: it is gone all the same."""
+    import subprocess
+    import sys
+    import time
+
+    from harness.data.synth.staging import remove_dead_partials
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{child.pid}/stat")
+    for _ in range(200):  # until it has exited (not waited for: a zombie)
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.05)
+    out = tmp_path / "corpus"
+    zombie = out.with_name(f"corpus.partial-{child.pid}")
+    zombie.mkdir()
+    try:
+        assert remove_dead_partials(out) == [zombie]
+    finally:
+        child.wait()

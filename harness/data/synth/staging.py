@@ -85,4 +85,7 @@ def _alive(pid: int) -> bool:
         return False
     except (PermissionError, OSError):  # exists (another user's), or cannot tell: keep it
         return True
-    return True
+    try:  # Linux: a killed process not yet reaped by its parent is a zombie, dead all the same
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
