@@ -41,7 +41,7 @@ from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError, reading
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
-from harness.train import TrainState, history_csv
+from harness.train import history_csv
 from leaderboard.queries import PER_VIDEO_FILE
 
 RUNS_DIR = "runs"
@@ -195,9 +195,6 @@ class RunFolder:
     def state_file(self) -> Path:
         """The per-epoch training state (``harness.train.TrainState``) of a run in progress."""
         return self.path / STATE
-
-    def has_state(self) -> bool:
-        return TrainState.load(self.state_file) is not None
 
     def write_history(self, history: list[dict]) -> None:
         if history:

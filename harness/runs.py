@@ -225,19 +225,20 @@ def _resumable(cfg: RunConfig, release: Release) -> RunFolder | None:
         folder = RunFolder(d)
         if folder.is_finished:
             continue
-        if cfg.resume:
-            if folder.has_state():  # a damaged state is an error naming it
-                err.print(f"Resuming {d}")
-                return folder
-            continue
         try:
             state = TrainState.load(folder.state_file)
-        except HarnessError:  # damaged: nothing to point at
+        except HarnessError:
+            if cfg.resume:  # asked to resume a damaged state: the error names it
+                raise
+            continue  # a damaged leftover never stops a new run
+        if state is None:
             continue
-        if state is not None:
-            err.print(f"note: {d} is an unfinished run of this configuration (stopped after "
-                      f"epoch {state.epoch}); this run starts anew, --resume would continue it")
-            return None
+        if cfg.resume:
+            err.print(f"Resuming {d}")
+            return folder
+        err.print(f"note: {d} is an unfinished run of this configuration (stopped after "
+                  f"epoch {state.epoch}); this run starts anew, --resume would continue it")
+        return None
     return None
 
 

@@ -111,6 +111,12 @@ def _column_max(values: np.ndarray, rows: int) -> np.ndarray:
     return bold
 
 
+def _mean_std(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and sample standard deviations (ddof=1; NaN for a single row)."""
+    std = rows.std(axis=0, ddof=1) if len(rows) > 1 else np.full(rows.shape[1], np.nan)
+    return rows.mean(axis=0), std
+
+
 def _data_title(r: Result) -> str:
     return r.dataset + (f", data {r.data_fingerprint}" if r.data_fingerprint else "")
 
@@ -140,10 +146,8 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
     cells = _feature_cells(picked, keys)
     if over_seeds:
         groups = [seed_runs(rows, r) for r in picked]
-        values = np.stack([np.mean([result_row(g) for g in group], axis=0) for group in groups])
-        stds = np.stack([np.std([result_row(g) for g in group], axis=0, ddof=1)
-                         if len(group) > 1 else np.full(len(COLUMNS), np.nan)
-                         for group in groups])
+        values, stds = (np.stack(x) for x in zip(*(
+            _mean_std(np.stack([result_row(g) for g in group])) for group in groups)))
         run_ids = tuple(group[0].run_id if len(group) == 1 else "" for group in groups)
         keys, cells = (*keys, SEEDS_KEY), tuple(
             (*c, ",".join(str(g.extra["seed"]) for g in group if "seed" in g.extra))
@@ -194,8 +198,8 @@ def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = No
     n_main = len(splits)
     folds = values[[i for i, s in enumerate(splits) if s.startswith("fold")]]
     if len(folds) >= 2:
-        values = np.vstack([values, folds.mean(axis=0)])
-        stds = np.vstack([stds, folds.std(axis=0, ddof=1)])
+        mean, std = _mean_std(folds)
+        values, stds = np.vstack([values, mean]), np.vstack([stds, std])
         labels.append(MEAN_LABEL + ("" if len(folds) == 5 else f" ({len(folds)} folds)"))
         run_ids.append("")
     picked = [chosen[s] for s in splits]

@@ -304,7 +304,7 @@ def test_synth_out_removes_partials_of_dead_generations_only(tmp_path):
     import subprocess
     import sys
 
-    from harness.data.synth.staging import remove_dead_partials, staged
+    from harness.data.synth.staging import remove_partials, staged
 
     out = tmp_path / "corpus"
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -313,7 +313,7 @@ def test_synth_out_removes_partials_of_dead_generations_only(tmp_path):
     live = out.with_name(f"corpus.partial-{os.getppid()}")  # our parent is alive
     for folder in (dead, live):
         (folder / "videos").mkdir(parents=True)
-    assert remove_dead_partials(out) == [dead]
+    assert remove_partials(out) == [dead]
     assert not dead.exists() and live.exists()
     with staged(out) as root:
         (root / "synth.json").write_text('{"complete": true}')
@@ -327,7 +327,7 @@ def test_a_killed_generation_not_yet_reaped_counts_as_dead(tmp_path):
     import sys
     import time
 
-    from harness.data.synth.staging import remove_dead_partials
+    from harness.data.synth.staging import remove_partials
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     stat = Path(f"/proc/{child.pid}/stat")
@@ -339,6 +339,6 @@ def test_a_killed_generation_not_yet_reaped_counts_as_dead(tmp_path):
     zombie = out.with_name(f"corpus.partial-{child.pid}")
     zombie.mkdir()
     try:
-        assert remove_dead_partials(out) == [zombie]
+        assert remove_partials(out) == [zombie]
     finally:
         child.wait()

@@ -7,7 +7,6 @@ keeps concurrent first runs from generating it twice.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from filelock import FileLock
@@ -29,6 +28,7 @@ def default_corpus_path(seed: int = DEFAULT_SEED) -> Path:
 def ensure_default_corpus(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> Path:
     """Path of the embedded corpus, generating it first if this machine has none yet."""
     from harness.data.synth import synthesize
+    from harness.data.synth.staging import remove_partials
 
     path = default_corpus_path(seed)
     if (path / "synth.json").is_file():
@@ -38,7 +38,7 @@ def ensure_default_corpus(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         if not (path / "synth.json").is_file():
-            _remove_unfinished(path)
+            remove_partials(path, only_dead=False)  # under the lock: every one is dead
             _console.print(
                 f"No --data given: generating the embedded synthetic corpus (seed {seed}) "
                 f"into {path} (once; later commands reuse it)."
@@ -46,13 +46,3 @@ def ensure_default_corpus(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> P
             synthesize(path, seed=seed, progress=not quiet)
     return path
 
-
-def _remove_unfinished(path: Path) -> None:
-    """Delete what a killed generation left (``<path>.partial-<pid>``, up to ~100 MB each).
-
-    Only called under the corpus lock: no other process is generating this corpus, so every
-    partial folder beside it belongs to a generation that died.
-    """
-    for partial in sorted(path.parent.glob(f"{path.name}.partial-*")):
-        _console.print(f"[dim]Removing {partial}, left by a generation that was stopped.[/dim]")
-        shutil.rmtree(partial, ignore_errors=True)

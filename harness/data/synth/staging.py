@@ -11,10 +11,10 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.console import err
 from harness.data.synth import files
 from harness.errors import HarnessError
 
@@ -43,7 +43,7 @@ def staged(out: Path) -> Iterator[Path]:
     """
     out = Path(out)
     check_target(out)
-    remove_dead_partials(out)
+    remove_partials(out)
     partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -57,20 +57,21 @@ def staged(out: Path) -> Iterator[Path]:
         raise
 
 
-def remove_dead_partials(out: Path) -> list[Path]:
-    """Delete ``<out>.partial-<pid>`` folders whose process is gone (a generation killed hard).
+def remove_partials(out: Path, *, only_dead: bool = True) -> list[Path]:
+    """Delete ``<out>.partial-<pid>`` folders left by generations that were killed hard.
 
-    A live pid's folder is left alone: another generation is writing it. Only processes of
-    this machine can be checked; a folder on shared storage written from another machine, under
-    a pid that happens to be free here, would be removed and its generation would fail at the
-    rename with an error, never half a corpus.
+    ``only_dead``: only those whose process is gone; a live pid's folder is another generation
+    at work. Only processes of this machine can be checked; a folder on shared storage written
+    from another machine, under a pid that happens to be free here, would be removed and its
+    generation would fail at the rename with an error, never half a corpus. Callers that hold
+    a lock every generation of ``out`` takes (the embedded corpus) know every partial is dead.
     """
     removed = []
     for partial in sorted(out.parent.glob(f"{out.name}.partial-*")):
         pid = partial.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+        if only_dead and (not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid))):
             continue
-        print(f"Removing {partial}, left by a generation that was stopped.", file=sys.stderr)
+        err.print(f"[dim]Removing {partial}, left by a generation that was stopped.[/dim]")
         shutil.rmtree(partial, ignore_errors=True)
         removed.append(partial)
     return removed
