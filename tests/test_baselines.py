@@ -309,3 +309,38 @@ def test_single_modality_example_registers_audio_and_pose_ablations():
     finally:
         for name in names:
             unregister_baseline(name)
+
+
+def test_release_defects_example_puts_back_softmax_and_one_key_attention():
+    """examples/release_defects.py: defect 12 (softmax before the loss) and defect 4 (one key)."""
+    path = Path(__file__).parents[1] / "examples" / "release_defects.py"
+    names = load_baseline_module(str(path))
+    try:
+        assert sorted(names) == ["attention_fusion_release", "concat_fusion_release"]
+        batch = make_batch(PAPER_DIMS, pad_left=2)
+        concat = create_baseline("concat_fusion_release", PAPER_DIMS).eval()
+        with torch.no_grad():
+            probs = concat(batch)
+        assert torch.allclose(probs.sum(dim=1), torch.ones(4), atol=1e-5)  # probabilities
+        fixed = create_baseline("concat_fusion", PAPER_DIMS).eval()
+        fixed.load_state_dict(concat.state_dict())
+        with torch.no_grad():
+            assert torch.equal(fixed(batch).argmax(1), probs.argmax(1))  # same predictions
+
+        attention = create_baseline("attention_fusion_release", PAPER_DIMS).eval()
+        batch = make_batch(PAPER_DIMS)
+        face = batch["face"][:, CURRENT_STEP]
+        with torch.no_grad():
+            logits, weights = attention(batch, return_attention=True)
+            assert all(torch.equal(w, torch.ones(4, 1)) for w in weights.values())
+            parts = [face]
+            for m, enc in attention.encoders.items():
+                _, (h_n, _) = enc.lstm(enc.proj(batch[m]))  # nn.LSTM's own final state
+                key = torch.cat([h_n[-2], h_n[-1]], dim=1).unsqueeze(1)
+                parts.append(attention.attention[m](face, key)[0])
+                other = attention.attention[m](torch.randn(4, 256) * 3, key)[0]
+                assert torch.allclose(parts[-1], other, atol=1e-5)  # the query has no effect
+            assert torch.allclose(logits, attention.classifier(torch.cat(parts, 1)), atol=1e-5)
+    finally:
+        for name in names:
+            unregister_baseline(name)
