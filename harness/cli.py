@@ -355,6 +355,9 @@ def run_cmd(
         "CPU has native bf16, e.g. AVX512-BF16/AMX; off: fp32).")] = False,
     lr: Annotated[float | None, typer.Option(
         help="Fusion learning rate (default 1e-3 with AdamW; the paper's is 0.02).")] = None,
+    optimizer: Annotated[str, typer.Option(
+        help="Fusion optimizer: adamw, or sgd (momentum 0.9; with --lr 0.02 --batch-size 4 "
+        "our reading of the paper's recipe).")] = "adamw",
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     face_epochs: Annotated[int | None, typer.Option(help="Max stage-1 face epochs.")] = None,
     backbone: BackboneOpt = "light",
@@ -395,7 +398,7 @@ def run_cmd(
     from harness.runs import RunConfig, run_config
 
     _load_user_modules(baseline_module)
-    tcfg = TrainConfig(seed=seed, cpu_bf16=cpu_bf16)
+    tcfg = TrainConfig(seed=seed, cpu_bf16=cpu_bf16, optimizer=optimizer)
     for key, value in (("max_epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                        ("frame_stride", frame_stride)):
         if value is not None:

@@ -74,6 +74,8 @@ class RunConfig:
             d["train"].pop(k)
         if not self.train.cpu_bf16:  # added later: runs made without it keep their key
             d["train"].pop("cpu_bf16")
+        if self.train.optimizer == "adamw":  # likewise
+            d["train"].pop("optimizer")
         return d
 
 

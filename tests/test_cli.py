@@ -162,7 +162,7 @@ def test_bring_your_own_features(tmp_path, env):
               "--face-features", "peerface", "--audio-features", "peeraudio"]
     harness("run", "attention_fusion", *common, env=env)
     harness("run", "dense_temporal", *common, "--window-frames", 15, "--frame-stride", 2,
-            "--cpu-bf16", env=env)
+            "--cpu-bf16", "--optimizer", "sgd", env=env)
     infos = [json.loads((run / "run.json").read_text()) for run in (work / "runs").iterdir()]
     strides = {json.loads((run / "config.json").read_text())["baseline"]:
                json.loads((run / "config.json").read_text())["train"]["frame_stride"]
@@ -172,6 +172,10 @@ def test_bring_your_own_features(tmp_path, env):
             json.loads((run / "config.json").read_text())["train"]["cpu_bf16"]
             for run in (work / "runs").iterdir()}
     assert bf16 == {"attention_fusion": False, "dense_temporal": True}
+    optimizers = {json.loads((run / "config.json").read_text())["baseline"]:
+                  json.loads((run / "config.json").read_text())["train"]["optimizer"]
+                  for run in (work / "runs").iterdir()}
+    assert optimizers == {"attention_fusion": "adamw", "dense_temporal": "sgd"}
     assert {i["baseline"] for i in infos} == {"attention_fusion", "dense_temporal"}
     for info in infos:
         assert info["features"]["face"] == "import:peerface"

@@ -178,3 +178,22 @@ def test_cpu_bf16_is_opt_in_and_still_learns_and_repeats():
     plain = RunConfig("attention_fusion").identity()
     assert "cpu_bf16" not in plain["train"]  # runs made before the option keep their hash
     assert RunConfig("attention_fusion", train=TrainConfig(cpu_bf16=True)).identity() != plain
+
+
+def test_sgd_is_opt_in_learns_and_keeps_old_hashes():
+    """--optimizer sgd: SGD with momentum 0.9 when asked; AdamW runs keep their config hash."""
+    from harness.errors import HarnessError
+    from harness.fusion_stage import make_optimizer
+    from harness.runs import RunConfig
+
+    cfg = TrainConfig(**{**CFG, "lr": 0.05}, optimizer="sgd")
+    opt = make_optimizer(torch.nn.Linear(2, 2), cfg)
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
+    assert isinstance(make_optimizer(torch.nn.Linear(2, 2), TrainConfig()), torch.optim.AdamW)
+    _, res = _fit(cfg)
+    assert res.best_val_f1 > 0.5
+    plain = RunConfig("attention_fusion").identity()
+    assert "optimizer" not in plain["train"]
+    assert RunConfig("attention_fusion", train=TrainConfig(optimizer="sgd")).identity() != plain
+    with pytest.raises(HarnessError, match="unknown optimizer 'adam'.*adamw, sgd"):
+        TrainConfig(optimizer="adam")
