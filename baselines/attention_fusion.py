@@ -53,11 +53,19 @@ class AttentionFusion(nn.Module):
         parts, weights = [face], {}
         for m, enc in self.encoders.items():
             observed = batch_mask(batch, batch[m], m)
-            out, weights[m] = self.attention[m](face, enc(batch[m], observed), observed)
+            out, weights[m] = self.attention[m](face, *self.keys(enc(batch[m], observed), observed))
             parts.append(out)
         logits = self.classifier(torch.cat(parts, dim=1))
         self.last_attention = {m: w.detach() for m, w in weights.items()}
         return (logits, weights) if return_attention else logits
+
+    def keys(self, seq: Tensor, observed: Tensor) -> tuple[Tensor, Tensor | None]:
+        """What attention weighs: every step of the encoder's output, padded steps masked.
+
+        A hook so that a variant can attend over something else (examples/release_defects.py
+        puts back the release's single key) without writing the forward pass again.
+        """
+        return seq, observed
 
 
 @register_baseline(

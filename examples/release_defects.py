@@ -30,7 +30,6 @@ from torch import Tensor, nn
 from baselines import register_baseline
 from baselines.attention_fusion import FUSED, AttentionFusion
 from baselines.concat_fusion import ConcatFusion
-from baselines.layers import batch_mask, check_batch, current_face_feature
 from harness.data.labels import NUM_CLASSES
 
 
@@ -54,18 +53,8 @@ def final_state(seq: Tensor) -> Tensor:
 class AttentionFusionRelease(AttentionFusion):
     """``AttentionFusion`` whose keys and values are each encoder's final state alone."""
 
-    def forward(self, batch: dict[str, Tensor], return_attention: bool = False
-                ) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
-        check_batch(batch, self.dims)
-        face = current_face_feature(batch)
-        parts, weights = [face], {}
-        for m, enc in self.encoders.items():
-            seq = enc(batch[m], batch_mask(batch, batch[m], m))
-            out, weights[m] = self.attention[m](face, final_state(seq).unsqueeze(1))
-            parts.append(out)
-        logits = self.classifier(torch.cat(parts, dim=1))
-        self.last_attention = {m: w.detach() for m, w in weights.items()}
-        return (logits, weights) if return_attention else logits
+    def keys(self, seq: Tensor, observed: Tensor) -> tuple[Tensor, None]:
+        return final_state(seq).unsqueeze(1), None
 
 
 @register_baseline("concat_fusion_release", modalities=FUSED,
