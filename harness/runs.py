@@ -270,7 +270,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
         "seed": cfg.train.seed, "recipe": recipe_hash(cfg),
-        "features": _features(sources, cfg.features),
+        "features": {**_features(sources, cfg.features), **_training(cfg.train)},
         "window": window.label,
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
@@ -290,6 +290,24 @@ def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str
         if cfg.face.image_set != DEFAULT_IMAGE_SET:
             out["face_images"] = cfg.face.image_set
     return out
+
+
+#: Training settings that never make another system: the seed (``--over-seeds`` pools
+#: seeds), where it runs, and how large the prediction batches are.
+_NOT_A_RECIPE = ("seed", "device", "eval_batch_size")
+
+
+def _training(train: TrainConfig) -> dict[str, str]:
+    """The fusion recipe where it is not the default, e.g. ``{"training": "optimizer sgd, lr
+    0.02, batch_size 4"}``: a baseline trained another way is another system, so the
+    leaderboard gives it a row (and a Training column) of its own; default runs say nothing,
+    as before."""
+    default = TrainConfig()
+    changed = [f"{f.name} {getattr(train, f.name):g}" if isinstance(getattr(train, f.name), float)
+               else f"{f.name} {getattr(train, f.name)}"
+               for f in dataclasses.fields(train) if f.name not in _NOT_A_RECIPE
+               and getattr(train, f.name) != getattr(default, f.name)]
+    return {"training": ", ".join(changed)} if changed else {}
 
 
 def _git_commit() -> str | None:

@@ -284,6 +284,24 @@ def _configs() -> list[Result]:
             one("attention_fusion", EMONET, "abaw6", 5, 5)]
 
 
+def test_another_training_recipe_is_a_row_of_its_own():
+    """Runs record ``training`` only off the default recipe; Table 2 shows it in a column."""
+    from harness.fusion_stage import TrainConfig
+    from harness.runs import _training
+
+    assert _training(TrainConfig(seed=3, device="cpu")) == {}
+    sgd = _training(TrainConfig(optimizer="sgd", lr=0.02, batch_size=4))
+    assert sgd == {"training": "lr 0.02, optimizer sgd, batch_size 4"}
+    rows = [with_(make_result("concat_fusion", seed=t, created=f"2025-01-01T00:00:0{t}"),
+                  features=feats, data_fingerprint="abaw5", run_id=f"r{t}")
+            for t, feats in ((1, LIGHT), (2, {**LIGHT, **sgd}))]
+    t = table2(rows, fingerprint="abaw5")
+    assert t.labels == ("concat_fusion", "concat_fusion")
+    assert "Training" in t.columns
+    cells = dict(zip(t.feature_keys, zip(*t.features)))["training"]
+    assert cells == ("default", "lr 0.02, optimizer sgd, batch_size 4")
+
+
 def test_features_roundtrip_and_old_rows_load(tmp_path):
     store = tmp_path / "leaderboard.jsonl"
     old = json.loads(make_result().to_json())

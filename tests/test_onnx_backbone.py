@@ -195,7 +195,8 @@ def test_run_current_face_on_an_onnx_backbone_trains_only_the_head(tmp_path, syn
     assert "macro F1" in proc.stdout and "not cross-fitted" in proc.stderr  # said, and in:
     (run,) = (work / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
-    assert info["features"] == {"face": "onnx:tiny.onnx", "face_fit": FROZEN}
+    assert info["features"] == {"face": "onnx:tiny.onnx", "face_fit": FROZEN,
+                                "training": "batch_size 32, max_epochs 2"}
     home = Path(env["ABAW_HARNESS_HOME"])
     assert not list(home.glob("cache/*/face_models/*.pt"))  # no stage 1
     assert len(list(home.glob("cache/*/face-onnx-*"))) == 1

@@ -113,7 +113,7 @@ def test_import_and_train_without_media(tmp_path, corpus):
     (run,) = (work / "runs").iterdir()
     info = json.loads((run / "run.json").read_text())
     assert info["features"] == {"face": "import:face256", "audio": "import:audio1024",
-                                "pose": "import:pose36"}
+                                "pose": "import:pose36", "training": "max_epochs 1"}
     stages = [s["stage"] for s in info["stages"]]
     assert stages == ["features", "windows", "train epoch 1", "validate epoch 1",
                       "predict validation", "predict test", "write run folder"]
