@@ -39,9 +39,6 @@ ALWAYS_SHOWN = ("face", "audio")
 SEEDS_KEY = "seeds"
 FEATURE_HEADERS = {"face": "Face", "audio": "Audio", "pose": "Pose", "face_fit": "Face fit",
                    "training": "Training", SEEDS_KEY: "Seeds"}
-#: What a row that does not know a feature key shows in its column (default: nothing). Runs
-#: record ``training`` only when their recipe is not the default one.
-UNSAID = {"training": "default"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +97,7 @@ def feature_columns(rows: Sequence[Result]) -> tuple[str, ...]:
 
 
 def _feature_cells(rows: Sequence[Result], keys: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(r.features.get(k, UNSAID.get(k, "")) for k in keys) for r in rows)
+    return tuple(tuple(r.features.get(k, "") for k in keys) for r in rows)
 
 
 def _column_max(values: np.ndarray, rows: int) -> np.ndarray:
