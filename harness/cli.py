@@ -622,7 +622,8 @@ def leaderboard_cmd(
     fmt: Annotated[str, typer.Option("--format", help="rich, markdown, latex, csv or json.")]
     = "rich",
     compare: Annotated[tuple[str, str] | None, typer.Option(
-        help="Paired bootstrap p-value between two baselines on --split.")] = None,
+        help="Paired bootstrap p-value between two baselines (their latest runs) or two run "
+        "ids on --split.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Draw macro F1 with 95 % CIs to this PNG.")]
     = None,
     ci: Annotated[bool, typer.Option(help="Show 95 % bootstrap CIs (videos resampled).")]

@@ -145,18 +145,25 @@ class Comparison:
 
 def compare(rows: Iterable[Result], a: str, b: str, split: str, n_boot: int = 2000
             ) -> Comparison:
-    """Paired bootstrap of baseline ``a`` minus ``b`` (the latest run of each on ``split``).
+    """Paired bootstrap of ``a`` minus ``b``: each a run id, or a baseline (its latest run on
+    ``split``). Run ids are how two recipes or feature sets of one baseline are compared.
 
     Runs on different data (fingerprints) are refused: their videos or labels differ, so a
-    difference would measure the data, not the systems.
+    difference would measure the data, not the systems. So is a run compared with itself.
     """
+    rows = list(rows)
     picked = []
     for name in (a, b):
-        mine = [r for r in rows if r.baseline == name and r.split == split]
+        mine = [r for r in rows if r.run_id == name and r.split == split] or [
+            r for r in rows if r.baseline == name and r.split == split]
         if not mine:
-            raise HarnessError(f"no result for baseline {name!r} on split {split!r}")
+            raise HarnessError(f"no result for baseline or run {name!r} on split {split!r}")
         picked.append(newest(mine))
     ra, rb = picked
+    if ra.run_id == rb.run_id:
+        raise HarnessError(
+            f"--compare {a} {b} picks run {ra.run_id} twice; to compare two runs of one "
+            "baseline (another recipe, other features) give their run ids (run folder names)")
     if ra.data_fingerprint != rb.data_fingerprint:
         raise HarnessError(
             f"cannot compare {a} and {b}: their latest runs on {split} used different data "

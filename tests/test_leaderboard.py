@@ -402,6 +402,20 @@ def test_compare_refuses_runs_on_other_data(tmp_path):
     assert c.a.run_id == "attention_fusion-abaw5-4" and c.delta > 0 and c.p_value < 0.05
 
 
+def test_compare_takes_run_ids_and_refuses_a_run_against_itself(tmp_path):
+    """Two feature sets (or recipes) of one baseline: compared by run id; the same run twice
+    (``--compare B B`` picks B's latest run for both) is an error, not a difference of 0."""
+    rows = one_data(read_results(store_path(_store_with_runs(tmp_path))), fingerprint="abaw5")
+    c = compare(rows, "attention_fusion-abaw5-4", "attention_fusion-abaw5-2", "official",
+                n_boot=200)
+    assert (c.a.run_id, c.b.run_id) == ("attention_fusion-abaw5-4", "attention_fusion-abaw5-2")
+    assert c.delta > 0
+    with pytest.raises(HarnessError, match="picks run attention_fusion-abaw5-4 twice.*run ids"):
+        compare(rows, "attention_fusion", "attention_fusion", "official")
+    with pytest.raises(HarnessError, match="no result for baseline or run 'nope'"):
+        compare(rows, "nope", "attention_fusion", "official")
+
+
 def test_best_run_for_submit_stays_on_the_release_data(tmp_path):
     work = _store_with_runs(tmp_path)
     assert best_run(work, "abaw5").run_id == "attention_fusion-abaw5-4"
