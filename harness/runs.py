@@ -162,9 +162,11 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                                             val_labels, f"{cfg.baseline} on {split.name}")
         clock.close()
         seconds = time.perf_counter() - t0
-        folder.write_info(_info(cfg, release, split, sources, window, model, best_epoch, seconds)
-                          | {"stages": clock.records, "peak_rss_anon_mb": clock.peak_mb(),
-                             "ranks": distributed.world_size()})
+        info = _info(cfg, release, split, sources, window, model, best_epoch, seconds)
+        if spec.trains or not from_stage1:  # stage 1's own head: the fusion recipe never ran
+            info["features"] |= _training(cfg.train)
+        folder.write_info(info | {"stages": clock.records, "peak_rss_anon_mb": clock.peak_mb(),
+                                  "ranks": distributed.world_size()})
         folder.finish(final)
         from leaderboard.store import append_result, store_path
 
@@ -270,7 +272,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         "dataset": release.dataset, "data_root": str(release.root),
         "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
         "seed": cfg.train.seed, "recipe": recipe_hash(cfg),
-        "features": {**_features(sources, cfg.features), **_training(cfg.train)},
+        "features": _features(sources, cfg.features),
         "window": window.label,
         "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
         "seconds": round(seconds, 2), "best_epoch": best_epoch,
@@ -298,15 +300,16 @@ _NOT_A_RECIPE = ("seed", "device", "eval_batch_size")
 
 
 def _training(train: TrainConfig) -> dict[str, str]:
-    """The fusion recipe where it is not the default, e.g. ``{"training": "optimizer sgd, lr
-    0.02, batch_size 4"}``: a baseline trained another way is another system, so the
+    """The fusion recipe where it is not the default, e.g. ``{"training": "lr 0.02, optimizer
+    sgd, batch_size 4"}``: a baseline trained another way is another system, so the
     leaderboard gives it a row (and a Training column) of its own; default runs say nothing,
     as before."""
-    default = TrainConfig()
-    changed = [f"{f.name} {getattr(train, f.name):g}" if isinstance(getattr(train, f.name), float)
-               else f"{f.name} {getattr(train, f.name)}"
-               for f in dataclasses.fields(train) if f.name not in _NOT_A_RECIPE
-               and getattr(train, f.name) != getattr(default, f.name)]
+    default, changed = TrainConfig(), []
+    for f in dataclasses.fields(train):
+        value = getattr(train, f.name)
+        if f.name not in _NOT_A_RECIPE and value != getattr(default, f.name):
+            changed.append(f"{f.name} {value:g}" if isinstance(value, float)
+                           else f"{f.name} {value}")
     return {"training": ", ".join(changed)} if changed else {}
 
 

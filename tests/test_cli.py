@@ -66,13 +66,18 @@ def test_end_to_end(tmp_path, env):
         assert "macro F1" in out
     runs = sorted((work / "runs").iterdir())
     assert len(runs) == 2
+    trained = {}
     for run in runs:  # in-sample face features by default (the paper's)
-        assert json.loads((run / "run.json").read_text())["features"]["face_fit"] == "in-sample"
+        features = json.loads((run / "run.json").read_text())["features"]
+        assert features["face_fit"] == "in-sample"
+        trained[run.name.split("-")[0]] = features.get("training")
         for f in ("metrics.json", "config.json", "run.json", "epochs.csv", "checkpoint.pt",
                   "per_video_confusion.npz", "confusion.png", "per_class_f1.png"):
             assert (run / f).is_file(), f
         assert any((run / "predictions" / "val").iterdir())
         assert any((run / "predictions" / "test").iterdir())
+    # current_face is stage 1's own head: the fusion recipe (--epochs, --batch-size) never ran
+    assert trained == {"current_face": None, "attention_fusion": "batch_size 32, max_epochs 2"}
     sub = work / "sub.txt"
     out = harness("submit", "--data", data, "--workdir", work, "--out", sub, env=env).stdout
     assert "validates" in out and sub.is_file()
