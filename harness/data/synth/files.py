@@ -1,6 +1,6 @@
 """Where each file of the corpus goes and the exact text of the release's text formats.
 
-Names and headers follow the real ABAW5 release (see docs/ARCHITECTURE.md), so the harness
+Names and headers follow the real ABAW5 release (see docs/architecture.md), so the harness
 reads the embedded corpus with the very same code as the real data.
 """
 
