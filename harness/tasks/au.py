@@ -1,0 +1,79 @@
+"""AU: action-unit detection, 12 binary AUs per frame, a row with any ``-1`` = invalid.
+
+Folders, names and formats follow ``aff-wild2-tasks.md`` section 3. The header's exact text was
+never seen (the 12 names in order are known from the test template and the ABAW3 format), so
+only its column count is checked. Later editions' folders are presumed unchanged; the ABAW10
+root ``annotations/`` is inferred from EXPR's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from harness.data.valuefiles import AU_INVALID, AU_NAMES, au_valid, read_au_file
+from harness.tasks import AnnotationFolder, Task, register_task
+
+CHALLENGE = "AU_Detection_Challenge"
+#: Folds are stratified on these AUs' joint state (the rare and the common ones), 2**3 strata.
+STRATA_AUS = ("AU12", "AU25", "AU4")
+
+
+class AuTask(Task):
+    name = "au"
+    title = "action-unit detection"
+    annotation_folders = (
+        AnnotationFolder("ABAW10", "annotations", CHALLENGE),
+        AnnotationFolder("ABAW6", "6th ABAW Annotations", CHALLENGE),
+        AnnotationFolder("ABAW6", "6th_ABAW_Annotations", CHALLENGE),
+        AnnotationFolder("ABAW5", "5th_ABAW_Annotations", CHALLENGE),
+        AnnotationFolder("ABAW3", "Third ABAW Annotations", CHALLENGE),
+        AnnotationFolder("ABAW3", "Third_ABAW_Annotations", CHALLENGE),
+    )
+    header = ",".join(AU_NAMES)
+    header_enforced = False
+    columns = AU_NAMES
+    dtype = np.dtype(np.int8)
+    invalid = AU_INVALID
+    output_size = len(AU_NAMES)
+    outputs = "logits"
+    test_lists = ("Action_Unit_Detection_Challenge_test_set_release.txt",)
+    template_names = ("CVPR_5th_ABAW_AU_test_set_sample.txt",
+                      "CVPR_5th_ABAW_AU_test_set_example.txt",
+                      "CVPR_6th_ABAW_AU_test_set_sample.txt",
+                      "CVPR_6th_ABAW_AU_test_set_example.txt")
+    template_pattern = re.compile(r"^(.*_)?AU_(.*_)?test_set_(sample|example)\.txt$")
+    template_header = "image_location," + ",".join(AU_NAMES)
+    submission_format = ("ABAW5 AU: one file, 'image_location,AU1,...,AU26', "
+                         "'<name>/<NNNNN>.jpg,<12 x 0/1>' per template row")
+    leaderboard_columns = (*AU_NAMES, "P_AU")
+    selection_metric = "P_AU"
+    metric_module = "harness.metrics.au"
+    loss = "bce"
+    loss_module = "harness.losses"
+    submission_module = "submissions.au"
+    smoothing = ("mean", "median", "gaussian", "hamming")  # on logits; mode does not apply
+    bias_tuning = False
+    threshold_tuning = True
+
+    def read_files(self, paths: list[Path]) -> list[np.ndarray]:
+        return [read_au_file(p) for p in paths]
+
+    def valid(self, values: np.ndarray) -> np.ndarray:
+        return au_valid(values)
+
+    def strata(self, values: np.ndarray) -> np.ndarray:
+        v = values[au_valid(values)][:, [AU_NAMES.index(a) for a in STRATA_AUS]]
+        return (v * (1 << np.arange(len(STRATA_AUS)))).sum(axis=1).astype(np.int8)
+
+    def summary(self, arrays: list[np.ndarray]) -> dict:
+        v = np.concatenate([a[au_valid(a)] for a in arrays]) if arrays else np.zeros((0, 12))
+        positives = v.sum(axis=0).astype(np.int64)
+        return {"valid_frames": int(len(v)),
+                "au_positives": dict(zip(AU_NAMES, positives.tolist())),
+                "au_rates": dict(zip(AU_NAMES, (positives / max(len(v), 1)).tolist()))}
+
+
+AU = register_task(AuTask())
