@@ -20,6 +20,7 @@ from harness.data.rowscan import line_text, split_lines
 from harness.data.valuefiles import quoted
 from harness.errors import ReleaseFormatError
 
+_LABEL_TEXT = np.array([str(v) for v in range(-1, 8)])
 _INT = re.compile(r"^-?\d+$")
 _MAX_DIGITS = 8  # longer is out of range anyway, and int() refuses 4,301 digits with a traceback
 
@@ -88,3 +89,10 @@ def read_annotation_dir(folder: str | Path, task=None) -> dict[str, np.ndarray]:
         raise ReleaseFormatError(folder, "annotation folder not found")
     files = sorted(p for p in folder.iterdir() if p.suffix == ".txt" and p.is_file())
     return dict(zip((p.stem for p in files), get_task(task).read_files(files)))
+
+
+def annotation_text(labels: np.ndarray, crlf: bool = False) -> str:
+    """Header, then one integer per line (the real files end with a newline too)."""
+    end = "\r\n" if crlf else "\n"
+    body = end.join(_LABEL_TEXT[np.asarray(labels, dtype=np.int64) + 1].tolist())
+    return ANNOTATION_HEADER + end + body + end

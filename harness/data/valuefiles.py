@@ -242,3 +242,33 @@ def _au_slow(path: Path, text: str, line: int) -> tuple[np.ndarray, bool]:
 def au_valid(values: np.ndarray) -> np.ndarray:
     """Frames whose 12 AUs are all 0 or 1."""
     return (values >= 0).all(axis=1)
+
+
+# ----------------------------------------------------------------------------------- writing
+
+def _with_header(header: str, body: bytes, crlf: bool) -> str:
+    text = header + "\n" + body.decode("ascii")
+    return text.replace("\n", "\r\n") if crlf else text
+
+
+def va_text(values: np.ndarray, header: str = "valence,arousal", crlf: bool = False) -> str:
+    """A VA annotation file: header, then ``v,a`` per frame (``%.4g``: ``-5`` for the marker,
+    exponents for tiny values, as any float literal may be)."""
+    body = "".join(f"{v:.4g},{a:.4g}\n" for v, a in np.asarray(values, dtype=np.float64))
+    return _with_header(header, body.encode("ascii"), crlf)
+
+
+def au_text(values: np.ndarray, header: str = ",".join(AU_NAMES), crlf: bool = False) -> str:
+    """An AU annotation file: header, then 12 ``0``/``1`` per frame, an invalid frame all -1."""
+    values = np.asarray(values, dtype=np.int8)
+    n = len(AU_NAMES)
+    rows = np.full((len(values), 2 * n), _COMMA, dtype=np.uint8)
+    rows[:, 0:2 * n:2] = np.clip(values, 0, 1) + _ZERO
+    rows[:, -1] = ord("\n")
+    valid = au_valid(values)
+    invalid_line = _AU_INVALID_ROW.tobytes() + b"\n"
+    cuts = np.flatnonzero(np.diff(valid.astype(np.int8))) + 1
+    parts = []
+    for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(values)]))):
+        parts.append(rows[a:b].tobytes() if valid[a] else invalid_line * int(b - a))
+    return _with_header(header, b"".join(parts), crlf)

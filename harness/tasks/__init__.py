@@ -78,6 +78,10 @@ class Task:
     smoothing: tuple[str, ...]  # temporal filters that apply to this task's outputs
     bias_tuning: bool  # per-class logit bias tuned on validation
     threshold_tuning: bool  # per-output decision thresholds tuned on validation
+    hidden_truth: Path  # the embedded corpus's test labels, relative to its root
+    #: Annotated names per split of the ABAW5 release (train, val, test); VA/AU training counts
+    #: are INFERRED (see harness.data.synth.tasks). Sizes the embedded corpus in proportion.
+    release_names: dict[str, int]
 
     # -- reading ---------------------------------------------------------------------------
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:
@@ -95,6 +99,10 @@ class Task:
 
     def summary(self, arrays: list[np.ndarray]) -> dict:
         """What ``harness data info`` shows about a set of names' labels (valid frames only)."""
+        raise NotImplementedError
+
+    def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
+        """An annotation file of ``values`` as the release writes it (header included)."""
         raise NotImplementedError
 
     # -- lazily imported collaborators -----------------------------------------------------

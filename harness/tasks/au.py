@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.valuefiles import AU_INVALID, AU_NAMES, au_valid, read_au_file
+from harness.data.valuefiles import AU_INVALID, AU_NAMES, au_text, au_valid, read_au_file
 from harness.tasks import AnnotationFolder, Task, register_task
 
 CHALLENGE = "AU_Detection_Challenge"
 #: Folds are stratified on these AUs' joint state (the rare and the common ones), 2**3 strata.
 STRATA_AUS = ("AU12", "AU25", "AU4")
+
+HIDDEN = Path("synth_truth", CHALLENGE, "Test_Set")
 
 
 class AuTask(Task):
@@ -49,6 +51,10 @@ class AuTask(Task):
     submission_format = ("ABAW5 AU: one file, 'image_location,AU1,...,AU26', "
                          "'<name>/<NNNNN>.jpg,<12 x 0/1>' per template row")
     leaderboard_columns = (*AU_NAMES, "P_AU")
+    #: Where the embedded corpus keeps the hidden test labels (not part of the real release).
+    hidden_truth = HIDDEN
+    #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
+    release_names = {"train": 320, "val": 105, "test": 141}
     selection_metric = "P_AU"
     metric_module = "harness.metrics.au"
     loss = "bce"
@@ -74,6 +80,15 @@ class AuTask(Task):
         return {"valid_frames": int(len(v)),
                 "au_positives": dict(zip(AU_NAMES, positives.tolist())),
                 "au_rates": dict(zip(AU_NAMES, (positives / max(len(v), 1)).tolist()))}
+
+    def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
+        return au_text(values, self.header, crlf)
+
+    def synth_labels(self, rng: np.random.Generator, timeline, fps: float) -> np.ndarray:
+        """The embedded corpus's labels of one person, read off what is drawn and heard."""
+        from harness.data.synth.tasks import au_labels  # the generator: only when generating
+
+        return au_labels(rng, timeline, fps)
 
 
 AU = register_task(AuTask())

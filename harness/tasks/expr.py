@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.annotations import read_annotation_file
+from harness.data.annotations import annotation_text, read_annotation_file
 from harness.data.labels import ANNOTATION_HEADER, CLASSES, INVALID, NUM_CLASSES, TEMPLATE_HEADER
 from harness.tasks import AnnotationFolder, Task, register_task
+
+HIDDEN = Path("synth_truth", "Test_Set")
 
 
 class ExprTask(Task):
@@ -44,6 +46,10 @@ class ExprTask(Task):
     template_header = TEMPLATE_HEADER
     submission_format = "ABAW5 EXPR: one file, template header, '<name>/<NNNNN>.jpg,<0..7>'"
     leaderboard_columns = (*CLASSES, "Acc", "Avg(F1)")
+    #: Where the embedded corpus keeps the hidden test labels (not part of the real release).
+    hidden_truth = HIDDEN
+    #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
+    release_names = {"train": 247, "val": 70, "test": 228}
     selection_metric = "Avg(F1)"
     metric_module = "harness.metrics"
     loss = "class-weighted cross-entropy (weights: harness.train.class_weights)"
@@ -67,6 +73,8 @@ class ExprTask(Task):
             counts += np.bincount(lab[lab >= 0], minlength=NUM_CLASSES)
         return {"valid_frames": int(counts.sum()),
                 "class_counts": dict(zip(CLASSES, counts.tolist()))}
+    def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
+        return annotation_text(values, crlf=crlf)
 
 
 EXPR = register_task(ExprTask())

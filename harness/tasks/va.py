@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.data.valuefiles import VA_INVALID, read_va_files, va_valid
+from harness.data.valuefiles import VA_INVALID, read_va_files, va_text, va_valid
 from harness.tasks import AnnotationFolder, Task, register_task
 
 CHALLENGE = "VA_Estimation_Challenge"
 DIMENSIONS = ("valence", "arousal")
 #: Valence and arousal are each cut at these values to stratify folds (3 x 3 = 9 strata).
 STRATA_EDGES = (-0.2, 0.2)
+
+HIDDEN = Path("synth_truth", CHALLENGE, "Test_Set")
 
 
 class VaTask(Task):
@@ -53,6 +55,10 @@ class VaTask(Task):
     submission_format = ("ABAW5 VA: one file, 'image_location,valence,arousal', "
                          "'<name>/<NNNNN>.jpg,<v>,<a>' per template row")
     leaderboard_columns = ("CCC-V", "CCC-A", "P_VA")
+    #: Where the embedded corpus keeps the hidden test labels (not part of the real release).
+    hidden_truth = HIDDEN
+    #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
+    release_names = {"train": 334, "val": 76, "test": 162}
     selection_metric = "P_VA"
     metric_module = "harness.metrics.va"
     loss = "ccc"
@@ -81,6 +87,15 @@ class VaTask(Task):
             out[dim] = {"mean": float(col.mean()) if col.size else float("nan"),
                         "std": float(col.std()) if col.size else float("nan")}
         return out
+
+    def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
+        return va_text(values, self.header, crlf)
+
+    def synth_labels(self, rng: np.random.Generator, timeline, fps: float) -> np.ndarray:
+        """The embedded corpus's labels of one person, read off what is drawn and heard."""
+        from harness.data.synth.tasks import va_labels  # the generator: only when generating
+
+        return va_labels(rng, timeline, fps)
 
 
 VA = register_task(VaTask())
