@@ -32,6 +32,7 @@ _COMMA, _ZERO, _ONE, _MINUS = ord(","), ord("0"), ord("1"), ord("-")
 #: Bytes a VA data line may hold: ASCII digits, sign, point, exponent, comma, blank.
 _VA_BYTES = np.zeros(256, dtype=bool)
 _VA_BYTES[np.frombuffer(b"0123456789+-.eE, \t\r\n", dtype=np.uint8)] = True
+_BOM = b"\xef\xbb\xbf"
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _NUMBER_LIKE = re.compile(r"^[\s0-9+\-.eE]*$")
 
@@ -73,8 +74,9 @@ def _lines(path: Path, data: bytes, columns: int, what: str):
 
 
 def _commas_per_line(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    is_comma = np.concatenate(([0], np.cumsum(buf == _COMMA, dtype=np.int64)))
-    return is_comma[ends] - is_comma[starts]
+    """Commas on each line (for files with few commas per line: VA's one)."""
+    at = np.flatnonzero(buf == _COMMA)
+    return np.searchsorted(at, ends) - np.searchsorted(at, starts)
 
 
 def _column_error(path: Path, buf, starts, ends, commas, columns: int, what: str) -> None:
@@ -138,26 +140,54 @@ def _va_check(path: Path, values: np.ndarray) -> np.ndarray:
 def read_va_files(paths: Sequence[Path]) -> list[np.ndarray]:
     """Valence/arousal of frames 1..N of each file, float32 (N, 2), in ``paths`` order.
 
-    All files are checked, then decoded in one pandas call; a file whose values do not parse
-    is re-read line by line, so the error names its line.
+    Fast path: each file's header is checked, the bodies of all files are decoded in one
+    pandas call (no NA strings, so anything but a number fails). When that fails or gives a
+    non-finite value, the files are read one by one with every check (``_va_careful``), so the
+    error names the file and line.
     """
-    prepared = [(Path(p), *_va_prepare(Path(p))) for p in paths]
-    if not prepared:
-        return []
-    bodies = [bytes(buf[starts[0]:]) for _, buf, starts, _ in prepared]
-    joined = b"\n".join(body.rstrip(b"\r\n") for body in bodies)
-    sizes = [int(starts.size) for _, _, starts, _ in prepared]
+    paths = [Path(p) for p in paths]
+    bodies = [_va_body(p) for p in paths]
+    values = None
+    if bodies and all(b is not None for b in bodies):
+        values = _va_bulk([b for b, _ in bodies], [n for _, n in bodies])
+    if values is None:
+        return [_va_check(p, _va_careful(p)) for p in paths]
+    return [_va_check(p, v) for p, v in zip(paths, values)]
+
+
+def _va_body(path: Path) -> tuple[bytes, int] | None:
+    """The data lines of a plain file and their count (None: let the careful path look)."""
+    data = _read(path)
+    cut = data.find(b"\n")
+    if cut < 0 or data.startswith(_BOM) or data[:cut].rstrip(b"\r").count(b",") != 1:
+        return None
+    header = data[:cut].decode("ascii", errors="replace").strip()
+    if _NUMBER_LIKE.match(header):
+        return None
+    body = data[cut + 1:].rstrip(b"\r\n")
+    if not body or not body.isascii():
+        return None
+    return body, body.count(b"\n") + 1
+
+
+def _va_bulk(bodies: list[bytes], sizes: list[int]) -> list[np.ndarray] | None:
     try:
-        table = pd.read_csv(io.BytesIO(joined), header=None, names=["v", "a"],
-                            dtype=np.float64, skip_blank_lines=False, engine="c")
-        values = table.to_numpy(dtype=np.float64)
-        ok = values.shape[0] == sum(sizes) and not np.isnan(values).any()
+        table = pd.read_csv(io.BytesIO(b"\n".join(bodies)), header=None, names=["v", "a"],
+                            dtype=np.float64, na_filter=False, skip_blank_lines=False,
+                            engine="c")
     except (ValueError, pd.errors.ParserError):
-        ok = False
-    if not ok:
-        values = np.concatenate([_va_slow(p, buf, s, e) for p, buf, s, e in prepared])
-    parts = np.split(values, np.cumsum(sizes)[:-1])
-    return [_va_check(p, part) for (p, *_), part in zip(prepared, parts)]
+        return None
+    values = table.to_numpy(dtype=np.float64)
+    if values.shape != (sum(sizes), 2) or not np.isfinite(values).all():
+        return None
+    return np.split(values, np.cumsum(sizes)[:-1])
+
+
+def _va_careful(path: Path) -> np.ndarray:
+    """One file with every check: header, column count, bytes, each value (slow, exact)."""
+    buf, starts, ends = _va_prepare(path)
+    values = _va_bulk([bytes(buf[starts[0]:]).rstrip(b"\r\n")], [int(starts.size)])
+    return values[0] if values is not None else _va_slow(path, buf, starts, ends)
 
 
 def read_va_file(path: str | Path) -> np.ndarray:
@@ -186,6 +216,10 @@ _AU_INVALID_ROW = np.frombuffer(",".join(["-1"] * len(AU_NAMES)).encode(), dtype
 def read_au_file(path: str | Path) -> np.ndarray:
     """The 12 AUs of frames 1..N, int8 (N, 12); a row with any -1 is an invalid frame.
 
+    The usual lines (``0,1,...`` 23 bytes, evenly spaced) are checked as strided 2-D views of
+    the file's bytes, without index arrays; all-``-1`` lines are compared as a block; anything
+    else goes through ``_au_slow``, which accepts it or names its line.
+
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "v.txt"
     >>> _ = p.write_text(",".join(AU_NAMES) + "\\n" + ",".join("010000000011") + "\\n")
@@ -195,26 +229,16 @@ def read_au_file(path: str | Path) -> np.ndarray:
     path = Path(path)
     buf, starts, ends = _lines(path, _read(path), len(AU_NAMES), "AU")
     n = len(AU_NAMES)
-    _column_error(path, buf, starts, ends, _commas_per_line(buf, starts, ends), n, "AU")
-    length = ends - starts
     out = np.full((starts.size, n), AU_INVALID, dtype=np.int8)
-    plain = length == _AU_WIDTH
-    idx = starts[plain, None] + np.arange(0, _AU_WIDTH, 2)
-    digits = buf[np.minimum(idx, buf.size - 1)].astype(np.int16) - _ZERO
-    ok = ((digits == 0) | (digits == 1)).all(axis=1)
-    rows = np.flatnonzero(plain)
-    out[rows[ok]] = digits[ok]
-    invalid_len = _AU_INVALID_ROW.size
-    all_invalid = np.zeros(starts.size, dtype=bool)
-    cand = np.flatnonzero(length == invalid_len)
+    done = np.zeros(starts.size, dtype=bool)
+    _au_blocks(buf, starts, ends, out, done)
+    width = _AU_INVALID_ROW.size
+    cand = np.flatnonzero(~done & (ends - starts == width))
     if cand.size:
-        block = buf[starts[cand, None] + np.arange(invalid_len)]
-        all_invalid[cand[(block == _AU_INVALID_ROW).all(axis=1)]] = True
-    slow = np.ones(starts.size, dtype=bool)
-    slow[rows[ok]] = False
-    slow[all_invalid] = False
+        block = buf[starts[cand, None] + np.arange(width)]
+        done[cand[(block == _AU_INVALID_ROW).all(axis=1)]] = True
     partial = []
-    for i in np.flatnonzero(slow):  # rare: spaces, partly invalid rows, or an error
+    for i in np.flatnonzero(~done):  # rare: spaces, partly invalid rows, or an error
         out[i], part = _au_slow(path, line_text(buf, int(starts[i]), int(ends[i])), int(i) + 2)
         if part:
             partial.append(int(i) + 2)
@@ -224,9 +248,69 @@ def read_au_file(path: str | Path) -> np.ndarray:
     return out
 
 
+def _au_blocks(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray,
+               done: np.ndarray) -> None:
+    """Decode runs of plain ``0,1,...`` lines at a constant stride (LF or CRLF) in place."""
+    plain = (ends - starts) == _AU_WIDTH
+    pair = plain[:-1] & plain[1:]
+    stride = np.diff(starts)
+    runs: list[tuple[int, int, int]] = []
+    linked = np.zeros(starts.size, dtype=bool)
+    for step in (_AU_WIDTH + 1, _AU_WIDTH + 2):  # LF and CRLF line ends
+        # line i continues a run when it and line i+1 are plain, one stride apart
+        link = pair & (stride == step)
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], link.astype(np.int8), [0]))))
+        for a, b in zip(edges[::2].tolist(), edges[1::2].tolist()):
+            runs.append((a, b + 1, step))
+            linked[a:b + 1] = True
+    runs += [(i, i + 1, _AU_WIDTH + 1) for i in np.flatnonzero(plain & ~linked).tolist()]
+    for a, b, step in runs:
+        _au_run(buf, int(starts[a]), a, b, step, out, done)
+
+
+def _lf_row_pattern() -> tuple[np.ndarray, np.ndarray]:
+    """(mask, pattern) of a plain LF row as three little-endian words: digits are 0x30 or 0x31
+    (checked with the low bit masked off), commas and the newline exactly."""
+    mask = np.full(_AU_WIDTH + 1, 0xFF, dtype=np.uint8)
+    pattern = np.full(_AU_WIDTH + 1, _COMMA, dtype=np.uint8)
+    mask[0:_AU_WIDTH:2], pattern[0:_AU_WIDTH:2] = 0xFE, _ZERO
+    pattern[_AU_WIDTH] = ord("\n")
+    return mask.view("<u8"), pattern.view("<u8")
+
+
+_LF_MASK, _LF_PATTERN = _lf_row_pattern()
+
+
+def _au_run(buf: np.ndarray, start: int, a: int, b: int, step: int, out: np.ndarray,
+            done: np.ndarray) -> None:
+    """Lines a..b-1 start ``step`` bytes apart from ``start``: one contiguous 2-D block."""
+    k = min(b - a, (buf.size - start) // step)  # a last line without its line end: slow path
+    if k <= 0:
+        return
+    rows = buf[start:start + k * step].reshape(k, step)
+    if step == _AU_WIDTH + 1:
+        ok = ((rows.view("<u8") & _LF_MASK) == _LF_PATTERN).all(axis=1)
+    else:
+        digits = rows[:, 0:_AU_WIDTH:2] - np.uint8(_ZERO)  # wraps below '0': > 1 either way
+        ok = ((digits <= 1).all(axis=1) & (rows[:, 1:_AU_WIDTH:2] == _COMMA).all(axis=1)
+              & (rows[:, _AU_WIDTH] == ord("\r")))
+    values = rows[:, 0:_AU_WIDTH:2].view(np.int8)
+    if ok.all():  # the usual block
+        np.subtract(values, _ZERO, out=out[a:a + k])
+        done[a:a + k] = True
+    else:
+        out[a:a + k][ok] = values[ok] - _ZERO
+        done[a:a + k] = ok
+
+
 def _au_slow(path: Path, text: str, line: int) -> tuple[np.ndarray, bool]:
+    fields = text.split(",")
+    if len(fields) != len(AU_NAMES):
+        got = "an empty line" if not text.strip() else f"{len(fields)} value(s)"
+        raise ReleaseFormatError(path, f"{got} where {len(AU_NAMES)} AU values were expected: "
+                                 f"{quoted(text)}", line=line)
     values = []
-    for name, field in zip(AU_NAMES, text.split(",")):
+    for name, field in zip(AU_NAMES, fields):
         value = field.strip()
         if value not in ("0", "1", "-1"):
             raise ReleaseFormatError(path, f"{name} {quoted(value)} is not 0, 1 or -1",

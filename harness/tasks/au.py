@@ -19,6 +19,8 @@ from harness.tasks import AnnotationFolder, Task, register_task
 CHALLENGE = "AU_Detection_Challenge"
 #: Folds are stratified on these AUs' joint state (the rare and the common ones), 2**3 strata.
 STRATA_AUS = ("AU12", "AU25", "AU4")
+#: Positive rate of each AU, ABAW5 train+val (aff-wild2-tasks.md section 3, INFERRED there).
+AU_RATES = (0.124, 0.060, 0.154, 0.262, 0.397, 0.346, 0.247, 0.029, 0.030, 0.027, 0.632, 0.082)
 
 HIDDEN = Path("synth_truth", CHALLENGE, "Test_Set")
 
@@ -55,6 +57,8 @@ class AuTask(Task):
     hidden_truth = HIDDEN
     #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
     release_names = {"train": 320, "val": 105, "test": 141}
+    #: ABAW5 valid frames of Train_Set / Validation_Set and test template rows.
+    release_frames = {"train": 1_359_523, "val": 445_845, "test": 729_736}
     selection_metric = "P_AU"
     metric_module = "harness.metrics.au"
     loss = "bce"
@@ -89,6 +93,13 @@ class AuTask(Task):
         from harness.data.synth.tasks import au_labels  # the generator: only when generating
 
         return au_labels(rng, timeline, fps)
+
+    def synth_scale_values(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` frames of values for the annotation-only corpus at the release's sizes."""
+        from harness.data.synth.scale_tasks import au_values
+
+        return au_values(rng, n, np.array(AU_RATES))
+
 
 
 AU = register_task(AuTask())

@@ -59,6 +59,8 @@ class VaTask(Task):
     hidden_truth = HIDDEN
     #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
     release_names = {"train": 334, "val": 76, "test": 162}
+    #: ABAW5 valid frames of Train_Set / Validation_Set and test template rows.
+    release_frames = {"train": 1_680_144, "val": 382_021, "test": 927_210}
     selection_metric = "P_VA"
     metric_module = "harness.metrics.va"
     loss = "ccc"
@@ -96,6 +98,13 @@ class VaTask(Task):
         from harness.data.synth.tasks import va_labels  # the generator: only when generating
 
         return va_labels(rng, timeline, fps)
+
+    def synth_scale_values(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` frames of values for the annotation-only corpus at the release's sizes."""
+        from harness.data.synth.scale_tasks import va_values
+
+        return va_values(rng, n)
+
 
 
 VA = register_task(VaTask())

@@ -72,9 +72,6 @@ for _au, _mix in {
 #: release's (ABAW5 train+val, aff-wild2-tasks.md section 3): measured rates in ``AU_RATES``.
 AU_THRESHOLDS = np.array([0.71, 0.85, 0.53, 0.19, 0.18, 0.16, 0.26, 0.82, 0.57, 0.58, 0.004, 0.62],
                          dtype=np.float32)
-#: The release's positive rates (reference, INFERRED there from HSE's class weights).
-AU_RATES_REFERENCE = (0.124, 0.060, 0.154, 0.262, 0.397, 0.346, 0.247, 0.029, 0.030, 0.027,
-                      0.632, 0.082)
 
 # -- VA -----------------------------------------------------------------------------------
 #: Valence of each class at full intensity (N, A, D, F, H, Sa, Su, O).
