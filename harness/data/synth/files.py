@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from harness.data.annotations import annotation_text  # noqa: F401  (re-exported)
 from harness.data.labels import TEMPLATE_HEADER
 
@@ -42,10 +44,25 @@ def task_template(task) -> Path:
 
 def template_text(rows: Iterable[tuple[str, int]], header: str = TEMPLATE_HEADER) -> str:
     """``image_location,...`` header, then ``<name>/<NNNNN>.jpg,`` for frames 1..N per name."""
-    parts = [header + "\n"]
+    parts = [(header + "\n").encode()]
     for name, n in rows:
-        parts.append("".join(f"{name}/{k:05d}.jpg,\n" for k in range(1, n + 1)))
-    return "".join(parts)
+        parts.append(_frame_rows(name, n))
+    return b"".join(parts).decode()
+
+
+def _frame_rows(name: str, n: int) -> bytes:
+    """``<name>/<k:05d>.jpg,\\n`` for k = 1..n, built as one byte table (millions of rows)."""
+    if n >= 100_000:  # six digits and more: the plain way
+        return "".join(f"{name}/{k:05d}.jpg,\n" for k in range(1, n + 1)).encode()
+    prefix = np.frombuffer(f"{name}/".encode(), dtype=np.uint8)
+    suffix = np.frombuffer(b".jpg,\n", dtype=np.uint8)
+    k = np.arange(1, n + 1)
+    table = np.empty((n, prefix.size + 5 + suffix.size), dtype=np.uint8)
+    table[:, :prefix.size] = prefix
+    for d in range(5):
+        table[:, prefix.size + d] = (k // 10 ** (4 - d)) % 10 + ord("0")
+    table[:, prefix.size + 5:] = suffix
+    return table.tobytes()
 
 
 def test_list_text(names: Iterable[str]) -> str:
