@@ -34,7 +34,7 @@ _VA_BYTES = np.zeros(256, dtype=bool)
 _VA_BYTES[np.frombuffer(b"0123456789+-.eE, \t\r\n", dtype=np.uint8)] = True
 _BOM = b"\xef\xbb\xbf"
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_NUMBER_LIKE = re.compile(r"^[\s0-9+\-.eE]*$")
+_NUMBER_LIKE = re.compile(r"^[\s0-9+\-.eE,]*$")
 
 
 def quoted(text: str) -> str:
@@ -125,8 +125,8 @@ def _va_check(path: Path, values: np.ndarray) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         j = int(np.flatnonzero(~(inside[i] | marker[i]))[0])
         raise ReleaseFormatError(
-            path, f"{('valence', 'arousal')[j]} {values[i, j]!r} is outside [-1, 1] and not the "
-            f"invalid marker {VA_INVALID:g}", line=i + 2)
+            path, f"{('valence', 'arousal')[j]} {float(values[i, j])!r} is outside [-1, 1] and "
+            f"not the invalid marker {VA_INVALID:g}", line=i + 2)
     half = marker.any(axis=1) & ~marker.all(axis=1)
     if half.any():
         lines = np.flatnonzero(half) + 2
