@@ -201,8 +201,9 @@ def split_labels(rng: np.random.Generator, files: list[tuple[str, int]], invalid
 
 
 def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = True,
-                                progress: bool = True) -> SynthSummary:
-    """Write Train/Validation annotation files, test list, template (and hidden test truth)."""
+                                progress: bool = True, tasks: bool = True) -> SynthSummary:
+    """Write Train/Validation annotation files, test list, template (and hidden test truth),
+    for EXPR and (``tasks``) for every other task the corpus carries (VA, AU)."""
     start = time.perf_counter()
     spec = REAL if real_scale else TINY
     plan = plan_scale(seed, spec)
@@ -215,10 +216,10 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
     from harness.data.synth.scale_tasks import scale_names, task_scale, write_task
     from harness.data.synth.tasks import corpus_tasks
 
-    tasks = corpus_tasks()
+    labelled = corpus_tasks() if tasks else []
     task_frames: dict[str, dict[str, dict[str, int]]] = {}
     with staged(Path(out)) as root, progress_task(
-            "writing annotations", 4 + len(tasks), "steps", disable=not progress) as advance:
+            "writing annotations", 4 + len(labelled), "steps", disable=not progress) as advance:
         for split, labels in (("train", train), ("val", val)):
             for name, lab in labels.items():
                 path = root / files.SPLIT_DIRS[split] / f"{name}.txt"
@@ -235,7 +236,7 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
         (root / files.TEST_LIST).write_text(files.test_list_text(n for n, _ in plan.test))
         (root / files.TEMPLATE).write_text(files.template_text(plan.test))
         advance(1)
-        for t, task in enumerate(tasks):
+        for t, task in enumerate(labelled):
             task_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(30, t)))
             spec = task_scale(task, real_scale)
             names = scale_names(task_rng, spec, plan)
