@@ -17,10 +17,6 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.tasks import TRAIN_DIR, VAL_DIR, Task, get_task
 
-#: (edition, annotations folder, challenge folder) of the default task (EXPR), newest first.
-ANNOTATION_LAYOUTS: tuple[tuple[str, str, str], ...] = tuple(
-    (f.edition, f.root, f.challenge) for f in get_task().annotation_folders)
-TEST_LIST_NAMES = get_task().test_lists
 VIDEO_SUFFIXES = (".mp4", ".avi")
 SEARCH_DEPTH = 3
 #: The face image sets of a release: ``cropped_aligned`` (112x112, aligned; the default) and

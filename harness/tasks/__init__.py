@@ -82,7 +82,7 @@ class Task:
     #: Annotated names per split of the ABAW5 release (train, val, test); VA/AU training counts
     #: are INFERRED (see harness.data.synth.tasks). Sizes the embedded corpus in proportion.
     release_names: dict[str, int]
-    #: ABAW5 valid frames of train and val, and test template rows (EXPR: see ``scale.REAL``).
+    #: ABAW5 valid frames of train and val, and test template rows.
     release_frames: dict[str, int]
 
     # -- reading ---------------------------------------------------------------------------

@@ -50,6 +50,8 @@ class ExprTask(Task):
     hidden_truth = HIDDEN
     #: Annotated names per split in the release (ABAW5; see ``release_names`` in the base).
     release_names = {"train": 247, "val": 70, "test": 228}
+    #: ABAW5 valid frames of Train_Set / Validation_Set and test template rows.
+    release_frames = {"train": 592_216, "val": 284_230, "test": 1_022_655}
     selection_metric = "Avg(F1)"
     metric_module = "harness.metrics"
     loss = "class-weighted cross-entropy (weights: harness.train.class_weights)"
