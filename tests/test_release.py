@@ -146,7 +146,8 @@ def test_folds_keep_the_segments_of_one_recording_together(tmp_path):
 
 def test_folds_are_rebuilt_from_a_membership_file(tiny_release, tmp_path, monkeypatch):
     """A different scikit-learn (simulated: another shuffle) must not change written folds."""
-    import harness.data.splits as splits_mod
+    import sklearn.model_selection as model_selection  # splits imports it lazily, from here
+
     from harness.reports import write_membership
 
     rel = load_release(tiny_release)
@@ -154,13 +155,13 @@ def test_folds_are_rebuilt_from_a_membership_file(tiny_release, tmp_path, monkey
     path = tmp_path / "folds.json"
     write_membership(path, rel, written)
 
-    real = splits_mod.StratifiedGroupKFold
+    real = model_selection.StratifiedGroupKFold
 
     class OtherVersion(real):  # the same folds, numbered the other way round
         def split(self, *args):
             return reversed(list(super().split(*args)))
 
-    monkeypatch.setattr(splits_mod, "StratifiedGroupKFold", OtherVersion)
+    monkeypatch.setattr(model_selection, "StratifiedGroupKFold", OtherVersion)
     assert [get_split(rel, n) for n in SPLIT_NAMES[1:]] != written[1:]  # recomputed: changed
     rebuilt = [get_split(rel, n, membership=path) for n in SPLIT_NAMES]
     assert rebuilt == written

@@ -1,4 +1,5 @@
-"""Reading the Aff-Wild2 EXPR release, and the embedded corpus laid out the same way.
+"""Reading an Aff-Wild2 release for a task (EXPR, VA, AU: ``harness.tasks``), and the embedded
+corpus laid out the same way.
 
 Nothing in this package imports torch: data reading stays cheap to import and to test.
 """

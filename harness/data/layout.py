@@ -1,33 +1,22 @@
-"""Finding the pieces of an Aff-Wild2 EXPR release under a root folder.
+"""Finding the pieces of an Aff-Wild2 release under a root folder, for one task.
 
-Releases differ by edition (ABAW5, ABAW6, ABAW10 folder names), by how faces are spread over
-image roots, and by where people unpacked videos. Annotations, image roots, poses and test files
-are looked for a few levels down; videos at any depth below the root (the root included), since
-people unpack them anywhere. No search ever descends into image roots (millions of jpgs), pose
-folders or annotation sets. Any piece can be overridden one by one.
+Releases differ by edition (ABAW3, 5, 6, 10 folder names), by how faces are spread over image
+roots, and by where people unpacked videos. A task's annotations (its folders per edition come
+from the task, ``harness.tasks``), image roots, poses and its test files are looked for a few
+levels down; videos at any depth below the root (the root included), since people unpack them
+anywhere. No search ever descends into image roots (millions of jpgs), pose folders or
+annotation sets. Any piece can be overridden one by one.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.tasks import TRAIN_DIR, VAL_DIR, Task, get_task
 
-#: (edition, annotations folder, EXPR challenge folder), newest first.
-ANNOTATION_LAYOUTS: tuple[tuple[str, str, str], ...] = (
-    ("ABAW10", "annotations", "EXPR_Recognition_Challenge"),
-    ("ABAW6", "6th ABAW Annotations", "EXPR_Recognition_Challenge"),
-    ("ABAW5", "5th_ABAW_Annotations", "EXPR_Classification_Challenge"),
-)
-TRAIN_DIR, VAL_DIR = "Train_Set", "Validation_Set"
-TEST_LIST_NAMES = (
-    "Expression_Classification_Challenge_test_set_release.txt",
-    "Expression_Recognition_Challenge_test_set_release.txt",
-)
-_TEMPLATE = re.compile(r"^CVPR_\d+(st|nd|rd|th)_ABAW_EXPR_test_set_(sample|example)\.txt$", re.I)
 VIDEO_SUFFIXES = (".mp4", ".avi")
 SEARCH_DEPTH = 3
 #: The face image sets of a release: ``cropped_aligned`` (112x112, aligned; the default) and
@@ -60,16 +49,19 @@ def find_release(
     pose_dir: str | Path | None = None,
     test_list: str | Path | None = None,
     template: str | Path | None = None,
+    task: str | Task | None = None,
 ) -> ReleaseLayout:
-    """Locate the release under ``root``; explicit arguments win over discovery.
+    """Locate ``task``'s release (default EXPR) under ``root``; explicit arguments win over
+    discovery.
 
-    ``annotations`` is the EXPR challenge folder (the one holding ``Train_Set``).
+    ``annotations`` is the task's challenge folder (the one holding ``Train_Set``).
     """
+    task = get_task(task)
     root = Path(root).expanduser()
     if not root.is_dir():
         raise HarnessError(f"data root {root} does not exist or is not a folder")
     dirs = _shallow_dirs(root)
-    edition, expr_dir = _find_annotations(root, dirs, annotations)
+    edition, expr_dir = _find_annotations(root, dirs, annotations, task)
     images = tuple(Path(p) for p in image_roots) if image_roots else _find_image_roots(dirs)
     layout = ReleaseLayout(
         root=root,
@@ -79,17 +71,18 @@ def find_release(
         image_roots=images,
         video_dirs=video_folders(tuple(Path(p) for p in video_dirs) if video_dirs else (root,)),
         pose_dir=Path(pose_dir) if pose_dir else _first_dir(dirs, "openpose"),
-        test_list=Path(test_list) if test_list else _find_file(root, dirs, TEST_LIST_NAMES),
-        template=Path(template) if template else _find_template(root, dirs),
+        test_list=Path(test_list) if test_list else _find_file(root, dirs, task.test_lists),
+        template=Path(template) if template else _find_template(root, dirs, task),
         cropped_roots=_find_image_roots(dirs, "cropped"),
     )
-    return _checked(layout)
+    return _checked(layout, task)
 
 
-def _checked(layout: ReleaseLayout) -> ReleaseLayout:
-    for label, path in (("Train_Set", layout.train_dir), ("Validation_Set", layout.val_dir)):
+def _checked(layout: ReleaseLayout, task: Task) -> ReleaseLayout:
+    for label, path in ((TRAIN_DIR, layout.train_dir), (VAL_DIR, layout.val_dir)):
         if not path.is_dir():
-            raise HarnessError(f"{layout.root} is not an EXPR release: no {label} folder at {path}")
+            raise HarnessError(f"{layout.root} is not an {task.name.upper()} release: no {label} "
+                               f"folder at {path}")
     for path in layout.image_roots:
         if not path.is_dir():
             raise HarnessError(f"folder {path} does not exist")
@@ -132,18 +125,18 @@ def image_set_of(path: Path) -> str | None:
     return None
 
 
-def _find_annotations(root, dirs, override) -> tuple[str, Path]:
+def _find_annotations(root, dirs, override, task: Task) -> tuple[str, Path]:
     if override is not None:
         return "custom", Path(override)
     if (root / TRAIN_DIR).is_dir():
         return "custom", root
-    for edition, ann, expr in ANNOTATION_LAYOUTS:
+    for folder in task.annotation_folders:
         for base in [root, *dirs]:
-            if (base / ann / expr).is_dir():
-                return edition, base / ann / expr
-    looked = ", ".join(f"{a}/{e}" for _, a, e in ANNOTATION_LAYOUTS)
+            if (base / folder.path).is_dir():
+                return folder.edition, base / folder.path
+    looked = ", ".join(dict.fromkeys(f.path.as_posix() for f in task.annotation_folders))
     raise HarnessError(
-        f"{root} is not an Aff-Wild2 EXPR release: none of {looked} was found "
+        f"{root} is not an Aff-Wild2 {task.name.upper()} release: none of {looked} was found "
         "(pass --annotations to point at the folder holding Train_Set)"
     )
 
@@ -234,10 +227,11 @@ def _find_file(root: Path, dirs: list[Path], names: tuple[str, ...]) -> Path | N
     return None
 
 
-def _find_template(root: Path, dirs: list[Path]) -> Path | None:
+def _find_template(root: Path, dirs: list[Path], task: Task) -> Path | None:
     for base in [root, *dirs]:
         with os.scandir(base) as it:
-            hits = sorted(e.path for e in it if e.is_file() and _TEMPLATE.match(e.name))
+            hits = sorted(e.path for e in it
+                          if e.is_file() and task.template_pattern.match(e.name))
         if hits:
             return Path(hits[0])
     return None

@@ -1,7 +1,10 @@
 """A loaded release: labels of both splits, faces, videos, poses and the test set, in one place.
 
+A release is read for one task (``harness.tasks``: ``expr`` by default, ``va``, ``au``): its
+labels are that task's per-frame arrays, its test list and template that task's.
 ``load_release()`` with no root uses the embedded corpus. Names present in both Train_Set and
-Validation_Set (the real ABAW5/6 releases have one) are reported and kept in validation only.
+Validation_Set (the real ABAW5/6 EXPR releases have one) are reported and kept in validation
+only, for every task.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from harness.data.layout import (
 from harness.data.testset import Template, read_template, read_test_list
 from harness.data.videos import VideoInfo, find_videos, probe_video, video_of
 from harness.errors import HarnessError, ReleaseFormatError
+from harness.tasks import Task, get_task
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Release:
     faces: FaceIndex = field(repr=False)
     videos: dict[str, Path] = field(repr=False)
     _video_info: dict[str, VideoInfo] = field(default_factory=dict, repr=False)
+    task: Task = field(default_factory=get_task)
 
     @property
     def root(self) -> Path:
@@ -72,11 +77,13 @@ class Release:
     @cached_property
     def template(self) -> Template:
         if self.layout.template is None:
-            raise HarnessError(f"no EXPR test template found under {self.layout.root}")
-        return read_template(self.layout.template)
+            raise HarnessError(f"no {self.task.name.upper()} test template found under "
+                               f"{self.layout.root}")
+        return read_template(self.layout.template, self.task.template_header)
 
     def labels(self, name: str) -> np.ndarray:
-        """Labels of an annotated name (validation copy wins for duplicates)."""
+        """The task's per-frame array of an annotated name (validation copy wins for
+        duplicates): EXPR int8 (N,), VA float32 (N, 2), AU int8 (N, 12)."""
         if name in self.val:
             return self.val[name]
         if name in self.train:
@@ -89,7 +96,7 @@ class Release:
     def n_frames(self, name: str) -> int:
         """Frames of a name: from its label file, or from the test template (never the decoder)."""
         if name in self.val or name in self.train:
-            return int(self.labels(name).size)
+            return int(len(self.labels(name)))
         if name in self.template.n_frames:
             return self.template.n_frames[name]
         raise KeyError(f"{name} is neither annotated nor in the test template")
@@ -139,7 +146,7 @@ class Release:
         h = hashlib.sha256()
         for split, labels in (("train", self.train), ("val", self.val)):
             for name in sorted(labels):
-                h.update(f"{split}/{name}/{labels[name].size}\n".encode())
+                h.update(f"{split}/{name}/{len(labels[name])}\n".encode())
                 h.update(labels[name].tobytes())
         if self.layout.template is not None:
             h.update(self.layout.template.read_bytes())
@@ -165,17 +172,20 @@ def env_overrides() -> dict:
     return out
 
 
-def load_release(root: str | Path | None = None, **overrides) -> Release:
-    """Read a release (``root``), or the embedded corpus when ``root`` is None.
+def load_release(root: str | Path | None = None, *, task: str | Task | None = None,
+                 **overrides) -> Release:
+    """Read ``task``'s part of a release (``root``), or of the embedded corpus when ``root`` is
+    None; ``task`` is a ``harness.tasks`` name (default ``expr``).
 
     >>> release = load_release()                     # doctest: +SKIP
     >>> len(release.train), len(release.val)         # doctest: +SKIP
     """
     if root is None:
         root = ensure_default_corpus()
-    layout = find_release(root, **(env_overrides() | overrides))
-    train = read_annotation_dir(layout.train_dir)
-    val = read_annotation_dir(layout.val_dir)
+    task = get_task(task)
+    layout = find_release(root, task=task, **(env_overrides() | overrides))
+    train = read_annotation_dir(layout.train_dir, task)
+    val = read_annotation_dir(layout.val_dir, task)
     duplicates = tuple(sorted(set(train) & set(val)))
     if duplicates:
         warnings.warn(
@@ -185,5 +195,5 @@ def load_release(root: str | Path | None = None, **overrides) -> Release:
         train = {k: v for k, v in train.items() if k not in duplicates}
     return Release(
         layout=layout, train=train, val=val, duplicates=duplicates,
-        faces=FaceIndex(layout.image_roots), videos=find_videos(layout.video_dirs),
+        faces=FaceIndex(layout.image_roots), videos=find_videos(layout.video_dirs), task=task,
     )

@@ -7,6 +7,10 @@ straddle train and validation, so one person stays on one side), stratified by f
 far as that grouping allows, and written to a membership file. A membership file given back
 (``--folds``, or a run's own ``split.json``) rebuilds the folds from the names it lists, so a
 different scikit-learn version cannot silently change them.
+
+Splits are per task: each task's release holds its own videos (a video can be in several
+tasks), so each task has its own official split and its own folds, stratified on the task's
+``strata`` (EXPR: the class; VA: valence x arousal bins; AU: a few AUs' joint state).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
@@ -48,6 +51,8 @@ def official_split(release: Release) -> Split:
 
 def fold_splits(release: Release, seed: int = FOLD_SEED, n_folds: int = N_FOLDS) -> list[Split]:
     """The five re-splits: every annotated name in exactly one validation fold, by recording."""
+    from sklearn.model_selection import StratifiedGroupKFold  # lazy: a slow import
+
     names = sorted(set(release.train) | set(release.val))
     recordings = sorted({recording_of(n) for n in names})
     if len(recordings) < n_folds:
@@ -69,11 +74,11 @@ def fold_splits(release: Release, seed: int = FOLD_SEED, n_folds: int = N_FOLDS)
 def _stratification_samples(release: Release, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """A thinned set of (name index, label) pairs over valid frames; every name at least once."""
     idx, labels = [], []
-    total = sum(int((release.labels(n) >= 0).sum()) for n in names)
+    task = release.task
+    total = sum(int(task.valid(release.labels(n)).sum()) for n in names)
     every = max(1, total // _STRATIFY_SAMPLES)
     for i, name in enumerate(names):
-        lab = release.labels(name)
-        valid = lab[lab >= 0][::every]
+        valid = task.strata(release.labels(name))[::every]
         if valid.size == 0:  # keep the video in the folds even with no valid frame
             valid = np.array([0], dtype=np.int8)
         idx.append(np.full(valid.size, i))
@@ -150,7 +155,7 @@ def _membership_split(path: Path, entry: object) -> Split:
 
 
 def class_counts(release: Release, names: tuple[str, ...]) -> np.ndarray:
-    """Valid-frame counts per class over ``names``."""
+    """Valid-frame counts per EXPR class over ``names`` (an EXPR release's)."""
     counts = np.zeros(NUM_CLASSES, dtype=np.int64)
     for n in names:
         lab = release.labels(n)
@@ -159,16 +164,23 @@ def class_counts(release: Release, names: tuple[str, ...]) -> np.ndarray:
 
 
 def split_summary(release: Release, split: Split) -> dict:
+    """Per part: videos, recordings, frames, labelled frames and the task's label summary
+    (EXPR: ``class_counts`` as a list in class order, as before)."""
     out = {}
+    task = release.task
     for part in ("train", "val"):
         names = getattr(split, part)
-        counts = class_counts(release, names)
+        arrays = [release.labels(n) for n in names]
+        summary = task.summary(arrays)
         out[part] = {
             "videos": len(names),
             "underlying_videos": len({video_of(n) for n in names}),
             "recordings": len({recording_of(n) for n in names}),
-            "frames": int(sum(release.labels(n).size for n in names)),
-            "labelled_frames": int(counts.sum()),
-            "class_counts": counts.tolist(),
+            "frames": int(sum(len(a) for a in arrays)),
+            "labelled_frames": summary.pop("valid_frames"),
         }
+        counts = summary.pop("class_counts", None)
+        if counts is not None:
+            summary["class_counts"] = list(counts.values())
+        out[part] |= summary
     return out

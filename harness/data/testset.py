@@ -59,8 +59,10 @@ def read_test_list(path: str | Path) -> list[str]:
     return names
 
 
-def read_template(path: str | Path) -> Template:
-    """Parse and check the frame template (``CVPR_5th_ABAW_EXPR_test_set_sample.txt`` & co).
+def read_template(path: str | Path, header: str = TEMPLATE_HEADER) -> Template:
+    """Parse and check the frame template (``CVPR_5th_ABAW_EXPR_test_set_sample.txt`` & co;
+    ``header``: a task's ``template_header``, EXPR's by default). What follows the image
+    location on a row (nothing in ABAW5, placeholder values in ABAW6) is ignored.
 
     Rows must be grouped by name and number frames 1..N without gaps: the submission is checked
     against exactly this, so a broken template is refused here with its line number.
@@ -70,10 +72,10 @@ def read_template(path: str | Path) -> Template:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ReleaseFormatError(path, "file not found") from None
-    header, rows = scan_rows(path, data, require_value=False)
-    if header != TEMPLATE_HEADER:
-        raise ReleaseFormatError(path, f"header {header!r} is not {TEMPLATE_HEADER!r}", line=1)
-    return template_from_rows(path, header, rows)
+    found, rows = scan_rows(path, data, require_value=False)
+    if found != header:
+        raise ReleaseFormatError(path, f"header {found!r} is not {header!r}", line=1)
+    return template_from_rows(path, found, rows)
 
 
 def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:

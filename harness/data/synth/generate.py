@@ -27,7 +27,9 @@ from harness.data.synth.script import (
     split_classes,
 )
 from harness.data.synth.staging import staged
+from harness.data.synth.tasks import TaskPlan, extra_timelines, plan_tasks, task_labels
 from harness.errors import HarnessError
+from harness.tasks import get_task
 
 GENERATOR_VERSION = "2"
 DEFAULT_VIDEOS = 112
@@ -50,6 +52,8 @@ class SynthSummary:
     n_faces: int = 0
     n_pose_files: int = 0
     duplicates: list[str] = field(default_factory=list)
+    #: Per task other than EXPR: its annotated names per split (train, val, test).
+    tasks: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def make_timelines(plan: CorpusPlan, seed: int) -> dict[str, Timeline]:
@@ -103,7 +107,26 @@ def write_text_files(root: Path, plan: CorpusPlan, timelines: dict[str, Timeline
     write_text(root / files.TEMPLATE, files.template_text(tests))
 
 
-def manifest(plan: CorpusPlan, seed: int, videos: int, seconds: float) -> dict:
+def write_task_files(root: Path, task_plan: TaskPlan,
+                     labels: dict[str, dict[str, np.ndarray]]) -> None:
+    """Each task's annotation folders, hidden test truth, test list and frame template."""
+    for name, members in task_plan.members.items():
+        task = get_task(name)
+        dirs = files.task_split_dirs(task)
+        for split, names in members.items():
+            folder = task.hidden_truth if split == "test" else dirs[split]
+            for person in names:
+                crlf = person == task_plan.crlf[name]
+                write_text(root / folder / f"{person}.txt",
+                           task.annotation_text(labels[name][person], crlf=crlf))
+        tests = [(n, len(labels[name][n])) for n in members["test"]]
+        write_text(root / files.task_test_list(task), files.test_list_text(n for n, _ in tests))
+        write_text(root / files.task_template(task),
+                   files.template_text(tests, task.template_header))
+
+
+def manifest(plan: CorpusPlan, seed: int, videos: int, seconds: float,
+             task_plan: TaskPlan | None = None) -> dict:
     return {
         "generator": "abaw-harness synth", "version": GENERATOR_VERSION, "seed": seed,
         "parameters": {"videos": videos, "seconds": seconds}, "duplicate": plan.duplicate,
@@ -117,7 +140,20 @@ def manifest(plan: CorpusPlan, seed: int, videos: int, seconds: float) -> dict:
                      "n_frames": v.n_labels, "video_frames": v.n_video}
             for v in plan.videos for p in v.persons
         },
+        **({} if task_plan is None else _task_manifest(task_plan)),
         "complete": True,
+    }
+
+
+def _task_manifest(task_plan: TaskPlan) -> dict:
+    """Each task's names per split, and the extra videos that only those tasks annotate."""
+    return {
+        "tasks": task_plan.members,
+        "task_videos": {
+            v.video: {"fps": float(v.fps), "fps_fraction": str(v.fps), "n_frames": v.n_video,
+                      "split": v.persons[0].split}
+            for v in task_plan.extras
+        },
     }
 
 
@@ -159,11 +195,19 @@ def synthesize(out: Path, *, seed: int = 0, videos: int = DEFAULT_VIDEOS,
         raise HarnessError(f"seconds must be positive, got {seconds}")
     plan = plan_corpus(seed, videos, seconds)
     timelines = make_timelines(plan, seed)
+    task_plan = plan_tasks(seed, plan, seconds)  # VA/AU: own streams, EXPR files unchanged
+    every = {**timelines, **extra_timelines(seed, task_plan.extras)}
+    fps = {p.name: float(v.fps) for v in (*plan.videos, *task_plan.extras) for p in v.persons}
+    labels = task_labels(seed, task_plan, every, fps)
     with staged(out) as root:
         write_text_files(root, plan, timelines)
-        n_faces, n_pose = render_all(root, plan, timelines, progress)
-        write_json(root / files.MANIFEST, manifest(plan, seed, videos, seconds))
-    return _summary(out, plan, timelines, start, n_faces, n_pose)
+        write_task_files(root, task_plan, labels)
+        rendered = CorpusPlan(videos=plan.videos + task_plan.extras, duplicate=plan.duplicate)
+        n_faces, n_pose = render_all(root, rendered, every, progress)
+        write_json(root / files.MANIFEST, manifest(plan, seed, videos, seconds, task_plan))
+    summary = _summary(out, plan, timelines, start, n_faces, n_pose)
+    summary.tasks = task_plan.members
+    return summary
 
 
 def _summary(out: Path, plan: CorpusPlan, timelines: dict[str, Timeline], start: float,

@@ -1,5 +1,7 @@
 """Annotation files, test list and template at the real Aff-Wild2 EXPR sizes, without media.
 
+VA and AU are written beside EXPR's files, from their own streams (``scale_tasks``).
+
 For benchmarking and testing the data, metric and submission code at full scale (1.1 M train lines,
 1 M template rows) in seconds. File counts, line totals, valid-frame totals and valid class counts
 match the real ABAW5 release exactly (see docs of the reference); the labels form segments and
@@ -199,8 +201,9 @@ def split_labels(rng: np.random.Generator, files: list[tuple[str, int]], invalid
 
 
 def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = True,
-                                progress: bool = True) -> SynthSummary:
-    """Write Train/Validation annotation files, test list, template (and hidden test truth)."""
+                                progress: bool = True, tasks: bool = True) -> SynthSummary:
+    """Write Train/Validation annotation files, test list, template (and hidden test truth),
+    for EXPR and (``tasks``) for every other task the corpus carries (VA, AU)."""
     start = time.perf_counter()
     spec = REAL if real_scale else TINY
     plan = plan_scale(seed, spec)
@@ -210,8 +213,13 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
     train_counts = np.array(spec.train.class_counts) - np.bincount(dup[dup >= 0], minlength=8)
     train = split_labels(rng, plan.train[1:], plan.invalid, train_counts)
     train = {plan.duplicate: dup} | train
+    from harness.data.synth.scale_tasks import scale_names, task_scale, write_task
+    from harness.data.synth.tasks import corpus_tasks
+
+    labelled = corpus_tasks() if tasks else []
+    task_frames: dict[str, dict[str, dict[str, int]]] = {}
     with staged(Path(out)) as root, progress_task(
-            "writing annotations", 4, "steps", disable=not progress) as advance:
+            "writing annotations", 4 + len(labelled), "steps", disable=not progress) as advance:
         for split, labels in (("train", train), ("val", val)):
             for name, lab in labels.items():
                 path = root / files.SPLIT_DIRS[split] / f"{name}.txt"
@@ -227,8 +235,15 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
         (root / files.TEST_LIST).parent.mkdir(parents=True, exist_ok=True)
         (root / files.TEST_LIST).write_text(files.test_list_text(n for n, _ in plan.test))
         (root / files.TEMPLATE).write_text(files.template_text(plan.test))
-        write_json(root / files.MANIFEST, _manifest(seed, real_scale, plan))
         advance(1)
+        for t, task in enumerate(labelled):
+            task_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(30, t)))
+            spec = task_scale(task, real_scale)
+            names = scale_names(task_rng, spec, plan)
+            task_frames[task.name] = write_task(root, task_rng, task, spec, names)
+            advance(1)
+        write_json(root / files.MANIFEST, _manifest(seed, real_scale, plan) | {
+            "tasks": task_frames})
     return SynthSummary(
         root=Path(out), n_train=len(train), n_val=len(val), n_test=len(plan.test),
         n_frames=sum(n for _, n in plan.train + plan.val + plan.test),
@@ -236,6 +251,8 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
         + int((dup >= 0).sum()),
         bytes_on_disk=disk_usage(Path(out)), seconds_taken=time.perf_counter() - start,
         duplicates=[plan.duplicate],
+        tasks={t: {s: list(names) for s, names in by_split.items()}
+               for t, by_split in task_frames.items()},
     )
 
 

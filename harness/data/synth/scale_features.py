@@ -75,7 +75,7 @@ def synthesize_features_only(out: Path, *, seed: int = 0, real_scale: bool = Tru
     out = Path(out)
     with staged(out) as root:
         summary = synthesize_annotations_only(root, seed=seed, real_scale=real_scale,
-                                              progress=progress)
+                                              progress=progress, tasks=False)  # EXPR only
         labels = _labels(root)
         videos = _videos(seed, labels)
         protos = _prototypes(seed, dims)

@@ -1,0 +1,148 @@
+"""The Aff-Wild2 challenges as registered tasks: ``expr``, ``va``, ``au`` (``TASKS``).
+
+A task is everything the harness needs to know about one challenge, said once: where its
+annotation folders sit in each edition's release, what a file looks like and how to read it
+into a per-frame array with a validity mask, the size of a model's head, its test list and
+frame template, its submission format, metric, loss and leaderboard columns, and which
+post-processing applies. Each task lives in its own module that registers itself; code outside
+those modules asks the task object and never tests a task's name.
+
+The metric, loss and submission code of VA and AU live in their own packages; a task names
+them by import path (``metric_module`` ...) and ``Task.module(...)`` imports them on use, so
+reading a release never imports training or submission code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.registry import Registry, UnknownEntryError
+
+DEFAULT_TASK = "expr"
+TRAIN_DIR, VAL_DIR = "Train_Set", "Validation_Set"
+
+
+class UnknownTaskError(UnknownEntryError):
+    """No task has this name."""
+
+
+@dataclass(frozen=True)
+class AnnotationFolder:
+    """Where one edition keeps a task's annotations: ``<root>/<challenge>/{Train,Validation}_Set``.
+
+    ``root`` is the edition's annotation root (``5th_ABAW_Annotations``, ``annotations`` ...),
+    ``challenge`` the task's folder inside it.
+    """
+
+    edition: str
+    root: str
+    challenge: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root, self.challenge)
+
+
+class Task:
+    """One challenge. Subclasses set the class attributes and implement the array methods."""
+
+    name: str
+    title: str  # "expression recognition": for messages and table captions
+    #: Newest edition first; the first folder found under a release root wins.
+    annotation_folders: tuple[AnnotationFolder, ...]
+    header: str  # line 1 of an annotation file as the release writes it (or is expected to)
+    header_enforced: bool  # False where no release file's header was seen byte for byte
+    columns: tuple[str, ...]  # values per data line (() for one unnamed value: EXPR's label)
+    dtype: np.dtype
+    invalid: float  # marker of an invalid frame in the files and the arrays
+    output_size: int  # a model head's width: classes, dimensions or AUs
+    outputs: str  # the per-frame outputs a run keeps ("logits", "values")
+    test_lists: tuple[str, ...]  # names of the test release list, per edition
+    template_names: tuple[str, ...]  # template file names seen, per edition (documentation)
+    template_pattern: re.Pattern[str]  # which files in a release are this task's template
+    template_header: str  # line 1 of the template and of a submission
+    submission_format: str
+    leaderboard_columns: tuple[str, ...]
+    selection_metric: str  # the leaderboard column a run's best epoch is chosen by
+    metric_module: str
+    loss: str  # the loss a run trains with by default (a name in ``loss_module``)
+    loss_module: str
+    submission_module: str
+    smoothing: tuple[str, ...]  # temporal filters that apply to this task's outputs
+    bias_tuning: bool  # per-class logit bias tuned on validation
+    threshold_tuning: bool  # per-output decision thresholds tuned on validation
+    hidden_truth: Path  # the embedded corpus's test labels, relative to its root
+    #: Annotated names per split of the ABAW5 release (train, val, test); VA/AU training counts
+    #: are INFERRED (see harness.data.synth.tasks). Sizes the embedded corpus in proportion.
+    release_names: dict[str, int]
+    #: ABAW5 valid frames of train and val, and test template rows.
+    release_frames: dict[str, int]
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_files(self, paths: list[Path]) -> list[np.ndarray]:
+        """Per-frame arrays of ``paths`` (index k-1 = frame k), in order; raises
+        ``ReleaseFormatError`` naming the file and line of the first malformed value."""
+        raise NotImplementedError
+
+    def valid(self, values: np.ndarray) -> np.ndarray:
+        """Boolean (N,): the frames with a label (excluded from training and metrics if not)."""
+        raise NotImplementedError
+
+    def strata(self, values: np.ndarray) -> np.ndarray:
+        """One small integer per valid frame, to stratify the folds on."""
+        raise NotImplementedError
+
+    def summary(self, arrays: list[np.ndarray]) -> dict:
+        """What ``harness data info`` shows about a set of names' labels (valid frames only)."""
+        raise NotImplementedError
+
+    def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
+        """An annotation file of ``values`` as the release writes it (header included)."""
+        raise NotImplementedError
+
+    # -- lazily imported collaborators -----------------------------------------------------
+    def module(self, role: str) -> ModuleType:
+        """The task's ``metric``, ``loss`` or ``submission`` module, imported now."""
+        path = getattr(self, f"{role}_module", None)
+        if path is None:
+            raise HarnessError(f"task {self.name!r} has no {role} module")
+        try:
+            return importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            raise HarnessError(f"task {self.name!r}: its {role} module {path!r} is not "
+                               f"installed ({exc})") from None
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}: {self.title}>"
+
+
+TASKS: Registry[Task] = Registry("task", unknown=UnknownTaskError)
+
+
+def register_task(task: Task) -> Task:
+    TASKS.add(task.name, task, owner=type(task).__module__)
+    return task
+
+
+def get_task(task: str | Task | None = None) -> Task:
+    """A task by name (``None``: the default, ``expr``); a Task is returned as it is."""
+    if isinstance(task, Task):
+        return task
+    return TASKS.get(DEFAULT_TASK if task is None else task)
+
+
+def task_names() -> list[str]:
+    return TASKS.names()
+
+
+# The built-in tasks register themselves on import.
+from harness.tasks import expr  # noqa: E402,F401,I001
+from harness.tasks import va  # noqa: E402,F401,I001
+from harness.tasks import au  # noqa: E402,F401,I001
