@@ -211,7 +211,7 @@ class LightFaceNet(nn.Module):
     description="EmoNet (2-stack FAN + emotion trunk), 256x256 RGB in [0,1]; loads emonet_8.pth",
 )
 def _build_emonet() -> nn.Module:
-    from harness.features.emonet import EmoNetBackbone  # heavy; import only when asked for
+    from harness.features.face.emonet import EmoNetBackbone  # heavy; import only when asked for
 
     return EmoNetBackbone()
 
