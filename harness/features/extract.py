@@ -31,7 +31,6 @@ from harness.features.extractors import (
 )
 from harness.features.face.config import FaceConfig
 from harness.features.imported import imported_source
-from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
 
 
@@ -68,12 +67,6 @@ def shard_names(names: list[str], shard: tuple[int, int] | None) -> list[str]:
     return [x for x in names if video_of(x) in mine]
 
 
-def _ordered(wanted: tuple[str, ...]) -> list[str]:
-    """The modalities asked for, the paper's three first in their usual order."""
-    return ([m for m in MODALITIES if m in wanted]
-            + [m for m in dict.fromkeys(wanted) if m not in MODALITIES])
-
-
 def extract_all(release: Release, split: Split, modalities_: tuple[str, ...],
                 cfg: FeatureConfig, *, names: list[str] | None = None,
                 quiet: bool = False) -> tuple[dict[str, Any], Any]:
@@ -83,7 +76,7 @@ def extract_all(release: Release, split: Split, modalities_: tuple[str, ...],
     unknown = set(modalities_) - set(known)
     if unknown:
         raise HarnessError(f"unknown modality {sorted(unknown)}; known: {', '.join(known)}")
-    extractors = {m: extractor_for(m, cfg) for m in _ordered(modalities_)}
+    extractors = {m: extractor_for(m, cfg) for m in known if m in modalities_}
     names = all_names(release) if names is None else names
     distributed.setup(cfg.device)
     mine = shard_names(names, distributed.shard())  # torchrun: each rank its own videos

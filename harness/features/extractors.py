@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from harness.data.release import Release
     from harness.data.splits import Split
     from harness.features.cache import FeatureCache
+    from harness.features.extract import FeatureConfig
 
 #: Packages whose import registers the harness's own extractors (each lists its modules).
 BUILTIN_PACKAGES = ("harness.features.face", "harness.features.audio", "harness.features.pose")
@@ -63,7 +64,7 @@ class ExtractRequest:
     split: Split
     names: list[str]  # every name the caller needs (all ranks)
     mine: list[str]  # this rank's shard of ``names`` (all of them outside torchrun)
-    cfg: Any  # harness.features.extract.FeatureConfig
+    cfg: FeatureConfig
     quiet: bool = False
 
 
@@ -90,8 +91,8 @@ class Extractor:
     alignment: Alignment
     cache: Callable[[ExtractRequest], FeatureCache]
     extract: Callable[[ExtractRequest], Extracted]
-    label: Callable[[Any], str]
-    record: Callable[[Any, Any], dict[str, str]] = field(default=lambda cfg, cache: {})
+    label: Callable[[FeatureConfig], str]
+    record: Callable[[FeatureConfig, Any], dict[str, str]] = field(default=lambda cfg, cache: {})
 
 
 EXTRACTORS: Registry[Extractor] = Registry("feature extractor")
@@ -125,9 +126,13 @@ def extractors_of(modality: str) -> list[Extractor]:
 
 
 def modalities() -> list[str]:
-    """Every modality some extractor serves, in registration order."""
+    """Every modality some extractor serves: the paper's three in their usual order (the one
+    of windows, batches and tables), then the others in registration order."""
+    from harness.features.modalities import MODALITIES
+
     load_builtin()
-    return list(dict.fromkeys(EXTRACTORS.get(n).modality for n in EXTRACTORS))
+    served = dict.fromkeys(EXTRACTORS.get(n).modality for n in EXTRACTORS)
+    return [m for m in MODALITIES if m in served] + [m for m in served if m not in MODALITIES]
 
 
 def unknown_extractor(modality: str, name: object) -> HarnessError:
@@ -142,7 +147,7 @@ def unknown_extractor(modality: str, name: object) -> HarnessError:
     return HarnessError(f"{name!r} is not a {modality} extractor")
 
 
-def extractor_for(modality: str, cfg: Any) -> Extractor:
+def extractor_for(modality: str, cfg: FeatureConfig) -> Extractor:
     """The extractor that serves ``modality`` under ``cfg``.
 
     A string field of ``cfg`` named after the modality names the extractor (``audio``); a
