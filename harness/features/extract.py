@@ -27,8 +27,8 @@ from harness.features.extractors import (
     Extractor,
     ExtractRequest,
     extractor_for,
-    modalities,
 )
+from harness.features.extractors import modalities as known_modalities
 from harness.features.face.config import FaceConfig
 from harness.features.imported import imported_source
 from harness.features.sources import FeatureSource
@@ -67,16 +67,16 @@ def shard_names(names: list[str], shard: tuple[int, int] | None) -> list[str]:
     return [x for x in names if video_of(x) in mine]
 
 
-def extract_all(release: Release, split: Split, modalities_: tuple[str, ...],
+def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
                 cfg: FeatureConfig, *, names: list[str] | None = None,
                 quiet: bool = False) -> tuple[dict[str, Any], Any]:
     """Make sure every feature the modalities need is cached; returns the caches (by modality)
     and the stage-1 face model, if one was fine-tuned."""
-    known = modalities()
-    unknown = set(modalities_) - set(known)
+    known = known_modalities()
+    unknown = set(modalities) - set(known)
     if unknown:
         raise HarnessError(f"unknown modality {sorted(unknown)}; known: {', '.join(known)}")
-    extractors = {m: extractor_for(m, cfg) for m in known if m in modalities_}
+    extractors = {m: extractor_for(m, cfg) for m in known if m in modalities}
     names = all_names(release) if names is None else names
     distributed.setup(cfg.device)
     mine = shard_names(names, distributed.shard())  # torchrun: each rank its own videos
@@ -113,7 +113,7 @@ def feature_sources(release: Release, split: Split, slots: tuple[str, ...], cfg:
     that name. Returns the sources and the stage-1 face model, if one was used.
     """
     wanted = {slot: (inputs or {}).get(slot, slot) for slot in slots}
-    known = set(modalities())
+    known = set(known_modalities())
     builtin = tuple(m for m in dict.fromkeys(wanted.values()) if m in known)
     caches, stage = extract_all(release, split, builtin, cfg, names=names, quiet=quiet)
     return {slot: builtin_source(src, caches[src], cfg) if src in caches
@@ -123,7 +123,7 @@ def feature_sources(release: Release, split: Split, slots: tuple[str, ...], cfg:
 def feature_record(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:
     """What made each feature set, for ``run.json``: the extractor's label per slot (or
     ``import:NAME``), then what each extractor adds (how face features were fitted, say)."""
-    known = set(modalities())
+    known = set(known_modalities())
     out, extra = {}, {}
     for slot, src in sources.items():
         if src.name not in known:

@@ -14,8 +14,8 @@ from harness.features.face.backbones import (
     create_backbone,
     get_backbone_spec,
     list_backbones,
-    load_state_dict_flexible,
 )
+from harness.features.weights import load_state_dict_flexible
 
 
 def test_registry_lists_and_refuses_unknown():
