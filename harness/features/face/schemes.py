@@ -13,7 +13,7 @@ else knows its prefix. The interface a scheme provides:
   (``FaceConfig.identity``): the same model anywhere gives the same hash, another one another.
 - ``load(path, cfg, device) -> encoder``: the frozen model, ready on ``device``. The encoder is
   a callable from a face batch ``(B, 3, S, S)`` float32 RGB in [0, 1] (the face data path's
-  uint8 crops resized to ``S`` and scaled; any device) to features ``(B, D)`` (float, any
+  uint8 crops resized to ``S`` and scaled, on the run's device) to features ``(B, D)`` (float, any
   device), with attributes ``input_size`` (S), ``feature_dim`` (D), and ``identity() -> dict``
   (JSON-able: the model's content and every preprocessing option its features depend on),
   which keys the feature cache. Its own preprocessing (channel order, mean, std, size) comes
