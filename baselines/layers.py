@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from harness.data.labels import NUM_CLASSES
-from harness.features.face_model import FaceHead
+from harness.features.face.model import FaceHead
 from harness.features.timeline import CURRENT_STEP, N_STEPS
 
 __all__ = [

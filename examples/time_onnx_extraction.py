@@ -2,7 +2,7 @@
 
     python examples/time_onnx_extraction.py --model tiny.onnx [--data CORPUS] [--threads 1]
 
-Times the harness's own extraction (``harness.features.frozen.extract_frozen``: jpg decoding
+Times the harness's own extraction (``harness.features.face.frozen.extract_frozen``: jpg decoding
 and resizing in one DataLoader worker, ONNX Runtime on the CPU) over every face image of the
 release (default: the embedded corpus), from a cold cache in a temporary harness home, then
 the model alone on random batches of 128. Wall-clock figures on a shared machine: quote the
@@ -30,9 +30,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)  # ONNX Runtime takes torch's thread count
     from harness.data.release import load_release
     from harness.features.extract import all_names
-    from harness.features.face_stage import FaceConfig
-    from harness.features.frozen import extract_frozen
-    from harness.features.onnx_backbone import OnnxBackbone
+    from harness.features.face.config import FaceConfig
+    from harness.features.face.frozen import extract_frozen
+    from harness.features.face.onnx import OnnxBackbone
 
     release = load_release(args.data)
     names = all_names(release)

@@ -156,7 +156,7 @@ def _feature_config(device: str, backbone: str, face_weights: Path | None, audio
                     face_oof: int | None = None, allow_missing_faces: bool = False,
                     workers: int | None = None, frozen: dict | None = None):
     from harness.features.extract import FeatureConfig
-    from harness.features.face_stage import FaceConfig
+    from harness.features.face.config import FaceConfig
 
     face = FaceConfig(backbone=backbone, weights=str(face_weights) if face_weights else None,
                       num_workers=workers, **_frozen_options(backbone, **(frozen or {})))
@@ -197,7 +197,7 @@ def _frozen_options(backbone: str, finetune: bool | None = None,
                     channels: str = "rgb", mean: str | None = None, std: str | None = None
                     ) -> dict:
     """FaceConfig fields of --finetune, --image-set and the --onnx-* options."""
-    from harness.features.onnx_backbone import (
+    from harness.features.face.onnx import (
         OnnxBackboneConfig,
         import_onnxruntime,
         is_onnx,

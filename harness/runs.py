@@ -21,15 +21,13 @@ import torch
 from baselines import create_baseline, get_baseline
 from harness import distributed
 from harness.console import err
-from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
-from harness.features.extract import FeatureConfig, all_names, feature_sources
-from harness.features.face_model import load_face_model
-from harness.features.face_oof import fit_of
+from harness.features.extract import FeatureConfig, all_names, feature_record, feature_sources
+from harness.features.face.model import load_face_model
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
@@ -281,17 +279,9 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
 
 
 def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:
-    """What made each feature set: the face backbone (how its training names' features were
-    fitted: in-sample, cross-fitted or frozen; the image set when not the default), the audio
-    extractor, OpenPose, or an import's name."""
-    own = {"face": cfg.face.label(), "audio": cfg.audio, "pose": "coco18"}
-    out = {slot: own.get(src.name, f"import:{src.name}") for slot, src in sources.items()}
-    face = next((src for src in sources.values() if src.name == "face"), None)
-    if face is not None:
-        out["face_fit"] = fit_of(face.cache)
-        if cfg.face.image_set != DEFAULT_IMAGE_SET:
-            out["face_images"] = cfg.face.image_set
-    return out
+    """What made each feature set: each extractor's label (the face backbone, with how its
+    training names' features were fitted; the audio extractor; OpenPose), or an import's name."""
+    return feature_record(sources, cfg)
 
 
 #: Training settings that never make another system: the seed (``--over-seeds`` pools

@@ -5,7 +5,7 @@ import pytest
 
 from harness.data.splits import get_split
 from harness.features.extract import FeatureConfig, all_names, builtin_source, extract_all
-from harness.features.face_stage import FaceConfig
+from harness.features.face.config import FaceConfig
 from harness.features.timeline import CURRENT_STEP
 from harness.features.windows import build_windows
 
@@ -104,7 +104,7 @@ def test_batches_carry_each_modalitys_observed_mask(synth_root, synth_release, e
 def test_a_damaged_face_model_is_an_error_naming_it(synth_release, extracted):
     """The stage-1 cache, damaged outside the harness: say which file, not a traceback."""
     from harness.errors import HarnessError
-    from harness.features.face_model import load_face_model
+    from harness.features.face.model import load_face_model
 
     split, _, stage, cfg = extracted
     meta = stage.checkpoint.with_suffix(".json")

@@ -10,7 +10,7 @@ import pytest
 
 from harness.data.videos import probe_video
 from harness.errors import ReleaseFormatError
-from harness.features.face_images import FaceFiles, FaceImages, to_model_input
+from harness.features.face.images import FaceFiles, FaceImages, to_model_input
 from harness.features.timeline import fill_from_nearest
 
 

@@ -28,8 +28,8 @@ from harness.data.synth.cues import N_AU
 from harness.data.synth.face_drawing import SIZE, draw_face, random_identity
 from harness.data.synth.render import JPEG_QUALITY
 from harness.device import autocast
-from harness.features.backbones import create_backbone, get_backbone_spec
-from harness.features.face_images import (
+from harness.features.face.backbones import create_backbone, get_backbone_spec
+from harness.features.face.images import (
     FaceFiles,
     FaceImages,
     FaceLoader,

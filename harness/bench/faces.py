@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from baselines import WINDOW
-from harness.features.backbones import create_backbone, get_backbone_spec
+from harness.features.face.backbones import create_backbone, get_backbone_spec
 
 from .flops import forward_flops
 from .models import build_model, make_batch, timing_fields, train_step

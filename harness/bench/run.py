@@ -17,8 +17,8 @@ import torch
 from baselines import list_baselines
 from harness.console import err
 from harness.device import resolve_device
-from harness.features.backbones import get_backbone_spec, list_backbones
-from harness.features.face_images import default_workers
+from harness.features.face.backbones import get_backbone_spec, list_backbones
+from harness.features.face.images import default_workers
 from harness.features.modalities import PAPER_DIMS
 
 from .datapath import data_path_rows

@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.features.backbones import (
+from harness.features.audio.densenet import DenseNet121, load_densenet121, remap_legacy_keys
+from harness.features.face.backbones import (
     create_backbone,
     get_backbone_spec,
     list_backbones,
-    load_state_dict_flexible,
 )
-from harness.features.densenet import DenseNet121, load_densenet121, remap_legacy_keys
+from harness.features.weights import load_state_dict_flexible
 
 
 def test_registry_lists_and_refuses_unknown():

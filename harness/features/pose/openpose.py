@@ -7,18 +7,33 @@ BODY_25 (25 keypoints) mapped to COCO-18 order, recognised from the keypoint cou
 
 The seed release fed raw pixel coordinates; here each pose is centred on the body and divided by
 its size, so the features do not depend on where the person stands or on the video resolution.
+
+The pose extractor (registered here) caches the rows of each annotation name (the person
+matters), at the keypoint files' own times; a video without OpenPose output gets zeros, flagged,
+with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from harness.console import progress
+from harness.data.videos import annotated_side, video_of
 from harness.errors import HarnessError, ReleaseFormatError
+from harness.features.cache import FeatureCache, cache_root
+from harness.features.extractors import (
+    Alignment,
+    Extracted,
+    Extractor,
+    ExtractRequest,
+    register_extractor,
+)
 from harness.paths import safe_child
 
 N_KEYPOINTS = 18
@@ -166,3 +181,48 @@ def read_pose_track(folder: Path, video: str, fps: float, side: str | None,
             flags[row] = False
     times = np.array([frame for frame, _ in files], np.float64) / fps
     return PoseTrack(times, feats, flags)
+
+
+# --------------------------------------------------------------------------- the extractor
+
+MODALITY = "pose"
+RATE_HZ = 2.0  # the rows given to a video without OpenPose output
+
+
+def pose_cache(req: ExtractRequest) -> FeatureCache:
+    # bump "reader" when the parsing, person choice or normalisation above changes
+    return FeatureCache(cache_root(req.release), "pose-coco18",
+                        {"normalised": True, "dim": POSE_DIM, "conf_min": CONF_MIN, "reader": 2})
+
+
+def extract_pose(req: ExtractRequest) -> Extracted:
+    """Pose rows of each name: the annotated person, picked by side (see ``annotated_side``)."""
+    from harness.features.extract import all_names
+
+    release, quiet = req.release, req.quiet
+    cache = pose_cache(req)
+    everyone = all_names(release)  # siblings decide a plain name's side, whatever the shard
+    todo = cache.missing(req.mine)
+    with progress("names", disable=quiet or not todo) as bar:
+        task = bar.add_task("pose", total=len(todo), info="")
+        for name in todo:
+            info = release.video_info(name)
+            folder = release.layout.pose_dir
+            if folder is None or not (folder / video_of(name)).is_dir():
+                warnings.warn(f"no OpenPose output for {video_of(name)}: pose set to zeros",
+                              stacklevel=2)
+                times = np.arange(0.0, max(info.duration, 1 / RATE_HZ), 1 / RATE_HZ)
+                cache.save(name, np.zeros((times.size, POSE_DIM), np.float32), times,
+                           np.ones(times.size, bool))
+            else:
+                track = read_pose_track(folder, video_of(name), info.fps,
+                                        annotated_side(name, everyone), info.width)
+                cache.save(name, track.feats, track.times, track.flags)
+            bar.update(task, advance=1, info=name)
+    return Extracted(cache)
+
+
+register_extractor(Extractor(
+    name="openpose-coco18", modality=MODALITY, alignment=Alignment.TIMED,
+    cache=pose_cache, extract=extract_pose, label=lambda cfg: "coco18",
+), owner=__name__)

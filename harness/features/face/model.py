@@ -14,7 +14,7 @@ from torch import nn
 
 from harness.data.labels import NUM_CLASSES
 from harness.errors import reading
-from harness.features.backbones import create_backbone
+from harness.features.face.backbones import create_backbone
 
 
 class FaceHead(nn.Sequential):

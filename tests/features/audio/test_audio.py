@@ -12,18 +12,15 @@ import pytest
 import torch
 
 from harness.errors import HarnessError, ReleaseFormatError
-from harness.features.audio import (
-    LOGMEL_NAMES,
-    SAMPLE_RATE,
+from harness.features.audio.decoding import load_audio
+from harness.features.audio.densenet import DenseNet121
+from harness.features.audio.extractor import (
     AudioExtractor,
-    AudioTrack,
     create_audio_extractor,
     list_audio_extractors,
-    load_audio,
-    window_centres,
-    window_flags,
 )
-from harness.features.densenet import DenseNet121
+from harness.features.audio.logmel import LOGMEL_NAMES
+from harness.features.audio.windows import SAMPLE_RATE, AudioTrack, window_centres, window_flags
 
 
 def _tone(seconds: float, freq: float, amp: float, sr: int) -> np.ndarray:

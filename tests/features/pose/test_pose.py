@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError, ReleaseFormatError
-from harness.features.pose import (
+from harness.features.pose.openpose import (
     BODY25_TO_COCO18,
     COCO18,
     POSE_DIM,

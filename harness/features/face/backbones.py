@@ -1,31 +1,25 @@
-"""Face backbone registry and the one safe way to load weights into a backbone.
+"""Face backbone registry: the registered (code-built, trainable) backbones.
 
 A backbone maps face crops ``(B, 3, S, S)`` in [0, 1] to a feature ``(B, feature_dim)``; the
 stage-1 fine-tune puts a head on that feature and the fusion stage reads it frozen. Backbones are
 named so that runs and feature caches can record which one produced a feature.
 
-Weights are only ever read as state dicts (``torch.load(..., weights_only=True)``): a pickled
-whole model runs arbitrary code when unpickled and breaks when module paths move (defect 13 of
-the seed release), so such a file is refused with a message saying how to re-save it.
+Weights are loaded by ``harness.features.weights`` (state dicts only).
 """
 
 from __future__ import annotations
 
-import pickle
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from harness.errors import HarnessError
+from harness.features.weights import LoadReport, load_state_dict_flexible
 from harness.registry import Registry
-
-#: Wrapper keys under which training scripts commonly nest the state dict.
-_WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
-_PREFIX = "module."
 
 
 @dataclass(frozen=True)
@@ -89,77 +83,6 @@ def _check_report(model: nn.Module, report: LoadReport, path: Path) -> None:
         )
 
 
-# --------------------------------------------------------------------------- weight loading
-
-
-@dataclass
-class LoadReport:
-    missing: list[str]
-    unexpected: list[str]
-    loaded: int = field(default=0)
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from ``path``: unwrap ``{"state_dict": ...}``, strip ``module.``.
-
-    Refuses, with a message naming the file, anything that is not a mapping of names to tensors.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"weights file not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise HarnessError(
-            f"{path}: refused: this file is not a plain state dict (it looks like a pickled "
-            "whole model, which could run code when loaded). Re-save it with "
-            "torch.save(model.state_dict(), path)."
-        ) from exc
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise HarnessError(f"{path}: cannot read weights ({exc})") from exc
-    return _as_state_dict(obj, path)
-
-
-def _as_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
-    if isinstance(obj, Mapping):
-        for key in _WRAPPER_KEYS:
-            if isinstance(obj.get(key), Mapping):
-                obj = obj[key]
-                break
-    if not isinstance(obj, Mapping) or not obj:
-        raise HarnessError(f"{path}: refused: expected a state dict (names -> tensors), "
-                           f"got {type(obj).__name__}")
-    bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise HarnessError(f"{path}: refused: not a state dict; entry {bad[0]!r} is not a tensor")
-    return {_strip_prefix(str(k)): v for k, v in obj.items()}
-
-
-def _strip_prefix(key: str) -> str:
-    return key[len(_PREFIX):] if key.startswith(_PREFIX) else key
-
-
-def apply_state_dict(
-    model: nn.Module, state: Mapping[str, torch.Tensor], source: str | Path
-) -> LoadReport:
-    """Load ``state`` with ``strict=False`` after checking shapes; return what did not match."""
-    own = model.state_dict()
-    for key, value in state.items():
-        if key in own and own[key].shape != value.shape:
-            raise HarnessError(
-                f"{source}: shape mismatch for {key!r}: file {tuple(value.shape)}, "
-                f"model {tuple(own[key].shape)}"
-            )
-    result = model.load_state_dict(dict(state), strict=False)
-    loaded = sum(1 for k in state if k in own)
-    return LoadReport(list(result.missing_keys), list(result.unexpected_keys), loaded)
-
-
-def load_state_dict_flexible(model: nn.Module, path: str | Path) -> LoadReport:
-    """Load a local state dict into ``model`` (prefix and wrapper tolerant, shape strict)."""
-    return apply_state_dict(model, read_state_dict(path), source=path)
-
-
 # --------------------------------------------------------------------------- built-in backbones
 
 
@@ -211,7 +134,7 @@ class LightFaceNet(nn.Module):
     description="EmoNet (2-stack FAN + emotion trunk), 256x256 RGB in [0,1]; loads emonet_8.pth",
 )
 def _build_emonet() -> nn.Module:
-    from harness.features.emonet import EmoNetBackbone  # heavy; import only when asked for
+    from harness.features.face.emonet import EmoNetBackbone  # heavy; import only when asked for
 
     return EmoNetBackbone()
 

@@ -15,42 +15,20 @@ naming the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from harness.errors import HarnessError
+from harness.features.face.config import OnnxBackboneConfig
+from harness.features.face.schemes import BackboneScheme, register_scheme
 from harness.paths import file_digest
 
 PREFIX = "onnx:"
-#: HSEmotion's EfficientNet-B0 export (enet_b0_8_best_afew.onnx) and most ImageNet models.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 #: The side used when the model's input side is dynamic (HSEmotion's EfficientNet-B0).
 DEFAULT_SIZE = 224
 INSTALL_HINT = "pip install 'abaw-harness[onnx]' (or: pip install onnxruntime)"
-
-
-@dataclass
-class OnnxBackboneConfig:
-    """How face crops become the ONNX model's input; defaults fit HSEmotion's exports."""
-
-    size: int | None = None  # side in pixels; None: the model's static side, else 224
-    channels: str = "rgb"  # "rgb" or "bgr": the channel order the model was trained on
-    mean: tuple[float, float, float] = IMAGENET_MEAN  # per channel (model order), pixels/255
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    def check(self) -> None:
-        if self.channels not in ("rgb", "bgr"):
-            raise HarnessError(f"--onnx-channels takes rgb or bgr, not {self.channels!r}")
-        if len(self.mean) != 3 or len(self.std) != 3:
-            raise HarnessError("--onnx-mean and --onnx-std take 3 numbers each (one a channel)")
-        if any(s <= 0 for s in self.std):
-            raise HarnessError(f"--onnx-std must be positive, not {self.std}")
-        if self.size is not None and self.size < 8:
-            raise HarnessError(f"--onnx-size {self.size}: too small for a face")
 
 
 def is_onnx(backbone: str) -> bool:
@@ -184,3 +162,18 @@ def providers(device: torch.device, ort=None) -> list[str]:
     if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
+
+
+def _locate(rest: str) -> Path:
+    return onnx_path(PREFIX + rest)
+
+
+register_scheme(BackboneScheme(
+    prefix=PREFIX.rstrip(":"),
+    locate=_locate,
+    # its content, not its path: the same file anywhere keeps a run's hash
+    digest=lambda path: "onnx-sha256:" + file_digest(path),
+    load=lambda path, cfg, device: OnnxBackbone(path, cfg.onnx, device),
+    check=lambda cfg: cfg.onnx.check(),
+    require=import_onnxruntime,
+), owner=__name__)

@@ -20,7 +20,8 @@ from harness.console import progress
 from harness.data.release import Release
 from harness.device import autocast, resolve_device
 from harness.features.cache import FeatureCache
-from harness.features.face_images import (
+from harness.features.face.config import FaceConfig
+from harness.features.face.images import (
     FaceFiles,
     FaceImages,
     FaceLoader,
@@ -30,8 +31,8 @@ from harness.features.face_images import (
     to_device,
     to_model_input,
 )
-from harness.features.face_model import load_face_model
-from harness.features.face_stage import FaceConfig, FaceStage
+from harness.features.face.model import load_face_model
+from harness.features.face.stage import FaceStage
 from harness.features.timeline import fill_from_nearest, frame_times
 
 

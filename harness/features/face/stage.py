@@ -15,7 +15,7 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +25,16 @@ from torch import Tensor, nn
 
 from harness import distributed
 from harness.atomic import atomic_open, write_json
-from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release
 from harness.data.splits import Split
 from harness.device import autocast, resolve_device
 from harness.errors import HarnessError, reading
-from harness.features.face_images import (
+from harness.features.face.config import (
+    PRETRAINED_BACKBONE_LR,
+    SCRATCH_BACKBONE_LR,
+    FaceConfig,
+)
+from harness.features.face.images import (
     FaceFiles,
     FaceImages,
     FaceLoader,
@@ -40,91 +44,9 @@ from harness.features.face_images import (
     to_device,
     to_model_input,
 )
-from harness.features.face_model import FaceModel, architecture_digest, build_face_model
-from harness.features.onnx_backbone import OnnxBackboneConfig, is_onnx, onnx_path
+from harness.features.face.model import FaceModel, architecture_digest, build_face_model
 from harness.metrics import scores
-from harness.paths import file_digest
-from harness.train import Batch, Schedule, class_weights, fit
-
-PREFIX_DIGEST = "onnx-sha256:"  # an ONNX backbone's identity: its content, not its path
-PRETRAINED_BACKBONE_LR = 4e-5
-SCRATCH_BACKBONE_LR = 2e-3
-
-
-@dataclass
-class FaceConfig:
-    """Stage-1 settings; defaults are the paper's unless marked."""
-
-    backbone: str = "light"  # ours, for CPUs; the paper's is "emonet" (pass --face-weights);
-    # or "onnx:PATH", a frozen ONNX model (see harness.features.onnx_backbone)
-    weights: str | None = None  # local EmoNet-style state dict; none can be downloaded
-    lr_backbone: float | None = None  # None: 4e-5 with pretrained weights, 2e-3 from scratch
-    lr_head: float = 4e-3
-    weight_decay: float = 0.05
-    max_epochs: int = 30
-    lr_patience: int = 2
-    lr_factor: float = 0.5
-    early_stop: int = 5  # ours: the paper gives no patience; its best epoch was about 15
-    frame_stride: int = 5  # one labelled frame in five
-    batch_size: int = 128
-    seed: int = 0
-    device: str = "auto"
-    num_workers: int | None = None  # decoding processes; None: default_workers() (the CPUs)
-    # ours: None fine-tunes a registered backbone (the paper's stage 1) and freezes an ONNX
-    # one (which cannot be fine-tuned); False freezes a registered one (needs weights)
-    finetune: bool | None = None
-    image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
-    onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)  # onnx:PATH only
-
-    @property
-    def frozen(self) -> bool:
-        """Whether features come straight from the backbone, with no stage-1 fine-tune."""
-        return is_onnx(self.backbone) or self.finetune is False
-
-    def label(self) -> str:
-        """The backbone as run.json and the leaderboard show it (an ONNX file by name)."""
-        if is_onnx(self.backbone):
-            return f"onnx:{onnx_path(self.backbone).name}"
-        return f"{self.backbone}-frozen" if self.frozen else self.backbone
-
-    def check(self) -> None:
-        """Refuse combinations that cannot work, before any work is done."""
-        if is_onnx(self.backbone):
-            if self.finetune:
-                raise HarnessError("--finetune: an ONNX backbone cannot be fine-tuned (ONNX "
-                                   "Runtime only runs it); drop --finetune for frozen features")
-            if self.weights:
-                raise HarnessError("--face-weights applies to registered backbones; an ONNX "
-                                   "file holds its own weights")
-            self.onnx.check()
-        elif self.finetune is False and not self.weights:
-            raise HarnessError(f"--no-finetune with --backbone {self.backbone} needs "
-                               "--face-weights: frozen random weights make no features")
-
-    def identity(self) -> dict:
-        """Fields the trained model depends on (not where or how fast it ran).
-
-        The options added for frozen backbones appear only when used, so every model and run
-        of the defaults keeps its key.
-        """
-        d = asdict(self)
-        for k in ("device", "num_workers"):
-            d.pop(k)
-        if self.weights:
-            d["weights"] = file_digest(Path(self.weights))
-        if self.finetune is None:
-            d.pop("finetune")
-        if self.image_set == DEFAULT_IMAGE_SET:
-            d.pop("image_set")
-        if is_onnx(self.backbone):
-            d["backbone"] = PREFIX_DIGEST + file_digest(onnx_path(self.backbone))
-        else:
-            d.pop("onnx")
-        return d
-
-    def schedule(self) -> Schedule:
-        return Schedule(self.max_epochs, self.lr_patience, self.lr_factor, self.early_stop,
-                        0.0, self.seed)
+from harness.train import Batch, class_weights, fit
 
 
 @dataclass

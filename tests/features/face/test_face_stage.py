@@ -8,8 +8,9 @@ import torch
 
 from harness.data.release import load_release
 from harness.data.splits import official_split
-from harness.features.face_model import build_face_model
-from harness.features.face_stage import FaceConfig, FaceFrameStage, _optimizer, warn_if_not_paper
+from harness.features.face.config import FaceConfig
+from harness.features.face.model import build_face_model
+from harness.features.face.stage import FaceFrameStage, _optimizer, warn_if_not_paper
 from harness.train import fit
 from tests.conftest import make_release
 

@@ -8,7 +8,7 @@ happens where it is cheapest:
 - on CUDA the workers only decode, at the stored size (112x112 in the release: a quarter of the
   bytes of a float image, ~5x fewer than a 256x256 one, to move between processes); the batch is
   copied from pinned memory without blocking, and ``to_model_input`` resizes it on the GPU
-  (``harness.features.resize``, which gives OpenCV's pixels bit for bit) and scales it;
+  (``harness.features.face.resize``, which gives OpenCV's pixels bit for bit) and scales it;
 - on the CPU the workers also resize, with OpenCV (``loader_size``): the main process then only
   scales the batch, and the workers, not one core, carry the per-image work.
 
@@ -31,7 +31,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from harness.data.face_index import FaceIndex
-from harness.features.resize import resize_like_cv2
+from harness.features.face.resize import resize_like_cv2
 
 #: The release's ``cropped_aligned`` size; used when no image of a loader can be read.
 RELEASE_FACE_SIZE = 112

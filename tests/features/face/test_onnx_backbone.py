@@ -21,16 +21,16 @@ pytest.importorskip("onnx")
 
 from harness.data.release import load_release  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
-from harness.features.face_stage import FaceConfig  # noqa: E402
-from harness.features.frozen import FROZEN, extract_frozen  # noqa: E402
-from harness.features.onnx_backbone import (  # noqa: E402
+from harness.features.face.config import FaceConfig  # noqa: E402
+from harness.features.face.frozen import FROZEN, extract_frozen  # noqa: E402
+from harness.features.face.onnx import (  # noqa: E402
     OnnxBackbone,
     OnnxBackboneConfig,
     import_onnxruntime,
 )
 
 _spec = importlib.util.spec_from_file_location(
-    "tiny_onnx_backbone", Path(__file__).parents[1] / "examples" / "tiny_onnx_backbone.py")
+    "tiny_onnx_backbone", Path(__file__).parents[3] / "examples" / "tiny_onnx_backbone.py")
 tiny = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(tiny)
 
@@ -246,7 +246,7 @@ def test_image_set_cropped_reads_the_non_aligned_faces(tmp_path, synth_root, env
 
 def test_no_finetune_freezes_a_registered_backbone(tmp_path, synth_release):
     """--no-finetune --face-weights W: the registered backbone's own features, no stage 1."""
-    from harness.features.backbones import create_backbone
+    from harness.features.face.backbones import create_backbone
 
     torch.manual_seed(5)
     weights = tmp_path / "light.pt"

@@ -10,15 +10,16 @@ from harness.data.videos import recording_of
 from harness.errors import HarnessError
 from harness.features.cache import FeatureCache
 from harness.features.extract import FeatureConfig, extract_all
-from harness.features.face_features import extract_face_features
-from harness.features.face_oof import (
+from harness.features.face.config import FaceConfig
+from harness.features.face.features import extract_face_features
+from harness.features.face.oof import (
     CrossFitCache,
     face_fit,
     oof_group_count,
     oof_groups,
     oof_splits,
 )
-from harness.features.face_stage import FaceConfig, finetune_face
+from harness.features.face.stage import finetune_face
 from tests.conftest import make_release
 
 

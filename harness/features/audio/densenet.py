@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import HarnessError
-from harness.features.backbones import apply_state_dict, read_state_dict
+from harness.features.weights import apply_state_dict, read_state_dict
 
 FEATURE_DIM = 1024
 GROWTH_RATE = 32

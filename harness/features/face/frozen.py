@@ -1,7 +1,7 @@
 """Face features straight from a frozen backbone: no stage-1 fine-tune, no stage-1 head.
 
 Teams that lead ABAW feed their temporal models frozen features of a large pretrained network;
-``--backbone onnx:PATH`` (always frozen: ONNX Runtime cannot train it) and ``--no-finetune``
+``--backbone onnx:PATH`` (a backbone scheme: always frozen, see ``schemes``) and ``--no-finetune``
 with a registered backbone and ``--face-weights`` give the harness the same. The features do
 not depend on the split, so one cache serves every split and run; and as no model has seen the
 training names, there is nothing to cross-fit (``--face-oof`` is moot: ``face_fit`` reads
@@ -15,12 +15,12 @@ import torch
 
 from harness.data.release import Release
 from harness.device import resolve_device
-from harness.features.backbones import create_backbone
 from harness.features.cache import FeatureCache, cache_root
-from harness.features.face_features import Encoder, encode_faces
-from harness.features.face_model import architecture_digest
-from harness.features.face_stage import FaceConfig
-from harness.features.onnx_backbone import OnnxBackbone, is_onnx, onnx_path
+from harness.features.face.backbones import create_backbone
+from harness.features.face.config import FaceConfig
+from harness.features.face.features import Encoder, encode_faces
+from harness.features.face.model import architecture_digest
+from harness.features.face.schemes import location, scheme_of
 from harness.paths import file_digest
 
 #: ``face_fit`` of frozen features (run.json): neither in-sample nor cross-fitted.
@@ -28,9 +28,10 @@ FROZEN = "frozen"
 
 
 def frozen_encoder(cfg: FaceConfig, device: torch.device) -> Encoder:
-    """The frozen backbone of ``cfg``, ready on ``device`` (ONNX: its session)."""
-    if is_onnx(cfg.backbone):
-        return OnnxBackbone(onnx_path(cfg.backbone), cfg.onnx, device)
+    """The frozen backbone of ``cfg``, ready on ``device`` (a scheme's: its loader's)."""
+    scheme = scheme_of(cfg.backbone)
+    if scheme is not None:
+        return scheme.load(location(cfg.backbone), cfg, device)
     model = create_backbone(cfg.backbone, cfg.weights).to(device).eval()
     model.requires_grad_(False)
     return model
@@ -38,7 +39,7 @@ def frozen_encoder(cfg: FaceConfig, device: torch.device) -> Encoder:
 
 def encoder_identity(cfg: FaceConfig, encoder: Encoder) -> dict:
     """What frozen features depend on: the file's or weights' content, and preprocessing."""
-    if isinstance(encoder, OnnxBackbone):
+    if scheme_of(cfg.backbone) is not None:
         return encoder.identity()
     return {"backbone": cfg.backbone, "weights": file_digest(cfg.weights),
             "arch": architecture_digest(cfg.backbone)}
@@ -46,7 +47,8 @@ def encoder_identity(cfg: FaceConfig, encoder: Encoder) -> dict:
 
 def frozen_cache(release: Release, cfg: FaceConfig, encoder: Encoder) -> FeatureCache:
     """One cache per backbone identity and image set, shared by every split."""
-    label = "onnx" if is_onnx(cfg.backbone) else f"{cfg.backbone}-frozen"
+    scheme = scheme_of(cfg.backbone)
+    label = scheme.prefix if scheme is not None else f"{cfg.backbone}-frozen"
     return FeatureCache(cache_root(release), f"face-{label}", {
         "fit": FROZEN, "backbone": encoder_identity(cfg, encoder), "images": cfg.image_set})
 

@@ -11,8 +11,9 @@ import torch
 from harness.data.synth.cues import N_AU
 from harness.data.synth.face_drawing import draw_face, random_identity
 from harness.features.cache import FeatureCache
-from harness.features.face_features import extract_face_features
-from harness.features.face_images import (
+from harness.features.face.config import FaceConfig
+from harness.features.face.features import extract_face_features
+from harness.features.face.images import (
     FaceFiles,
     FaceImages,
     FaceLoader,
@@ -21,9 +22,9 @@ from harness.features.face_images import (
     stored_size,
     to_model_input,
 )
-from harness.features.face_model import build_face_model
-from harness.features.face_stage import FaceConfig, FaceStage
-from harness.features.resize import resize_like_cv2
+from harness.features.face.model import build_face_model
+from harness.features.face.resize import resize_like_cv2
+from harness.features.face.stage import FaceStage
 
 
 @pytest.fixture(scope="module")

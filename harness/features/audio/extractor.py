@@ -1,0 +1,123 @@
+"""Audio extractors: each is one file that registers a builder here, and becomes a feature
+extractor of the ``audio`` modality (chosen with ``FeatureConfig.audio``, ``--audio NAME``).
+
+An audio extractor maps a decoded track (``AudioTrack``) to one row per window (see
+``harness.features.audio.windows``); it has a ``name``, a ``dim`` and a ``config()`` that holds
+everything its features depend on (its cache key, with the decoder's version). Audio is cached
+per underlying video: ``x_left`` and ``x_right`` share their video's soundtrack.
+
+>>> class Loudness:                                                  # doctest: +SKIP
+...     name, dim = "loudness", 1
+...     def config(self): return {"name": self.name, "version": 1}
+...     def __call__(self, track): ...                               # (rows, 1)
+>>> register_audio_extractor("loudness", takes_no_weights("loudness", Loudness),
+...                          owner=__name__)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from harness.console import progress
+from harness.data.videos import video_of
+from harness.errors import HarnessError
+from harness.features.audio.windows import AudioTrack
+from harness.features.cache import FeatureCache, cache_root
+from harness.features.extractors import (
+    Alignment,
+    Extracted,
+    Extractor,
+    ExtractRequest,
+    extractor_for,
+    extractors_of,
+    register_extractor,
+    unknown_extractor,
+)
+
+MODALITY = "audio"
+
+
+@runtime_checkable
+class AudioExtractor(Protocol):
+    name: str
+    dim: int
+
+    def config(self) -> dict: ...
+
+    def __call__(self, track: AudioTrack) -> np.ndarray: ...
+
+
+#: ``(weights, device, **kwargs) -> AudioExtractor``
+AudioBuilder = Callable[..., AudioExtractor]
+_BUILDERS: dict[str, AudioBuilder] = {}
+
+
+def takes_no_weights(name: str, build: Callable[[], AudioExtractor]) -> AudioBuilder:
+    """A builder for an extractor that needs no weights file (and refuses one)."""
+    def builder(weights: str | Path | None, device: str, **kwargs: Any) -> AudioExtractor:
+        if weights is not None:
+            raise HarnessError(f"audio extractor {name!r} takes no weights (got {weights})")
+        return build()
+    return builder
+
+
+def register_audio_extractor(name: str, builder: AudioBuilder, *, owner: str) -> Extractor:
+    """Register the audio extractor ``name``, built by ``builder(weights, device=...)``."""
+    entry = register_extractor(Extractor(
+        name=name, modality=MODALITY, alignment=Alignment.BY_VIDEO,
+        cache=lambda req: _cache(req)[1], extract=_extract, label=lambda cfg: cfg.audio,
+    ), owner=owner)
+    _BUILDERS[name] = builder
+    return entry
+
+
+def list_audio_extractors() -> list[str]:
+    return [e.name for e in extractors_of(MODALITY)]
+
+
+def create_audio_extractor(
+    name: str, *, weights: str | Path | None = None, device: str = "cpu", **kwargs: Any
+) -> AudioExtractor:
+    """Build an audio extractor by name; only ``deepspectrum`` takes (and needs) weights."""
+    if name not in list_audio_extractors():
+        raise unknown_extractor(MODALITY, name)
+    return _BUILDERS[name](weights, device=device, **kwargs)
+
+
+def _cache(req: ExtractRequest) -> tuple[AudioExtractor, FeatureCache]:
+    """The configured extractor and its cache: its config plus the decoder's version."""
+    from harness.features.audio.decoding import DECODER_VERSION
+
+    cfg = req.cfg
+    name = extractor_for(MODALITY, cfg).name
+    extractor = create_audio_extractor(name, weights=cfg.audio_weights, device=cfg.device)
+    config = extractor.config() | {"decoder": DECODER_VERSION}
+    return extractor, FeatureCache(cache_root(req.release), f"{MODALITY}-{name}", config)
+
+
+def _extract(req: ExtractRequest) -> Extracted:
+    from harness.features.audio.decoding import load_audio
+    from harness.features.audio.windows import window_centres, window_flags
+
+    release, quiet = req.release, req.quiet
+    extractor, cache = _cache(req)
+    videos = cache.missing(sorted({video_of(n) for n in req.mine}))
+    with progress("s of audio", disable=quiet or not videos) as bar:
+        seconds = {v: release.video_info(v).duration for v in videos}
+        label = f"audio {extractor_for(MODALITY, req.cfg).name}"
+        task = bar.add_task(label, total=sum(seconds.values()), info="")
+        for video in videos:
+            info = release.video_info(video)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore" if quiet else "default")
+                track = load_audio(info.path, duration_hint=info.duration)
+            feat = extractor(track)
+            times = window_centres(track.duration)
+            cache.save(video, feat, times, window_flags(track))
+            bar.update(task, advance=seconds[video], info=video)
+    return Extracted(cache)

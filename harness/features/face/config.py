@@ -1,0 +1,135 @@
+"""``FaceConfig``: every setting of the face features (stage-1 fine-tune, frozen backbones,
+images), with the paper's values as defaults; the face data path, stage 1, the frozen path and
+the face extractor all read it.
+
+A backbone is a registered one (``light``, ``emonet``: ``harness.features.face.backbones``) or a
+scheme's model (``onnx:PATH``: ``harness.features.face.schemes``), which is always frozen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.data.layout import DEFAULT_IMAGE_SET
+from harness.errors import HarnessError
+from harness.features.face.schemes import location, scheme_of
+from harness.paths import file_digest
+
+if TYPE_CHECKING:
+    from harness.train import Schedule
+
+#: HSEmotion's EfficientNet-B0 export (enet_b0_8_best_afew.onnx) and most ImageNet models.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class OnnxBackboneConfig:
+    """How face crops become the ONNX model's input; defaults fit HSEmotion's exports."""
+
+    size: int | None = None  # side in pixels; None: the model's static side, else 224
+    channels: str = "rgb"  # "rgb" or "bgr": the channel order the model was trained on
+    mean: tuple[float, float, float] = IMAGENET_MEAN  # per channel (model order), pixels/255
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def check(self) -> None:
+        if self.channels not in ("rgb", "bgr"):
+            raise HarnessError(f"--onnx-channels takes rgb or bgr, not {self.channels!r}")
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise HarnessError("--onnx-mean and --onnx-std take 3 numbers each (one a channel)")
+        if any(s <= 0 for s in self.std):
+            raise HarnessError(f"--onnx-std must be positive, not {self.std}")
+        if self.size is not None and self.size < 8:
+            raise HarnessError(f"--onnx-size {self.size}: too small for a face")
+
+
+#: Stage 1's backbone learning rate for pretrained weights (the paper's) and from scratch (ours).
+PRETRAINED_BACKBONE_LR = 4e-5
+SCRATCH_BACKBONE_LR = 2e-3
+
+
+@dataclass
+class FaceConfig:
+    """Stage-1 settings; defaults are the paper's unless marked."""
+
+    backbone: str = "light"  # ours, for CPUs; the paper's is "emonet" (pass --face-weights);
+    # or "<scheme>:PATH", a frozen model (onnx:PATH: see harness.features.face.schemes)
+    weights: str | None = None  # local EmoNet-style state dict; none can be downloaded
+    lr_backbone: float | None = None  # None: 4e-5 with pretrained weights, 2e-3 from scratch
+    lr_head: float = 4e-3
+    weight_decay: float = 0.05
+    max_epochs: int = 30
+    lr_patience: int = 2
+    lr_factor: float = 0.5
+    early_stop: int = 5  # ours: the paper gives no patience; its best epoch was about 15
+    frame_stride: int = 5  # one labelled frame in five
+    batch_size: int = 128
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int | None = None  # decoding processes; None: default_workers() (the CPUs)
+    # ours: None fine-tunes a registered backbone (the paper's stage 1) and freezes a
+    # scheme's (which cannot be fine-tuned); False freezes a registered one (needs weights)
+    finetune: bool | None = None
+    image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
+    # a scheme's preprocessing (the name predates other schemes: kept, as run hashes hold it)
+    onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)
+
+    @property
+    def frozen(self) -> bool:
+        """Whether features come straight from the backbone, with no stage-1 fine-tune."""
+        return scheme_of(self.backbone) is not None or self.finetune is False
+
+    def label(self) -> str:
+        """The backbone as run.json and the leaderboard show it (a scheme's model by name)."""
+        scheme = scheme_of(self.backbone)
+        if scheme is not None:
+            return f"{scheme.prefix}:{location(self.backbone).name}"
+        return f"{self.backbone}-frozen" if self.frozen else self.backbone
+
+    def check(self) -> None:
+        """Refuse combinations that cannot work, before any work is done."""
+        scheme = scheme_of(self.backbone)
+        if scheme is not None:
+            if self.finetune:
+                raise HarnessError(f"--finetune: a {scheme.prefix}: backbone cannot be "
+                                   "fine-tuned (the harness only runs it); drop --finetune for "
+                                   "frozen features")
+            if self.weights:
+                raise HarnessError(f"--face-weights applies to registered backbones; a "
+                                   f"{scheme.prefix}: model holds its own weights")
+            scheme.check(self)
+        elif self.finetune is False and not self.weights:
+            raise HarnessError(f"--no-finetune with --backbone {self.backbone} needs "
+                               "--face-weights: frozen random weights make no features")
+
+    def identity(self) -> dict:
+        """Fields the trained model depends on (not where or how fast it ran).
+
+        The options added for frozen backbones appear only when used, so every model and run
+        of the defaults keeps its key.
+        """
+        d = asdict(self)
+        for k in ("device", "num_workers"):
+            d.pop(k)
+        if self.weights:
+            d["weights"] = file_digest(Path(self.weights))
+        if self.finetune is None:
+            d.pop("finetune")
+        if self.image_set == DEFAULT_IMAGE_SET:
+            d.pop("image_set")
+        scheme = scheme_of(self.backbone)
+        if scheme is not None:
+            d["backbone"] = scheme.digest(location(self.backbone))
+        else:
+            d.pop("onnx")
+        return d
+
+    def schedule(self) -> Schedule:
+        from harness.train import Schedule
+
+        return Schedule(self.max_epochs, self.lr_patience, self.lr_factor, self.early_stop,
+                        0.0, self.seed)
+
+

@@ -1,0 +1,143 @@
+"""The face extractor: one feature per frame 1..N of a name, from the face backbone.
+
+Fine-tuned (the paper's): stage 1 is fine-tuned on the split's training names, so the cache key
+carries the stage-1 model's key; with ``face_oof`` the training names' features are
+cross-fitted (``harness.features.face.oof``) and cached apart from the in-sample ones. Frozen
+(``--no-finetune`` or a scheme such as ``onnx:PATH``): straight from the backbone, one cache for
+every split. Before any face work, every name must have face images
+(``harness.data.coverage.check_faces``): a name without any would otherwise get all-zero
+features in silence. Heavy modules (torch) are imported when features are asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.console import err
+from harness.data.coverage import check_faces
+from harness.data.layout import DEFAULT_IMAGE_SET
+from harness.data.release import Release
+from harness.features.cache import FeatureCache, cache_root
+from harness.features.extractors import (
+    Alignment,
+    Extracted,
+    Extractor,
+    ExtractRequest,
+    register_extractor,
+)
+
+MODALITY = "face"
+
+
+def _models_dir(release: Release) -> Path:
+    return cache_root(release) / "face_models"
+
+
+def _prepared(req: ExtractRequest) -> tuple[Release, object]:
+    """The release reading the configured image set, and the checked face settings."""
+    face = req.cfg.face
+    face.device = req.cfg.device
+    face.check()
+    return req.release.with_image_set(face.image_set), face
+
+
+def face_cache(release: Release, stage_key: str, backbone: str) -> FeatureCache:
+    """In-sample features: every name through the face model of stage 1 ``stage_key``."""
+    return FeatureCache(cache_root(release), f"{MODALITY}-{backbone}", {"stage": stage_key})
+
+
+def _cache(req: ExtractRequest):
+    faces, face = _prepared(req)
+    if face.frozen:
+        import torch
+
+        from harness.device import resolve_device
+        from harness.features.face.frozen import frozen_cache, frozen_encoder
+
+        with torch.inference_mode():
+            encoder = frozen_encoder(face, resolve_device(face.device))
+        return frozen_cache(faces, face, encoder)
+    from harness.features.face.stage import face_stage_key
+
+    return face_cache(faces, face_stage_key(faces, req.split, face), face.backbone)
+
+
+def _extract(req: ExtractRequest) -> Extracted:
+    faces, face = _prepared(req)
+    check_faces(faces, sorted({*req.names, *req.split.train, *req.split.val}),
+                allow_missing=req.cfg.allow_missing_faces)
+    if face.frozen:
+        return Extracted(_frozen(faces, req))
+    from harness.features.face.stage import finetune_face, warn_if_not_paper
+
+    warn_if_not_paper(face)
+    stage = finetune_face(faces, req.split, face, _models_dir(faces),
+                          show_progress=not req.quiet)
+    return Extracted(_fine_tuned(faces, req, stage), stage)
+
+
+def _frozen(faces: Release, req: ExtractRequest) -> FeatureCache:
+    """A frozen backbone's features: nothing is fine-tuned, so nothing is cross-fitted."""
+    from harness.features.face.frozen import FROZEN, extract_frozen
+
+    if req.cfg.face_oof and not req.quiet:
+        err.print(f"Frozen face backbone: no stage-1 fine-tune, so the training names' face "
+                  f"features are not cross-fitted (--face-oof {req.cfg.face_oof} has no effect; "
+                  f"face_fit: {FROZEN})")
+    return extract_frozen(faces, req.mine, req.cfg.face, quiet=req.quiet)
+
+
+def _fine_tuned(release: Release, req: ExtractRequest, stage):
+    """Face features of ``req.names``: in-sample, or cross-fitted for the training names.
+
+    Under torchrun each rank extracts its own shard of the names, but every rank takes part in
+    training each cross-fitting model that any rank needs (training is collective).
+    """
+    from harness.features.face.features import extract_face_features
+    from harness.features.face.oof import CrossFitCache, face_fit, oof_splits
+    from harness.features.face.stage import face_stage_key, finetune_face
+
+    cfg, quiet, split, names = req.cfg, req.quiet, req.split, req.names
+    full = face_cache(release, stage.key, cfg.face.backbone)
+    mine = req.mine
+    if not cfg.face_oof:
+        extract_face_features(release, mine, stage, cfg.face, full, show_progress=not quiet)
+        return full
+    folds = oof_splits(release, split, cfg.face_oof)
+    fit = face_fit(len(folds))
+    oof = FeatureCache(cache_root(release), f"{MODALITY}-{cfg.face.backbone}", {
+        "stage": stage.key, "fit": fit,
+        "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]})
+    cache = CrossFitCache(full, oof, split.train, fit)
+    others = [n for n in mine if n not in cache.train]
+    extract_face_features(release, others, stage, cfg.face, full, show_progress=not quiet)
+    wanted, my_names = set(names), set(mine)
+    for i, (fold, group) in enumerate(folds, start=1):
+        todo = oof.missing([n for n in group if n in wanted])
+        if not todo:
+            continue
+        todo = [n for n in todo if n in my_names]
+        if not quiet:
+            err.print(f"Cross-fitting: face model {i} of {len(folds)} (without {len(group)} "
+                      f"training name(s)) for their features")
+        fold_stage = finetune_face(release, fold, cfg.face, _models_dir(release),
+                                   show_progress=not quiet)
+        extract_face_features(release, todo, fold_stage, cfg.face, oof, show_progress=not quiet)
+    return cache
+
+
+def _record(cfg, cache) -> dict[str, str]:
+    """How the training names' features were fitted (in-sample, cross-fitted or frozen) and the
+    image set when it is not the default."""
+    from harness.features.face.oof import fit_of
+
+    out = {"face_fit": fit_of(cache)}
+    if cfg.face.image_set != DEFAULT_IMAGE_SET:
+        out["face_images"] = cfg.face.image_set
+    return out
+
+
+register_extractor(Extractor(
+    name="face-backbone", modality=MODALITY, alignment=Alignment.PER_FRAME,
+    cache=_cache, extract=_extract, label=lambda cfg: cfg.face.label(), record=_record,
+), owner=__name__)
