@@ -145,7 +145,7 @@ def _detailed_problems(data: bytes, template: Template,
         return [Problem(None, "the file is empty")]
     col = _Collector()
     add_found(col, early)
-    _check_header(rows, template, col)
+    _check_header(rows, template.header, col)
     tidx = _template_index(rows, template, col)
     _check_labels(rows, col)
     _check_coverage(rows, template, tidx, col)
@@ -163,7 +163,11 @@ def add_found(col: _Collector, found: list[tuple[int | None, str]]) -> None:
 
 def validate_submission_or_raise(path: str | Path, template: Template) -> None:
     """Raise ``ReleaseFormatError`` (file + first bad line) listing the problems, if any."""
-    problems = validate_submission(path, template)
+    raise_problems(path, validate_submission(path, template))
+
+
+def raise_problems(path: str | Path, problems: list[Problem]) -> None:
+    """Raise ``ReleaseFormatError`` (file + first bad line) listing ``problems``, if any."""
     if problems:
         first = next((p for p in problems if p.line is not None), problems[0])
         listed = "\n  ".join(str(p) for p in problems[:10])
@@ -173,16 +177,18 @@ def validate_submission_or_raise(path: str | Path, template: Template) -> None:
                                  line=first.line)
 
 
-def _check_header(rows: ScannedRows, template: Template, col: _Collector) -> None:
-    if rows.header == template.header:
+def _check_header(rows: ScannedRows, header: str, col: _Collector) -> None:
+    if rows.header == header:
         return
-    hint = " (extra spaces around it)" if rows.header.strip() == template.header else ""
-    col.add(np.array([1]), lambda _: f"header {quote(rows.header)} is not "
-            f"{template.header!r}{hint}")
+    hint = " (extra spaces around it)" if rows.header.strip() == header else ""
+    col.add(np.array([1]), lambda _: f"header {quote(rows.header)} is not {header!r}{hint}")
 
 
-def _template_index(rows: ScannedRows, template: Template, col: _Collector) -> np.ndarray:
-    """Row -> template row index (-1: not a template image), flagging unknown/odd images."""
+def _template_index(rows: ScannedRows, template: Template, col: _Collector,
+                    value: str = "<label>") -> np.ndarray:
+    """Row -> template row index (-1: not a template image), flagging unknown/odd images.
+
+    ``value`` names what follows the image in a row, for the message of a row without it."""
     pos = {name: k for k, name in enumerate(template.names)}
     sizes = np.array([template.n_frames[n] for n in template.names], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
@@ -199,7 +205,7 @@ def _template_index(rows: ScannedRows, template: Template, col: _Collector) -> n
     col.add(rows.line[bad_loc], lambda j: f"{where(bad_loc)(j)}: the image is not written "
             "'<name>/<NNNNN>.jpg'")
     no_comma = np.flatnonzero(~rows.has_value)
-    col.add(rows.line[no_comma], lambda j: f"{where(no_comma)(j)}: no ',<label>' after the "
+    col.add(rows.line[no_comma], lambda j: f"{where(no_comma)(j)}: no ',{value}' after the "
             "image name")
     unknown = np.flatnonzero(rows.located & ~known)
     col.add(rows.line[unknown], lambda j: f"image {quote(rows.location(unknown[j]))} is not in the "
