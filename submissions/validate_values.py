@@ -11,6 +11,7 @@ are ever looked at one by one.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -85,16 +86,19 @@ def _problems_and_values(data: bytes, template: Template, fmt: ValuesFormat
     return col.problems(), values
 
 
-def _segments(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """The bytes ``buf[starts[i]:ends[i]]`` joined by newlines, and each output byte's row."""
-    lengths = ends - starts
-    out_start = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
-    total = int(lengths.sum() + lengths.size)
-    row = np.repeat(np.arange(lengths.size), lengths + 1)
-    index = np.arange(total) - out_start[row] + starts[row]
-    out = buf[np.minimum(index, buf.size - 1)]
-    out[out_start + lengths] = ord("\n")
-    return out.tobytes(), row
+def _joined(data: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
+    """The slices ``data[starts[i]:ends[i]]`` as lines of one text (the rows' values)."""
+    return b"\n".join([data[a:b] for a, b in zip(starts.tolist(), ends.tolist())]) + b"\n"
+
+
+def _rows_with_odd_bytes(rows: ScannedRows, fit: np.ndarray) -> np.ndarray:
+    """Rows among ``fit`` whose values hold a byte no plain float literal has (nan, '\u0663')."""
+    mark = np.zeros(rows.buf.size + 1, dtype=np.int8)
+    mark[rows.comma[fit] + 1] = 1
+    mark[rows.ends[fit]] -= 1
+    inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
+    odd = np.flatnonzero(inside & ~_FLOAT_BYTES[rows.buf])
+    return np.unique(np.searchsorted(rows.starts, odd, side="right") - 1)
 
 
 def _check_values(rows: ScannedRows, fmt: ValuesFormat, col: _Collector) -> np.ndarray:
@@ -153,27 +157,44 @@ def _parse_binary(rows: ScannedRows, fit: np.ndarray, n_cols: int
 
 def _parse_floats(rows: ScannedRows, fit: np.ndarray, n_cols: int
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of plain ASCII float literals parsed in bulk by pandas' C parser; others not ok."""
+    """Rows of plain ASCII float literals parsed in bulk by pandas' C parser; others not ok.
+
+    The usual file (every row fits, no odd byte) is parsed whole, image column skipped; else
+    the values of the clean rows are joined into one text first.
+    """
     parsed = np.full((fit.size, n_cols), np.nan)
     if not fit.size:
         return np.zeros(0, dtype=bool), parsed
-    blob, row = _segments(rows.buf, rows.comma[fit] + 1, rows.ends[fit])
-    arr = np.frombuffer(blob, dtype=np.uint8)
+    if fit.size == rows.n_rows:  # the usual file: pandas' float parser takes every value
+        try:  # (it reads nan/inf too, which are not finite: those rows are looked at below)
+            parsed[:] = _read_floats(rows.data, n_cols, whole_file=True, text=False)
+            return np.isfinite(parsed).all(axis=1), parsed
+        except ValueError:
+            pass
     clean = np.ones(fit.size, dtype=bool)
-    clean[np.unique(row[~_FLOAT_BYTES[arr] & (arr != ord("\n"))])] = False
-    if not clean.all():  # nan, inf, letters, other scripts' digits: looked at one by one
-        blob, _ = _segments(rows.buf, rows.comma[fit[clean]] + 1, rows.ends[fit[clean]])
+    clean[np.searchsorted(fit, _rows_with_odd_bytes(rows, fit))] = False
     kept = np.flatnonzero(clean)
     if kept.size:
-        options = dict(header=None, names=range(n_cols), engine="c")
-        try:
-            got = pd.read_csv(io.BytesIO(blob), dtype=np.float64, **options).to_numpy(np.float64)
-        except ValueError:  # a value such as '1-2' or '.': the others still parse in bulk
-            text = pd.read_csv(io.BytesIO(blob), dtype=str, na_filter=False, **options)
-            got = text.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        parsed[kept] = got
+        parsed[kept] = _read_floats(_joined(rows.data, rows.comma[fit[kept]] + 1,
+                                            rows.ends[fit[kept]]), n_cols, whole_file=False,
+                                    text=True)
     ok = clean & np.isfinite(parsed).all(axis=1)
     return ok, parsed
+
+
+def _read_floats(data: bytes, n_cols: int, *, whole_file: bool, text: bool) -> np.ndarray:
+    """(rows, n_cols) floats from CSV ``data`` (``whole_file``: after the header, image column
+    skipped). ``text``: read strings and convert each, a value that does not parse is NaN;
+    else one float parse that raises ``ValueError`` on any such value."""
+    options = dict(header=None, engine="c", quoting=csv.QUOTE_NONE)
+    if whole_file:
+        options.update(names=range(n_cols + 1), usecols=range(1, n_cols + 1), skiprows=1)
+    else:
+        options.update(names=range(n_cols))
+    if not text:
+        return pd.read_csv(io.BytesIO(data), dtype=np.float64, **options).to_numpy(np.float64)
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, na_filter=False, **options)
+    return frame.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
 
 
 def _one_row(value: bytes, fmt: ValuesFormat) -> tuple[str | None, list[float] | None]:
