@@ -107,32 +107,37 @@ class VAStats:
         )
 
 
-def _check_pair(truth: ArrayLike, pred: ArrayLike, video: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 2) float arrays; truth in [-1, 1] or -5, predictions finite where truth is valid."""
-    t = np.asarray(truth, dtype=np.float64)
-    p = np.asarray(pred, dtype=np.float64)
-    where = f" (video {video})" if video else ""
-    if t.ndim != 2 or t.shape[1] != 2:
-        raise ValueError(f"VA truth must have shape (n, 2) (valence, arousal), got {t.shape}")
-    if p.shape != t.shape:
-        raise ValueError(f"VA truth has shape {t.shape} but predictions {p.shape}{where}")
-    valid = (t >= -1.0) & (t <= 1.0)
-    bad = ~valid & (t != VA_INVALID)
-    if bad.any():
-        i, d = np.argwhere(bad)[0]
-        raise ValueError(f"truth {VA_DIMENSIONS[d]} {float(t[i, d])!r} at frame {i + 1}{where} "
-                         f"is neither in [-1, 1] nor the invalid marker {VA_INVALID:g}")
-    odd = valid & ~np.isfinite(p)
-    if odd.any():
-        i, d = np.argwhere(odd)[0]
-        raise ValueError(f"predicted {VA_DIMENSIONS[d]} {float(p[i, d])!r} at frame {i + 1}"
-                         f"{where} is not a finite number")
-    return t, p
+def _as_pairs(truths: Sequence[ArrayLike], preds: Sequence[ArrayLike]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All frames as (N, 2) truth and predictions, with each video's frame count."""
+    if len(truths) != len(preds):
+        raise ValueError(f"{len(truths)} truth arrays but {len(preds)} prediction arrays")
+    ts = [np.asarray(t, dtype=np.float64) for t in truths]
+    ps = [np.asarray(p, dtype=np.float64) for p in preds]
+    for v, (t, p) in enumerate(zip(ts, ps)):
+        where = f" (video {v + 1})" if len(ts) > 1 else ""
+        if t.ndim != 2 or t.shape[1] != 2:
+            raise ValueError(f"VA truth must have shape (n, 2) (valence, arousal), got "
+                             f"{t.shape}{where}")
+        if p.shape != t.shape:
+            raise ValueError(f"VA truth has shape {t.shape} but predictions {p.shape}{where}")
+    lengths = np.array([t.shape[0] for t in ts], dtype=np.int64)
+    empty = np.empty((0, 2))
+    return np.concatenate(ts or [empty]), np.concatenate(ps or [empty]), lengths
 
 
-def _lower_median(parts: list[np.ndarray]) -> float:
+def _refuse(kind: str, arr: np.ndarray, bad: np.ndarray, lengths: np.ndarray, why: str) -> None:
+    """A ``ValueError`` naming the first bad value, its frame and (for several) its video."""
+    i, d = np.argwhere(bad)[0]
+    v = int(np.searchsorted(np.cumsum(lengths), i, side="right"))
+    frame = int(i - (np.cumsum(lengths)[v - 1] if v else 0))
+    where = f" (video {v + 1})" if lengths.size > 1 else ""
+    raise ValueError(f"{kind} {VA_DIMENSIONS[d]} {float(arr[i, d])!r} at frame {frame + 1}"
+                     f"{where} {why}")
+
+
+def _lower_median(x: np.ndarray) -> float:
     """A value present in the data near its middle (0 when there is none)."""
-    x = np.concatenate(parts) if parts else np.empty(0)
     if x.size == 0:
         return 0.0
     k = (x.size - 1) // 2
@@ -145,22 +150,27 @@ def va_stats(truths: Sequence[ArrayLike], preds: Sequence[ArrayLike]) -> VAStats
     Raises ``ValueError`` for a truth value that is neither in [-1, 1] nor -5, for shapes that
     differ, and for a prediction that is not finite on a valid frame.
     """
-    if len(truths) != len(preds):
-        raise ValueError(f"{len(truths)} truth arrays but {len(preds)} prediction arrays")
-    pairs = [_check_pair(t, p, v + 1 if len(truths) > 1 else 0)
-             for v, (t, p) in enumerate(zip(truths, preds))]
-    masks = [(t >= -1.0) & (t <= 1.0) for t, _ in pairs]
-    shift = np.array([[_lower_median([t[m[:, d], d] for (t, _), m in zip(pairs, masks)]),
-                       _lower_median([p[m[:, d], d] for (_, p), m in zip(pairs, masks)])]
-                      for d in range(2)])
-    sums = np.zeros((len(pairs), 2, 6))
-    for v, ((t, p), m) in enumerate(zip(pairs, masks)):
-        for d in range(2):
-            x = t[m[:, d], d] - shift[d, 0]
-            y = p[m[:, d], d] - shift[d, 1]
-            sums[v, d] = (x.size, x.sum(), y.sum(), x @ x, y @ y, x @ y)
-    n_frames = np.array([int(m.any(axis=1).sum()) for m in masks], dtype=np.int64)
-    return VAStats(sums, n_frames, shift)
+    t, p, lengths = _as_pairs(truths, preds)
+    valid = (t >= -1.0) & (t <= 1.0)
+    bad = ~valid & (t != VA_INVALID)
+    if bad.any():
+        _refuse("truth", t, bad, lengths, f"is neither in [-1, 1] nor the invalid marker "
+                f"{VA_INVALID:g}")
+    odd = valid & ~np.isfinite(p)
+    if odd.any():
+        _refuse("predicted", p, odd, lengths, "is not a finite number")
+    n_videos = lengths.size
+    video = np.repeat(np.arange(n_videos), lengths)
+    shift = np.zeros((2, 2))
+    sums = np.zeros((n_videos, 2, 6))
+    for d in range(2):
+        m = valid[:, d]
+        shift[d] = _lower_median(t[m, d]), _lower_median(p[m, d])
+        x, y, v = t[m, d] - shift[d, 0], p[m, d] - shift[d, 1], video[m]
+        for k, w in enumerate((None, x, y, x * x, y * y, x * y)):
+            sums[:, d, k] = np.bincount(v, weights=w, minlength=n_videos)
+    n_frames = np.bincount(video, weights=valid.any(axis=1), minlength=n_videos)
+    return VAStats(sums, n_frames.astype(np.int64), shift)
 
 
 def va_scores(truth: ArrayLike, pred: ArrayLike) -> VAScores:
