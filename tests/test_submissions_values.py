@@ -246,3 +246,38 @@ def test_registry_gives_each_task_its_format(tmp_path, va_template, au_template)
     assert problems[0].line == 1 and "2 values where a AU row has 12" in problems[1].message
     with pytest.raises(HarnessError, match="did you mean 'au'"):
         SUBMISSION_FORMATS.get("aus")
+
+
+def test_crlf_bom_blank_lines_and_zip_accepted(tmp_path, va_template, au_template):
+    for template, fmt, preds in ((va_template, VA_FORMAT, _va_preds()),
+                                 (au_template, AU_FORMAT, _au_preds())):
+        lines = _lines(tmp_path, template, fmt, preds)
+        path = tmp_path / "crlf.txt"
+        path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n\r\n\r\n").encode())
+        assert validate_values_submission(path, template, fmt) == []
+        back = read_values_submission(path, template, fmt)
+        want = read_values_submission(_write(tmp_path, lines), template, fmt)
+        assert all(np.array_equal(back[n], want[n]) for n in FRAMES)
+        inside = lines[:5] + [""] + lines[5:]
+        problems = validate_values_submission(_write(tmp_path, inside), template, fmt)
+        assert [p.line for p in problems] == [6] and "empty line" in problems[0].message
+
+
+def test_expr_entry_is_the_expr_functions(tmp_path):
+    from harness.data.testset import read_template
+    from submissions import score_submission, validate_submission, write_submission
+    from tests.conftest import write_labels, write_template
+
+    template = read_template(write_template(tmp_path / "t.txt", FRAMES))
+    rng = np.random.default_rng(0)
+    preds = {n: rng.integers(0, 8, k) for n, k in FRAMES.items()}
+    truth = {n: rng.integers(-1, 8, k) for n, k in FRAMES.items()}
+    for n, lab in truth.items():
+        write_labels(tmp_path / "truth" / f"{n}.txt", lab)
+    expr = SUBMISSION_FORMATS.get("expr")
+    out = expr.write(template, preds, tmp_path / "e.txt")
+    assert out.read_bytes() == write_submission(template, preds, tmp_path / "e2.txt").read_bytes()
+    assert expr.validate(out, template) == validate_submission(out, template) == []
+    want = score_submission(out, tmp_path / "truth", template)
+    assert expr.score(out, tmp_path / "truth", template) == want
+    assert expr.score(out, truth, template) == want  # truth as labels by name
