@@ -76,12 +76,17 @@ def read_submission_bytes(path: str | Path) -> bytes:
     if not path.is_file():
         raise ReleaseFormatError(path, "file not found")
     if not zipfile.is_zipfile(path):
-        size = path.stat().st_size
+        size = path.stat().st_size  # a plain file: refused by its size before reading it
         if size > MAX_SUBMISSION_BYTES:
             raise ReleaseFormatError(path, f"{size:,} bytes: more than "
                                      f"{MAX_SUBMISSION_BYTES // 2**20} MiB, far larger than "
                                      "a real submission (about 40 MB); refusing to read it")
         return path.read_bytes()
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        raise ReleaseFormatError(path, f"a zip of {size:,} bytes: more than "
+                                 f"{MAX_SUBMISSION_BYTES // 2**20} MiB, far larger than a real "
+                                 "submission; refusing to read it")
     try:
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]

@@ -16,7 +16,7 @@ import numpy as np
 from harness.data.annotations import read_annotation_file
 from harness.data.rowscan import scan_rows
 from harness.data.testset import Template, template_from_rows
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ReleaseFormatError
 from harness.metrics import (
     AUScores,
     AUStats,
@@ -30,15 +30,21 @@ from harness.metrics import (
 )
 from harness.paths import safe_child
 from submissions.reading import read_submission_bytes
-from submissions.validate import read_submission
+from submissions.validate import read_submission, screen
 from submissions.validate_values import read_values_submission
 from submissions.values import ValuesFormat
+
+#: Rows a submission scored without a template may have (the largest real one: 1,022,655).
+MAX_OWN_TEMPLATE_ROWS = 2_000_000
 
 
 def own_template(path: str | Path) -> Template:
     """The template a submission implies (its names and frame counts), for scoring without one."""
     path = Path(path)
-    header, rows = scan_rows(path, read_submission_bytes(path), require_value=True)
+    data, found = screen(read_submission_bytes(path), MAX_OWN_TEMPLATE_ROWS)
+    if found:  # junk, absurd lines: bounded before the row scan, as the validator does
+        raise ReleaseFormatError(path, found[0][1], line=found[0][0])
+    header, rows = scan_rows(path, data, require_value=True)
     return template_from_rows(path, header, rows)
 
 
