@@ -112,7 +112,7 @@ def _check_values(rows: ScannedRows, fmt: ValuesFormat, col: _Collector) -> np.n
     wrong = has[fields != n_cols]
     count = fields[fields != n_cols]
     col.add(rows.line[wrong], lambda j: f"{count[j]} value{'s' if count[j] != 1 else ''} "
-            f"where a {fmt.task.upper()} row has {n_cols} ({fmt.what})")
+            f"where {_article(fmt.task)} {fmt.task.upper()} row has {n_cols} ({fmt.what})")
     fit = has[fields == n_cols]
     parse = _parse_binary if fmt.binary else _parse_floats
     ok, parsed = parse(rows, fit, n_cols)
@@ -136,6 +136,10 @@ def _check_values(rows: ScannedRows, fmt: ValuesFormat, col: _Collector) -> np.n
         col.add(rows.line[rows_bad], lambda j: f"{fmt.columns[dims[j]]} "
                 f"{quote(_field(rows, int(rows_bad[j]), int(dims[j])))} is outside [-1, 1]")
     return values
+
+
+def _article(task: str) -> str:
+    return "an" if task[:1].upper() in "AEFHILMNORSX" else "a"  # spoken: an AU, a VA
 
 
 def _field(rows: ScannedRows, i: int, k: int) -> str:

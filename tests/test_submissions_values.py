@@ -155,7 +155,7 @@ def test_va_any_ascii_float_literal_accepted(tmp_path, va_template, value):
 
 AU_EDITS = {
     "2 values": (lambda ls: _edit(ls, 3, "a_left/00002.jpg,0,1"), [3],
-                 "2 values where a AU row has 12 (AU1..AU26)"),
+                 "2 values where an AU row has 12 (AU1..AU26)"),
     "13 values": (lambda ls: _edit(ls, 3, ls[2] + ",1"), [3], "13 values where"),
     "a 2": (lambda ls: _edit(ls, 4, "a_left/00003.jpg,0,0,2,0,0,0,0,0,0,0,0,0"), [4],
             "AU4 '2' is not 0 or 1"),
@@ -243,7 +243,7 @@ def test_registry_gives_each_task_its_format(tmp_path, va_template, au_template)
     out = va.write(va_template, _va_preds(), tmp_path / "v.txt")
     assert va.validate(out, va_template) == [] and set(va.read(out, va_template)) == set(FRAMES)
     problems = au.validate(out, au_template)  # a VA file checked as AU: header and each row
-    assert problems[0].line == 1 and "2 values where a AU row has 12" in problems[1].message
+    assert problems[0].line == 1 and "2 values where an AU row has 12" in problems[1].message
     with pytest.raises(HarnessError, match="did you mean 'au'"):
         SUBMISSION_FORMATS.get("aus")
 
