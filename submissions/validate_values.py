@@ -86,11 +86,6 @@ def _problems_and_values(data: bytes, template: Template, fmt: ValuesFormat
     return col.problems(), values
 
 
-def _joined(data: bytes, starts: np.ndarray, ends: np.ndarray) -> bytes:
-    """The slices ``data[starts[i]:ends[i]]`` as lines of one text (the rows' values)."""
-    return b"\n".join([data[a:b] for a, b in zip(starts.tolist(), ends.tolist())]) + b"\n"
-
-
 def _rows_with_odd_bytes(rows: ScannedRows, fit: np.ndarray) -> np.ndarray:
     """Rows among ``fit`` whose values hold a byte no plain float literal has (nan, '\u0663')."""
     mark = np.zeros(rows.buf.size + 1, dtype=np.int8)
@@ -163,42 +158,55 @@ def _parse_floats(rows: ScannedRows, fit: np.ndarray, n_cols: int
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of plain ASCII float literals parsed in bulk by pandas' C parser; others not ok.
 
-    The usual file (every row fits, no odd byte) is parsed whole, image column skipped; else
-    the values of the clean rows are joined into one text first.
+    The file is parsed whole (image column skipped). When that fails, the rows that cannot be
+    parsed in bulk (wrong column count, a byte no float literal has) are replaced by a
+    placeholder row and the file parsed again; when a value such as '1-2' still fails it, every
+    row is left to the row-by-row check. Rows not ok are looked at one by one by the caller.
     """
     parsed = np.full((fit.size, n_cols), np.nan)
     if not fit.size:
         return np.zeros(0, dtype=bool), parsed
     if fit.size == rows.n_rows:  # the usual file: pandas' float parser takes every value
         try:  # (it reads nan/inf too, which are not finite: those rows are looked at below)
-            parsed[:] = _read_floats(rows.data, n_cols, whole_file=True, text=False)
+            parsed[:] = _read_floats(rows.data, n_cols, rows.n_rows)
             return np.isfinite(parsed).all(axis=1), parsed
         except ValueError:
             pass
-    clean = np.ones(fit.size, dtype=bool)
-    clean[np.searchsorted(fit, _rows_with_odd_bytes(rows, fit))] = False
-    kept = np.flatnonzero(clean)
-    if kept.size:
-        parsed[kept] = _read_floats(_joined(rows.data, rows.comma[fit[kept]] + 1,
-                                            rows.ends[fit[kept]]), n_cols, whole_file=False,
-                                    text=True)
-    ok = clean & np.isfinite(parsed).all(axis=1)
-    return ok, parsed
+    odd = _rows_with_odd_bytes(rows, fit)
+    replace = np.ones(rows.n_rows, dtype=bool)
+    replace[fit] = False
+    replace[odd] = True
+    try:
+        got = _read_floats(_with_placeholders(rows, np.flatnonzero(replace), n_cols), n_cols,
+                           rows.n_rows)
+    except ValueError:
+        return np.zeros(fit.size, dtype=bool), parsed
+    parsed[:] = got[fit]
+    parsed[np.searchsorted(fit, odd)] = np.nan
+    return np.isfinite(parsed).all(axis=1), parsed
 
 
-def _read_floats(data: bytes, n_cols: int, *, whole_file: bool, text: bool) -> np.ndarray:
-    """(rows, n_cols) floats from CSV ``data`` (``whole_file``: after the header, image column
-    skipped). ``text``: read strings and convert each, a value that does not parse is NaN;
-    else one float parse that raises ``ValueError`` on any such value."""
-    options = dict(header=None, engine="c", quoting=csv.QUOTE_NONE)
-    if whole_file:
-        options.update(names=range(n_cols + 1), usecols=range(1, n_cols + 1), skiprows=1)
-    else:
-        options.update(names=range(n_cols))
-    if not text:
-        return pd.read_csv(io.BytesIO(data), dtype=np.float64, **options).to_numpy(np.float64)
-    frame = pd.read_csv(io.BytesIO(data), dtype=str, na_filter=False, **options)
-    return frame.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+def _with_placeholders(rows: ScannedRows, which: np.ndarray, n_cols: int) -> bytes:
+    """The file with rows ``which`` replaced by ``_,0,...,0`` (the row count is kept)."""
+    filler = b"_," + b",".join([b"0"] * n_cols)
+    parts, at = [], 0
+    for s, e in zip(rows.starts[which].tolist(), rows.ends[which].tolist()):
+        parts += [rows.data[at:s], filler]
+        at = e
+    parts.append(rows.data[at:])
+    return b"".join(parts)
+
+
+def _read_floats(data: bytes, n_cols: int, n_rows: int) -> np.ndarray:
+    """(rows, n_cols) floats of a whole file (header skipped, image column dropped); raises
+    ``ValueError`` when a value is no number pandas' C parser reads, or when it does not see
+    the ``n_rows`` rows the scanner saw (a lone CR in a name ends a line for pandas)."""
+    got = pd.read_csv(io.BytesIO(data), header=None, engine="c", quoting=csv.QUOTE_NONE,
+                      names=range(n_cols + 1), usecols=range(1, n_cols + 1), skiprows=1,
+                      dtype=np.float64).to_numpy(np.float64)
+    if got.shape[0] != n_rows:
+        raise ValueError(f"{got.shape[0]} rows parsed, {n_rows} scanned")
+    return got
 
 
 def _one_row(value: bytes, fmt: ValuesFormat) -> tuple[str | None, list[float] | None]:

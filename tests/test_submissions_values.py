@@ -119,6 +119,8 @@ VA_EDITS = {
     "inf": (lambda ls: _edit(ls, 6, "a_left/00005.jpg,0,-inf"), [6], "arousal '-inf' is not"),
     "arabic digit": (lambda ls: _edit(ls, 7, "a_left/00006.jpg,0.\u0663,0"), [7], "not a num"),
     "word": (lambda ls: _edit(ls, 7, "a_left/00006.jpg,0,high"), [7], "arousal 'high' is not"),
+    "lone CR in a name": (lambda ls: _edit(ls, 7, "a_l\reft/00006.jpg,0.5,1.5"), [7, 7, 7],
+                          "not in the template"),
     "two signs": (lambda ls: _edit(ls, 8, "a_left/00007.jpg,1-2,0"), [8], "'1-2' is not a num"),
     "empty": (lambda ls: _edit(ls, 8, "a_left/00007.jpg,,0.1"), [8], "empty valence"),
     "no values": (lambda ls: _edit(ls, 9, "a_left/00008.jpg"), [9], "no ',<valence>,<arousal>'"),
