@@ -28,7 +28,7 @@ def _split(rows):
     return a[:, :2], a[:, 2:]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(frame, min_size=1, max_size=200))
 def test_equals_formula_written_out(rows):
     truth, pred = _split(rows)
@@ -41,7 +41,7 @@ def test_equals_formula_written_out(rows):
     assert s.n_frames == int((truth != VA_INVALID).any(axis=1).sum())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(frame, min_size=0, max_size=40), min_size=1, max_size=6),
        st.lists(st.integers(0, 3), min_size=6, max_size=6))
 def test_per_video_sums_pool_and_weight(videos, weights):
