@@ -10,7 +10,6 @@ well under a second); only the reported problems are ever formatted as text.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,18 @@ from harness.data.rowscan import BLANK_MESSAGE, ScannedRows, scan
 from harness.data.testset import Template
 from harness.errors import ReleaseFormatError
 from submissions.abaw import frame_width, image_location, text_size, video_rows_with
+from submissions.reading import (
+    cut_long_lines,
+    max_lines,
+    quote,
+    read_submission_bytes,
+    trailing_junk,
+)
 
 #: Problems listed one by one; past this, one closing entry gives the count of the rest.
 MAX_PROBLEMS = 50
 _ZERO = ord("0")
-_INT = re.compile(r"^[+-]?\d+$")
+_INT = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: '\u0663' is no label
 _HOLE = ord("?")  # label placeholder in the expected text: never part of a valid row
 
 
@@ -70,22 +76,6 @@ class _Collector:
         return found
 
 
-def read_submission_bytes(path: str | Path) -> bytes:
-    """The submission text as bytes; a zip must hold exactly one ``.txt`` (or one file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ReleaseFormatError(path, "file not found")
-    if not zipfile.is_zipfile(path):
-        return path.read_bytes()
-    with zipfile.ZipFile(path) as zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
-        texts = [m for m in members if m.filename.lower().endswith(".txt")]
-        pick = texts if len(texts) == 1 else members
-        if len(pick) != 1:
-            raise ReleaseFormatError(path, f"the zip holds {len(members)} files; expected one .txt")
-        return zf.read(pick[0])
-
-
 def validate_submission(path: str | Path, template: Template) -> list[Problem]:
     """Every problem of the submission at ``path`` against ``template`` (empty list: valid).
 
@@ -97,9 +87,33 @@ def validate_submission(path: str | Path, template: Template) -> list[Problem]:
         data = read_submission_bytes(path)
     except ReleaseFormatError as exc:
         return [Problem(exc.line, str(exc).split(": ", 1)[-1])]
-    if exact_labels(data, template) is not None:
+    data, early = screen(data, template.n_rows)
+    if early and early[0][0] is None:
+        return [Problem(None, early[0][1])]
+    if not early and exact_labels(data, template) is not None:
         return []
-    return _detailed_problems(data, template)
+    return _detailed_problems(data, template, early)
+
+
+def screen(data: bytes, template_rows: int) -> tuple[bytes, list[tuple[int | None, str]]]:
+    """Bound the work an untrusted file can cause before any per-line parsing.
+
+    Returns the data to parse (trailing junk dropped, over-long lines cut) and the problems
+    found on the way; a first problem with no line means the file is refused as a whole.
+    """
+    data, junk = trailing_junk(data)
+    found: list[tuple[int | None, str]] = []
+    if junk is not None:
+        found.append((junk, "blank lines after the last row run on for more than "
+                      "4 KB: junk at the end of the file"))
+    n_lines = data.count(b"\n")
+    if n_lines > max_lines(template_rows):
+        return data, [(None, f"{n_lines:,} lines for a template of {template_rows:,} rows: "
+                       "not a submission (refused without checking each line)")]
+    data, longs = cut_long_lines(data)
+    found += [(line, f"line of {size:,} bytes (a row is under 100): {quote(head)}")
+              for line, size, head in longs]
+    return data, found
 
 
 def exact_labels(data: bytes, template: Template) -> np.ndarray | None:
@@ -123,22 +137,37 @@ def exact_labels(data: bytes, template: Template) -> np.ndarray | None:
     return labels if np.all((labels >= 0) & (labels < NUM_CLASSES)) else None
 
 
-def _detailed_problems(data: bytes, template: Template) -> list[Problem]:
+def _detailed_problems(data: bytes, template: Template,
+                       early: list[tuple[int | None, str]] = ()) -> list[Problem]:
     """Row-by-row checks: every problem with its line (the slow path, still vectorised)."""
     rows = scan(data)
     if rows is None:
         return [Problem(None, "the file is empty")]
     col = _Collector()
-    _check_header(rows, template, col)
+    add_found(col, early)
+    _check_header(rows, template.header, col)
     tidx = _template_index(rows, template, col)
     _check_labels(rows, col)
     _check_coverage(rows, template, tidx, col)
     return col.problems()
 
 
+def add_found(col: _Collector, found: list[tuple[int | None, str]]) -> None:
+    """Problems found by ``screen`` into the collector (lines sorted in with the others)."""
+    for line, message in found:
+        if line is None:
+            col.whole.append(Problem(None, message))
+        else:
+            col.add(np.array([line]), lambda _, m=message: m)
+
+
 def validate_submission_or_raise(path: str | Path, template: Template) -> None:
     """Raise ``ReleaseFormatError`` (file + first bad line) listing the problems, if any."""
-    problems = validate_submission(path, template)
+    raise_problems(path, validate_submission(path, template))
+
+
+def raise_problems(path: str | Path, problems: list[Problem]) -> None:
+    """Raise ``ReleaseFormatError`` (file + first bad line) listing ``problems``, if any."""
     if problems:
         first = next((p for p in problems if p.line is not None), problems[0])
         listed = "\n  ".join(str(p) for p in problems[:10])
@@ -148,15 +177,18 @@ def validate_submission_or_raise(path: str | Path, template: Template) -> None:
                                  line=first.line)
 
 
-def _check_header(rows: ScannedRows, template: Template, col: _Collector) -> None:
-    if rows.header == template.header:
+def _check_header(rows: ScannedRows, header: str, col: _Collector) -> None:
+    if rows.header == header:
         return
-    hint = " (extra spaces around it)" if rows.header.strip() == template.header else ""
-    col.add(np.array([1]), lambda _: f"header {rows.header!r} is not {template.header!r}{hint}")
+    hint = " (extra spaces around it)" if rows.header.strip() == header else ""
+    col.add(np.array([1]), lambda _: f"header {quote(rows.header)} is not {header!r}{hint}")
 
 
-def _template_index(rows: ScannedRows, template: Template, col: _Collector) -> np.ndarray:
-    """Row -> template row index (-1: not a template image), flagging unknown/odd images."""
+def _template_index(rows: ScannedRows, template: Template, col: _Collector,
+                    value: str = "<label>") -> np.ndarray:
+    """Row -> template row index (-1: not a template image), flagging unknown/odd images.
+
+    ``value`` names what follows the image in a row, for the message of a row without it."""
     pos = {name: k for k, name in enumerate(template.names)}
     sizes = np.array([template.n_frames[n] for n in template.names], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
@@ -167,27 +199,27 @@ def _template_index(rows: ScannedRows, template: Template, col: _Collector) -> n
     tidx = np.where(known, offsets[np.maximum(name_idx, 0)] + rows.frames - 1, -1)
 
     def where(k):  # formatter factory over a row subset
-        return lambda j: rows.text(int(k[j]))
+        return lambda j: quote(rows.text(int(k[j])))
 
     bad_loc = np.flatnonzero(~rows.located)
-    col.add(rows.line[bad_loc], lambda j: f"{where(bad_loc)(j)!r}: the image is not written "
+    col.add(rows.line[bad_loc], lambda j: f"{where(bad_loc)(j)}: the image is not written "
             "'<name>/<NNNNN>.jpg'")
     no_comma = np.flatnonzero(~rows.has_value)
-    col.add(rows.line[no_comma], lambda j: f"{where(no_comma)(j)!r}: no ',<label>' after the "
+    col.add(rows.line[no_comma], lambda j: f"{where(no_comma)(j)}: no ',{value}' after the "
             "image name")
     unknown = np.flatnonzero(rows.located & ~known)
-    col.add(rows.line[unknown], lambda j: f"image {rows.location(unknown[j])!r} is not in the "
+    col.add(rows.line[unknown], lambda j: f"image {quote(rows.location(unknown[j]))} is not in the "
             "template" + _why_unknown(rows, unknown[j], template))
     odd = np.flatnonzero(known & (rows.slash + 1 + frame_width(rows.frames) + 4 != rows.comma))
-    col.add(rows.line[odd], lambda j: f"image {rows.location(odd[j])!r} should be written "
-            f"{_expected_name(rows, odd[j])!r}")
+    col.add(rows.line[odd], lambda j: f"image {quote(rows.location(odd[j]))} should be written "
+            f"{quote(_expected_name(rows, odd[j]))}")
     return tidx
 
 
 def _why_unknown(rows: ScannedRows, i: int, template: Template) -> str:
     name = rows.run_names[rows.run_of_row[i]]
     if name not in template.n_frames:
-        return f" (no test video {name!r})"
+        return f" (no test video {quote(name)})"
     return f" ({name!r} has frames 1..{template.n_frames[name]})"
 
 
@@ -218,9 +250,12 @@ def _label_verdict(value: str) -> str | None:
     if not v:
         return "empty label: every frame needs a label 0..7"
     if "," in v:
-        return f"extra column(s) {value!r}: a row is '<image>,<label>'"
+        return f"extra column(s) {quote(value)}: a row is '<image>,<label>'"
     if not _INT.match(v):
-        return f"label {v!r} is not an integer 0..7"
+        return f"label {quote(v)} is not an integer 0..7"
+    digits = v.lstrip("+-").lstrip("0")
+    if len(digits) > 2:  # no int() of a 4,301-digit label (Python's int-string limit)
+        return f"label {quote(v)} is outside 0..7"
     if not 0 <= int(v) < NUM_CLASSES:
         return f"label {int(v)} is outside 0..7"
     return None
@@ -242,7 +277,7 @@ def _check_coverage(rows: ScannedRows, template: Template, tidx: np.ndarray,
     dup[1:] = tidx[order[1:]] == tidx[order[:-1]]
     first = order[np.maximum.accumulate(np.where(dup, 0, np.arange(order.size)))]
     dup_rows, dup_first = order[dup], first[dup]
-    col.add(rows.line[dup_rows], lambda j: f"duplicate row for {rows.location(dup_rows[j])!r} "
+    col.add(rows.line[dup_rows], lambda j: f"duplicate row for {quote(rows.location(dup_rows[j]))} "
             f"(first at line {rows.line[dup_first[j]]})")
     _check_missing(template, tidx[at], col)
     unique = np.sort(np.setdiff1d(at, dup_rows, assume_unique=True))
@@ -250,7 +285,7 @@ def _check_coverage(rows: ScannedRows, template: Template, tidx: np.ndarray,
     wrong = np.flatnonzero(tidx[unique] != expect)
     names = _names_by_index(template)
     col.add(rows.line[unique[wrong]], lambda j: f"row out of template order: "
-            f"{rows.location(unique[wrong[j]])!r} here, the template has "
+            f"{quote(rows.location(unique[wrong[j]]))} here, the template has "
             f"{names(int(expect[wrong[j]]))!r} at this point")
 
 
@@ -299,8 +334,8 @@ def _labels(rows: ScannedRows) -> np.ndarray:
 
 def read_submission(path: str | Path, template: Template) -> dict[str, np.ndarray]:
     """The labels of a valid submission per template name (raises on any problem)."""
-    data = read_submission_bytes(path)
-    labels = exact_labels(data, template)
+    data, early = screen(read_submission_bytes(path), template.n_rows)
+    labels = None if early else exact_labels(data, template)
     if labels is None:
         validate_submission_or_raise(path, template)
         rows = scan(data)
