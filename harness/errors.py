@@ -27,6 +27,30 @@ class ReleaseFormatError(HarnessError):
         super().__init__(f"{where}: {message}")
 
 
+class DiskFullError(HarnessError):
+    """No space left where the harness writes: one message naming the folder and the space.
+
+    Raised by every writer of ``harness.atomic`` (the temp file removed first), so a full disk
+    never shows as a library's traceback and never leaves a half-written file.
+    """
+
+    def __init__(self, folder: str | Path, free: int | None, needed: int | None = None,
+                 writing: str | Path | None = None):
+        self.folder, self.free, self.needed = Path(folder), free, needed
+        parts = [f"no space left on the device of {self.folder}"]
+        if writing is not None:
+            parts.append(f"while writing {writing}")
+        if needed is not None:
+            parts.append(f"needs {_mb(needed)}")
+        parts.append(f"{_mb(free)} free" if free is not None else "free space unknown")
+        super().__init__(", ".join(parts) + "; free some space (or point ABAW_HARNESS_HOME / "
+                         "--workdir elsewhere) and run the command again")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
 #: What reading a damaged file raises: cut short (a copy interrupted, a full disk), edited by
 #: hand, or another format (npz, torch zip, JSON, pickle refused by ``weights_only``).
 _DAMAGE = (OSError, ValueError, KeyError, TypeError, EOFError, RuntimeError,
