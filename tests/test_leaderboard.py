@@ -35,9 +35,9 @@ from leaderboard import (
     table2,
     with_features,
 )
+from leaderboard.output import leaderboard_output
 from leaderboard.plots import plot_confusion, plot_macro_f1, plot_per_class_f1
 from leaderboard.queries import parse_features
-from leaderboard.report import leaderboard_output
 from leaderboard.tables import result_row
 
 EYE = tuple(tuple(int(i == j) for j in range(8)) for i in range(8))

@@ -147,7 +147,7 @@ def test_folds_keep_the_segments_of_one_recording_together(tmp_path):
 def test_folds_are_rebuilt_from_a_membership_file(tiny_release, tmp_path, monkeypatch):
     """A different scikit-learn (simulated: another shuffle) must not change written folds."""
     import harness.data.splits as splits_mod
-    from harness.reports import write_membership
+    from harness.api.data import write_membership
 
     rel = load_release(tiny_release)
     written = [get_split(rel, n) for n in SPLIT_NAMES]

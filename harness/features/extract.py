@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import distributed
+from harness.config_files import require
 from harness.console import err, progress
 from harness.data.coverage import check_faces
 from harness.data.release import Release
@@ -56,6 +57,9 @@ class FeatureConfig:
     # baselines that read them and cost 5 more stage-1 fine-tunes per split.
     face_oof: int = 0
     allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
+
+    def __post_init__(self) -> None:
+        require("--face-oof", self.face_oof, minimum=0)
 
 
 

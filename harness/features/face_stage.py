@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from harness import distributed
 from harness.atomic import atomic_open, write_json
+from harness.config_files import require
 from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release
 from harness.data.splits import Split
@@ -75,6 +76,21 @@ class FaceConfig:
     finetune: bool | None = None
     image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
     onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)  # onnx:PATH only
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot train before any work (named as the command line does)."""
+        for name, value, minimum in (("--face-epochs", self.max_epochs, 1),
+                                     ("--workers", self.num_workers, 0),
+                                     ("features.face.batch_size", self.batch_size, 1),
+                                     ("features.face.frame_stride", self.frame_stride, 1),
+                                     ("features.face.lr_patience", self.lr_patience, 0),
+                                     ("features.face.early_stop", self.early_stop, 1),
+                                     ("features.face.weight_decay", self.weight_decay, 0)):
+            require(name, value, minimum=minimum)
+        for name, value in (("features.face.lr_backbone", self.lr_backbone),
+                            ("features.face.lr_head", self.lr_head),
+                            ("features.face.lr_factor", self.lr_factor)):
+            require(name, value, positive=True)
 
     @property
     def frozen(self) -> bool:
