@@ -85,8 +85,8 @@ def configured(cls: type[T], config: str | Path | Mapping | T | None,
     return load_dataclass(cls, nest(given), source="options", base=base)
 
 
-def numbers(option: str, text: str | Sequence[float], *, count: int | None = None
-            ) -> tuple[float, ...]:
+def numbers(option: str, text: str | Sequence[float], *, count: int | None = None,
+            what: str = "numbers") -> tuple[float, ...]:
     """Comma-separated numbers (``"0.5,1,2"``) or a sequence of them, as a tuple of floats."""
     if not isinstance(text, str):
         values = tuple(float(x) for x in text)
@@ -94,7 +94,7 @@ def numbers(option: str, text: str | Sequence[float], *, count: int | None = Non
         try:
             values = tuple(float(x) for x in text.split(","))
         except ValueError:
-            what = f"{count} numbers" if count else "numbers"
+            what = f"{count} numbers" if count else what
             raise HarnessError(f"{option} takes {what} separated by commas, not {text!r}") \
                 from None
     if count is not None and len(values) != count:

@@ -60,7 +60,7 @@ def _post_options(options: dict[str, Any]) -> dict[str, Any]:
     out = dict(options)
     out["methods"] = names(out.get("methods"))
     if out.get("windows") is not None:
-        out["windows"] = numbers("--windows", out["windows"])
+        out["windows"] = numbers("--windows", out["windows"], what="seconds")
     return out
 
 
