@@ -56,9 +56,7 @@ def fold_splits(release: Release, seed: int = FOLD_SEED, n_folds: int = N_FOLDS)
     name_group = np.array([group_id[recording_of(n)] for n in names])
     sample_name, sample_label = _stratification_samples(release, names)
     group_ids = name_group[sample_name]
-    from sklearn.model_selection import StratifiedGroupKFold  # 1.2 s: only when folds are cut
-
-    cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    cv = _group_kfold()(n_splits=n_folds, shuffle=True, random_state=seed)
     folds = []
     for k, (_, val_idx) in enumerate(cv.split(sample_label, sample_label, group_ids), start=1):
         in_val = np.isin(name_group, group_ids[val_idx])
@@ -81,6 +79,25 @@ def _stratification_samples(release: Release, names: list[str]) -> tuple[np.ndar
         idx.append(np.full(valid.size, i))
         labels.append(valid)
     return np.concatenate(idx), np.concatenate(labels)
+
+
+def _group_kfold() -> type:
+    """scikit-learn's ``StratifiedGroupKFold``, imported when folds are first cut (1.2 s), not
+    by every command that merely names a split; a module attribute once loaded."""
+    global StratifiedGroupKFold
+    try:
+        return StratifiedGroupKFold
+    except NameError:
+        from sklearn.model_selection import StratifiedGroupKFold as loaded
+
+        StratifiedGroupKFold = loaded
+        return loaded
+
+
+def __getattr__(name: str):
+    if name == "StratifiedGroupKFold":
+        return _group_kfold()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_split(name: str, *, allow_all: bool = False) -> tuple[str, ...]:
