@@ -131,3 +131,26 @@ def test_validate_from_python(tmp_path):
     assert not done.valid and {p.message for p in done.problems} == {"label 9 is outside 0..7"}
     sub.write_text(tpl.read_text().replace(",\n", ",1\n"))
     assert harness.validate(sub, template=tpl).valid
+
+
+def test_extract_smooth_and_ensemble_read_config_files(tmp_path):
+    from harness.api.extract import extract_config
+    from harness.api.postprocess import ensemble_config, smooth_config
+
+    recipe = tmp_path / "extract.toml"
+    recipe.write_text('modalities = ["pose"]\nshard = "1/2"\n[features]\naudio = "egemaps"\n'
+                      '[features.face]\nnum_workers = 0\n')
+    cfg = extract_config(recipe, shard="2/2")
+    assert cfg.modalities == ("pose",) and cfg.shard_range == (2, 2)
+    assert (cfg.features.audio, cfg.features.face.num_workers) == ("egemaps", 0)
+    post = tmp_path / "post.json"
+    post.write_text(json.dumps({"run": "r1", "post": {"window": 2}, "timelines": {"val": False}}))
+    cfg = smooth_config(config=post, tune_bias=True)
+    assert (cfg.run, cfg.post.method, cfg.post.window, cfg.post.tune_bias) == \
+        ("r1", "median", 2.0, True)  # smooth's default filter stays unless the file names one
+    assert not cfg.timelines.val
+    post.write_text(json.dumps({"baselines": ["a"], "combine": "vote", "post": {"sweep": True}}))
+    cfg = ensemble_config(config=post, windows="1,2")
+    assert cfg.baselines == ("a",) and cfg.combine == "vote" and cfg.post.windows == (1.0, 2.0)
+    with pytest.raises(HarnessError, match="name a baseline"):
+        harness.run()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from harness.api.common import configured, is_main, load_release, load_user_modules
 from harness.api.extract import FEATURE_KEYS, check_features, feature_options
 from harness.data.splits import check_split
+from harness.errors import HarnessError
 from harness.runs import RunConfig, RunResult, run_config
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ def run_recipe(baseline: str | None = None, split: str | None = None, *, config=
 
     ``split="all"`` stands for every split; the config then holds the first.
     """
+    if baseline is None and config is None:
+        raise HarnessError("name a baseline (harness baselines lists them), or give --config "
+                           "FILE holding one")
     splits = check_split(split, allow_all=True) if split is not None else None
     cfg = configured(RunConfig, config,
                      feature_options(options) | {"baseline": baseline,
@@ -86,8 +90,6 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
     """
     unknown = set(options) - set(RUN_KEYS)
     if unknown:
-        from harness.errors import HarnessError
-
         raise HarnessError(f"run() got unknown option(s): {', '.join(sorted(unknown))}")
     load_user_modules(baseline_module)  # their baselines may be named in the config
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
