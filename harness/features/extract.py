@@ -62,7 +62,6 @@ class FeatureConfig:
         require("--face-oof", self.face_oof, minimum=0)
 
 
-
 def all_names(release: Release) -> list[str]:
     """Every name that needs features: annotated ones and test ones."""
     names = sorted(set(release.train) | set(release.val))
