@@ -1,7 +1,7 @@
 """Each registered baseline's forward and training step on cached-feature windows.
 
 Full mode: batch 256 (the trainer's default), 5 timed rounds after 1 warm-up. The step is the
-one ``harness.bench`` times (forward, cross-entropy, backward, clip, AdamW), so the two agree.
+one ``harness.throughput`` times (forward, cross-entropy, backward, clip, AdamW), so the two agree.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from baselines import list_baselines
-from harness.bench.models import build_model, infer_step, make_batch, model_dims, train_step
+from harness.throughput.models import build_model, infer_step, make_batch, model_dims, train_step
 
 DIMS = {"face": 256, "audio": 1024, "pose": 36}
 CPU = torch.device("cpu")

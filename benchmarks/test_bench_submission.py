@@ -1,10 +1,15 @@
-"""Writing and validating the one-file submission (real template: 1.02 M rows; target < 3 s).
+"""Writing and validating the one-file submission (real template: 1.02 M rows; target < 3 s),
+and the whole ``harness validate`` command on it (a fresh interpreter: imports included;
+target <= 1.5 s wall on 2 cores).
 
 ``submissions`` is written by another engineer: when it is not importable yet, these benchmarks
 skip instead of failing the suite.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -63,3 +68,18 @@ def test_validate_submission_listing_problems(benchmark, template, predictions, 
     problems = benchmark(subs.validate_submission, path, template)
     assert [p.line for p in problems] == [int(np.searchsorted(row_ends, k)) + 2 for k in picked]
     assert {p.message for p in problems} == {"label 9 is outside 0..7"}
+
+
+def test_harness_validate_command(benchmark, corpus, template, predictions, tmp_path):
+    """``harness validate FILE --template T`` end to end, as a user times it: start-up (no torch,
+    no scikit-learn), reading the template, validating every row."""
+    path = subs.write_submission(template, predictions, tmp_path / "submission.txt")
+    cmd = [sys.executable, "-m", "harness", "validate", str(path), "--template",
+           str(corpus.template)]
+
+    def validate_command():
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+    done = benchmark.pedantic(validate_command, rounds=3, iterations=1)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{path}: valid"

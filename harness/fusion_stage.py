@@ -22,6 +22,7 @@ from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
 from harness import distributed
+from harness.config_files import require
 from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, resolve_device
 from harness.errors import HarnessError
@@ -32,6 +33,10 @@ from harness.train import Batch, Schedule, TrainResult, class_weights, fit
 
 #: Optimizers of the fusion stage (``TrainConfig.optimizer``); the first is the default.
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
+
+
+#: Command-line names of TrainConfig fields (the rest are named ``train.<field>``).
+_FIELD = {"--batch-size": "batch_size", "--epochs": "max_epochs", "--frame-stride": "frame_stride"}
 
 
 @dataclass
@@ -68,6 +73,15 @@ class TrainConfig:
     cpu_bf16: bool = False
 
     def __post_init__(self) -> None:
+        """Refuse values that cannot train, named as the command line spells them."""
+        for name, minimum in (("--batch-size", 1), ("--epochs", 1), ("--frame-stride", 1),
+                              ("train.val_stride", 1), ("train.eval_batch_size", 1),
+                              ("train.lr_patience", 0), ("train.early_stop", 1),
+                              ("train.weight_decay", 0), ("train.grad_clip", 0)):
+            require(name, getattr(self, _FIELD.get(name, name.removeprefix("train."))),
+                    minimum=minimum)
+        require("--lr", self.lr, positive=True)
+        require("train.lr_factor", self.lr_factor, positive=True)
         if self.optimizer not in OPTIMIZERS:
             raise HarnessError(f"unknown optimizer {self.optimizer!r}: use one of "
                                f"{', '.join(OPTIMIZERS)}")

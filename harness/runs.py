@@ -20,9 +20,10 @@ import torch
 
 from baselines import create_baseline, get_baseline
 from harness import distributed
+from harness.config_files import require
 from harness.console import err
 from harness.data.release import Release, load_release
-from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
+from harness.data.splits import FOLD_SEED, Split, check_split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
@@ -57,6 +58,12 @@ class RunConfig:
     # harness's extractors for face/audio/pose); e.g. {"face": "hsemotion"} for an import.
     inputs: dict[str, str] = field(default_factory=dict)
     window_frames: int | None = None  # length of a dense-window baseline's window
+
+    def __post_init__(self) -> None:
+        """Refuse a bad split or count before any folder is made."""
+        check_split(self.split)
+        require("--threads", self.threads, minimum=1)
+        require("--window-frames", self.window_frames, minimum=1)
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""

@@ -1,5 +1,5 @@
 """Results store (file-locked JSONL), queries over it, the paper's Tables 1 and 2 in five
-formats, bootstrap CIs and plots; ``leaderboard.report`` is what ``harness leaderboard`` prints.
+formats, bootstrap CIs and plots; ``leaderboard.output`` is what ``harness leaderboard`` prints.
 
 Data flows in one way: runs append ``Result`` rows; nothing here imports the harness's runs,
 publishing or CLI. Plots are imported lazily (``leaderboard.plots``) so reading a table never

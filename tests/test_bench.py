@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from harness.bench import BenchConfig, bench_table, lstm_flops, run_bench, write_bench_json
+from harness.throughput import BenchConfig, bench_table, lstm_flops, run_bench, write_bench_json
 
 
 @pytest.fixture(scope="module")

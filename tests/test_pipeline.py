@@ -36,14 +36,17 @@ def test_every_name_has_one_face_row_per_frame(synth_release, extracted):
 
 def test_rerun_does_no_work(synth_release, extracted):
     split, caches, stage, cfg = extracted
-    before = {m: c.dir.stat().st_mtime_ns for m, c in caches.items()}
+    def stamps(cs) -> dict:  # every file of every cache, with when it was last written
+        return {f: f.stat().st_mtime_ns for c in cs.values() for f in c.dir.rglob("*")}
+
+    before = stamps(caches)
     face_file = caches["face"].dir / all_names(synth_release)[0] / "feat.npy"
     t0 = face_file.stat().st_mtime_ns
     caches2, stage2 = extract_all(synth_release, split, ("face", "audio", "pose"), cfg, quiet=True)
     assert stage2.checkpoint == stage.checkpoint
     assert face_file.stat().st_mtime_ns == t0
     assert {m: c.dir for m, c in caches2.items()} == {m: c.dir for m, c in caches.items()}
-    assert before
+    assert before and stamps(caches2) == before  # nothing written, nothing added or removed
 
 
 def test_windows_cover_every_validation_frame(synth_release, extracted):

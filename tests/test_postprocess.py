@@ -185,7 +185,7 @@ def test_out_of_fold_choices_never_see_the_held_out_fold(monkeypatch):
 def fake_run(workdir: Path, release, split: str, baseline: str, seed: int, *,
              noise: float = 1.2, logits: bool = True, recipe: int = 0) -> RunFolder:
     """A finished trained-like run folder whose logits are noisy truth (test: hidden truth)."""
-    from harness.postprocess.report import hidden_test_truth
+    from harness.postprocess.comparison import hidden_test_truth
     from leaderboard.store import append_result, store_path
 
     rng = np.random.default_rng(seed)

@@ -148,7 +148,7 @@ def test_folds_are_rebuilt_from_a_membership_file(tiny_release, tmp_path, monkey
     """A different scikit-learn (simulated: another shuffle) must not change written folds."""
     import sklearn.model_selection as model_selection  # splits imports it lazily, from here
 
-    from harness.reports import write_membership
+    from harness.api.data import write_membership
 
     rel = load_release(tiny_release)
     written = [get_split(rel, n) for n in SPLIT_NAMES]

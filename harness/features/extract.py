@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import distributed
+from harness.config_files import require
 from harness.data.release import Release
 from harness.data.splits import Split
 from harness.data.videos import video_of
@@ -47,6 +48,9 @@ class FeatureConfig:
     # baselines that read them and cost 5 more stage-1 fine-tunes per split.
     face_oof: int = 0
     allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
+
+    def __post_init__(self) -> None:
+        require("--face-oof", self.face_oof, minimum=0)
 
 
 def all_names(release: Release) -> list[str]:

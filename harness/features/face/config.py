@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.config_files import require
 from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.errors import HarnessError
 from harness.features.face.schemes import location, scheme_of
@@ -75,6 +76,21 @@ class FaceConfig:
     image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
     # a scheme's preprocessing (the name predates other schemes: kept, as run hashes hold it)
     onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot train before any work (named as the command line does)."""
+        for name, value, minimum in (("--face-epochs", self.max_epochs, 1),
+                                     ("--workers", self.num_workers, 0),
+                                     ("features.face.batch_size", self.batch_size, 1),
+                                     ("features.face.frame_stride", self.frame_stride, 1),
+                                     ("features.face.lr_patience", self.lr_patience, 0),
+                                     ("features.face.early_stop", self.early_stop, 1),
+                                     ("features.face.weight_decay", self.weight_decay, 0)):
+            require(name, value, minimum=minimum)
+        for name, value in (("features.face.lr_backbone", self.lr_backbone),
+                            ("features.face.lr_head", self.lr_head),
+                            ("features.face.lr_factor", self.lr_factor)):
+            require(name, value, positive=True)
 
     @property
     def frozen(self) -> bool:

@@ -1,15 +1,20 @@
-"""Human-readable summaries of a release and its splits (rich tables), and the audit file."""
+"""The rich tables the ``harness`` command prints for the API's results: a release and its
+coverage, splits, baselines, one finished run. (The leaderboard's tables are
+``leaderboard.output``, post-processing's ``harness.postprocess.comparison``, the bench's
+``harness.throughput.tables``.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from harness.atomic import write_json
 from harness.data.labels import SHORT
-from harness.data.release import Release
-from harness.data.splits import Split, split_summary
+
+if TYPE_CHECKING:
+    from harness.data.coverage import PartCoverage
+    from harness.data.release import Release
+    from harness.data.splits import Split
 
 
 def release_table(release: Release) -> Table:
@@ -34,19 +39,14 @@ def release_table(release: Release) -> Table:
     return t
 
 
-def coverage_report(release: Release) -> list:
+def coverage_tables(release: Release, parts: list[PartCoverage]) -> list:
     """Per part: how many frames have a face, which videos have audio, which names poses;
     then one line per part naming the names with no face image at all.
 
     What a user must see before spending GPU hours: a wrong ``ABAW_IMAGES`` or a partial
     download shows up here as names without faces, videos without files or streams.
     """
-    from harness.console import progress_task
-    from harness.data.coverage import LOW_FACE_COVERAGE, release_coverage, release_parts
-
-    total = sum(len(names) for _, names in release_parts(release))
-    with progress_task("coverage", total, "names") as advance:
-        parts = release_coverage(release, on_name=advance)
+    from harness.data.coverage import LOW_FACE_COVERAGE
 
     t = Table(title=f"Coverage of {release.dataset} (faces listed, videos probed, no image "
               "opened)")
@@ -79,6 +79,8 @@ def _flagged(count: int) -> str:
 
 
 def splits_table(release: Release, splits: list[Split]) -> Table:
+    from harness.data.splits import split_summary
+
     t = Table(title=f"Splits of {release.dataset} (frames with a valid label per class)")
     for col in ("split", "part", "videos", "frames", "labelled", *SHORT):
         t.add_column(col, justify="left" if col in ("split", "part") else "right")
@@ -92,32 +94,14 @@ def splits_table(release: Release, splits: list[Split]) -> Table:
     return t
 
 
-def write_membership(path: Path, release: Release, splits: list[Split]) -> None:
-    """The membership file ``--folds`` rebuilds splits from (names, not a recipe)."""
-    import sklearn
-
-    write_json(path, {
-        "dataset": release.dataset,
-        "fingerprint": release.fingerprint,
-        "grouping": "recording (harness.data.videos.recording_of)",
-        "made_with": {"scikit-learn": sklearn.__version__},
-        "duplicates_kept_in_validation": list(release.duplicates),
-        "splits": [s.to_dict() for s in splits],
-    })
-
-
-def baselines_table() -> Table:
-    from baselines import create_baseline, list_baselines
-    from harness.features.modalities import PAPER_DIMS
-    from harness.train import count_parameters
-
-    dims = PAPER_DIMS
+def baselines_table(infos) -> Table:
+    """``harness.baselines()``'s list: name, modalities, parameters, where it is defined."""
     t = Table(title="Registered baselines (parameters at face 256, audio 1024, pose 36)")
     for col in ("name", "modalities", "parameters", "trains", "defined in", "description"):
         t.add_column(col, justify="right" if col == "parameters" else "left")
-    for spec in list_baselines():
-        n = count_parameters(create_baseline(spec.name, dims))
-        t.add_row(spec.name, "+".join(spec.modalities), f"{n:,}",
+    for info in infos:
+        spec = info.spec
+        t.add_row(spec.name, "+".join(spec.modalities), f"{info.parameters:,}",
                   "yes" if spec.trains else f"no ({spec.init_from})", spec.module,
                   spec.description)
     return t

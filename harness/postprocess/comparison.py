@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from rich.table import Table
@@ -23,12 +22,12 @@ from harness.paths import safe_child
 from harness.postprocess.derived import Derived
 from harness.runfolder import RunFolder
 
-HIDDEN_TEST = Path("synth_truth") / "Test_Set"
-
 
 def hidden_test_truth(release: Release) -> dict[str, np.ndarray] | None:
     """Per-name test labels of the embedded corpus; None for a release without them."""
-    folder = release.root / HIDDEN_TEST
+    from harness.data.synth.files import TRUTH
+
+    folder = release.root / TRUTH
     if not folder.is_dir() or release.layout.template is None:
         return None
     return {n: read_annotation_file(safe_child(folder, f"{n}.txt"))

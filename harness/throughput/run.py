@@ -58,7 +58,7 @@ class BenchConfig:
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
-    """Measure every configured row; see ``harness.bench`` for the fields of the result."""
+    """Measure every configured row; see ``harness.throughput`` for the fields of the result."""
     device = resolve_device(cfg.device)
     threads = cfg.threads or (1 if cfg.quick and device.type == "cpu" else None)
     with _threads(threads):

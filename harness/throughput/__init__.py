@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from .faces import REAL_TRAIN_WINDOWS
 from .flops import TRAIN_FLOP_FACTOR, forward_flops, lstm_flops
-from .report import bench_table, write_bench_json
 from .run import BenchConfig, run_bench
+from .tables import bench_table, write_bench_json
 
 __all__ = [
     "REAL_TRAIN_WINDOWS",

@@ -1,0 +1,38 @@
+"""``harness.leaderboard``: the paper's Table 2 (or Table 1) from the results store.
+
+Reading the store imports neither torch nor scikit-learn; a plot loads matplotlib only when
+asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Leaderboard:
+    """What ``harness leaderboard`` prints, in order: the table (a rich table for
+    ``fmt="rich"``, else text), then intervals, a comparison, a plot note."""
+
+    parts: list[Any]
+
+
+def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
+                split: str = "official", baseline: str | None = None,
+                dataset: str | None = None, fingerprint: str | None = None,
+                features: Sequence[str] | Mapping[str, str] | None = None, fmt: str = "rich",
+                compare: tuple[str, str] | None = None, plot: Path | None = None,
+                ci: bool = True, over_seeds: bool = False) -> Leaderboard:
+    """Rows of one data set and fingerprint (given, else the newest result's) whose features
+    include ``features`` (``["face=emonet"]`` or ``{"face": "emonet"}``)."""
+    from leaderboard.output import leaderboard_output
+    from leaderboard.queries import parse_features
+
+    wanted = dict(features) if isinstance(features, Mapping) else parse_features(features)
+    return Leaderboard(leaderboard_output(
+        workdir, by=by, split=split, baseline=baseline, dataset=dataset,
+        fingerprint=fingerprint, features=wanted, fmt=fmt,
+        compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds))

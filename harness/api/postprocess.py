@@ -1,0 +1,137 @@
+"""``harness.smooth`` and ``harness.ensemble``: derived runs from saved logits, from options or
+a file (``SmoothConfig`` / ``EnsembleConfig`` keys; ``data``, ``out`` and ``quiet`` say where
+and how, not what)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.api.common import configured, names, numbers
+from harness.errors import HarnessError
+from harness.postprocess import Derived, PostConfig, TimelineConfig, Where
+from harness.postprocess.recipe import DEFAULT_METHOD
+
+
+@dataclass
+class SmoothConfig:
+    run: str | None = None  # run folder or id (with saved logits)
+    post: PostConfig = field(default_factory=lambda: PostConfig(method=DEFAULT_METHOD))
+    timelines: TimelineConfig = field(default_factory=TimelineConfig)
+    data: Path | None = None
+    out: Path = Path("harness-out")
+    quiet: bool = False
+
+
+@dataclass
+class EnsembleConfig:
+    runs: tuple[str, ...] = ()  # runs of one split (seeds), or of fold1..fold5
+    baselines: tuple[str, ...] = ()  # or: pick runs of these baselines from the store
+    split: str = "all"  # with baselines: all (the latest complete fold set) or one split
+    combine: str = "logits"  # logits, probs or vote
+    post: PostConfig = field(default_factory=PostConfig)
+    timelines: TimelineConfig = field(default_factory=TimelineConfig)
+    data: Path | None = None
+    out: Path = Path("harness-out")
+    quiet: bool = False
+
+
+#: API keyword (and command-line option) -> config key, shared by smooth and ensemble.
+POST_KEYS: dict[str, str] = {
+    "window": "post.window", "sweep": "post.sweep", "methods": "post.methods",
+    "windows": "post.windows", "exclude_imputed": "post.exclude_imputed",
+    "tune_bias": "post.tune_bias", "timelines": "timelines.val",
+    "test_timelines": "timelines.test", "data": "data", "workdir": "out", "quiet": "quiet",
+}
+
+
+@dataclass
+class PostResult:
+    """The derived run and the release it was made on (the comparison table scores test)."""
+
+    derived: Derived
+    release: Any
+
+
+def _post_options(options: dict[str, Any]) -> dict[str, Any]:
+    out = dict(options)
+    out["methods"] = names(out.get("methods"))
+    if out.get("windows") is not None:
+        out["windows"] = numbers("--windows", out["windows"], what="seconds")
+    return out
+
+
+def _where(cfg: SmoothConfig | EnsembleConfig) -> Where:
+    return Where(workdir=cfg.out, data=cfg.data, timelines=cfg.timelines, quiet=cfg.quiet)
+
+
+def _swept(post: PostConfig) -> PostConfig:
+    """A sweep chooses the filter: a fixed one (the default median) gives way to it."""
+    return dataclasses.replace(post, method=None) if post.sweep else post
+
+
+def smooth_config(run: str | None = None, *, config=None, method: str | None = None,
+                  **options: Any) -> SmoothConfig:
+    return configured(SmoothConfig, config,
+                      _post_options(options) | {"run": run, "method": method},
+                      POST_KEYS | {"run": "run", "method": "post.method"})
+
+
+def smooth(run: str | None = None, *, config=None, method: str | None = None,
+           window: float | None = None, sweep: bool | None = None,
+           methods: str | Sequence[str] | None = None,
+           windows: str | Sequence[float] | None = None, exclude_imputed: bool | None = None,
+           tune_bias: bool | None = None, timelines: bool | None = None,
+           test_timelines: bool | None = None, data: Path | None = None,
+           workdir: Path | None = None, quiet: bool | None = None) -> PostResult:
+    """Temporal smoothing of a run's saved outputs (default: median over 3.4 s), as a derived
+    run with its own metrics, predictions and leaderboard row."""
+    from harness.postprocess import smooth as _smooth
+
+    cfg = smooth_config(run, config=config, method=method, window=window, sweep=sweep,
+                        methods=methods, windows=windows, exclude_imputed=exclude_imputed,
+                        tune_bias=tune_bias, timelines=timelines, test_timelines=test_timelines,
+                        data=data, workdir=workdir, quiet=quiet)
+    if cfg.run is None:
+        raise HarnessError("smooth needs a run (folder or id)")
+    where = _where(cfg)
+    return PostResult(_smooth(cfg.run, _swept(cfg.post), where), where.load())
+
+
+def ensemble_config(runs: Sequence[str] | None = None, *, config=None,
+                    baseline: Sequence[str] | None = None, split: str | None = None,
+                    combine: str | None = None, smooth: str | None = None,
+                    **options: Any) -> EnsembleConfig:
+    keys = POST_KEYS | {"runs": "runs", "baseline": "baselines", "split": "split",
+                        "combine": "combine", "smooth": "post.method"}
+    given = {"runs": tuple(runs) if runs else None,
+             "baseline": tuple(baseline) if baseline else None,
+             "split": split, "combine": combine, "smooth": smooth}
+    return configured(EnsembleConfig, config, _post_options(options) | given, keys)
+
+
+def ensemble(runs: Sequence[str] | None = None, *, config=None,
+             baseline: Sequence[str] | None = None, split: str | None = None,
+             combine: str | None = None, smooth: str | None = None,
+             window: float | None = None, sweep: bool | None = None,
+             methods: str | Sequence[str] | None = None,
+             windows: str | Sequence[float] | None = None, exclude_imputed: bool | None = None,
+             tune_bias: bool | None = None, timelines: bool | None = None,
+             test_timelines: bool | None = None, data: Path | None = None,
+             workdir: Path | None = None, quiet: bool | None = None) -> PostResult:
+    """Average (or vote) several runs' outputs, optionally smoothed, as a derived run; a fold
+    set gives the pooled out-of-fold validation."""
+    from harness.postprocess import ensemble as _ensemble
+
+    cfg = ensemble_config(runs, config=config, baseline=baseline, split=split, combine=combine,
+                          smooth=smooth, window=window, sweep=sweep, methods=methods,
+                          windows=windows, exclude_imputed=exclude_imputed, tune_bias=tune_bias,
+                          timelines=timelines, test_timelines=test_timelines, data=data,
+                          workdir=workdir, quiet=quiet)
+    where = _where(cfg)
+    derived = _ensemble(cfg.runs, baselines=cfg.baselines, split=cfg.split, combine=cfg.combine,
+                        post=_swept(cfg.post), where=where)
+    return PostResult(derived, where.load())

@@ -1,0 +1,111 @@
+"""``harness.run``: a baseline on a split (or on all six, then Table 1), from options or a file.
+
+A recipe file holds the keys of a run folder's ``config.json`` (``RunConfig`` as
+``dataclasses.asdict`` writes it), so ``harness.run(config="harness-out/runs/<run>/config.json")``
+re-runs a run. ``data``, ``out``, ``resume``, ``quiet`` and ``threads`` say where and how a run
+happens, never what it computes: a file may hold them, but they never enter the run's
+identity (``RunConfig.identity``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.api.common import configured, is_main, load_release, load_user_modules
+from harness.api.extract import FEATURE_KEYS, check_features, feature_options
+from harness.data.splits import check_split
+from harness.errors import HarnessError
+from harness.runs import RunConfig, RunResult, run_config
+
+if TYPE_CHECKING:
+    from harness.data.release import Release
+    from leaderboard.tables import Table
+
+#: API keyword (and command-line option) -> key in a run's config.json.
+RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
+    "baseline": "baseline",
+    "data": "data",
+    "workdir": "out",
+    "epochs": "train.max_epochs",
+    "batch_size": "train.batch_size",
+    "frame_stride": "train.frame_stride",
+    "cpu_bf16": "train.cpu_bf16",
+    "lr": "train.lr",
+    "optimizer": "train.optimizer",
+    "seed": "train.seed",
+    "resume": "resume",
+    "threads": "threads",
+    "quiet": "quiet",
+    "face_features": "inputs.face",
+    "audio_features": "inputs.audio",
+    "pose_features": "inputs.pose",
+    "window_frames": "window_frames",
+    "folds": "folds",
+}
+
+
+@dataclass
+class Runs:
+    """The finished runs (one per split) and, for ``split="all"``, Table 1 over them."""
+
+    results: list[RunResult]
+    table1: Table | None = None
+
+
+def run_recipe(baseline: str | None = None, split: str | None = None, *, config=None,
+               **options: Any) -> tuple[RunConfig, tuple[str, ...]]:
+    """The run's config (file or ``config`` with ``options`` over it) and the splits it runs on.
+
+    ``split="all"`` stands for every split; the config then holds the first.
+    """
+    if baseline is None and config is None:
+        raise HarnessError("name a baseline (harness baselines lists them), or give --config "
+                           "FILE holding one")
+    splits = check_split(split, allow_all=True) if split is not None else None
+    cfg = configured(RunConfig, config,
+                     feature_options(options) | {"baseline": baseline,
+                                                 "split": splits[0] if splits else None},
+                     RUN_KEYS | {"split": "split"})
+    check_features(cfg.features)
+    return cfg, splits or (cfg.split,)
+
+
+def run(baseline: str | None = None, split: str | None = None, *, config=None,
+        data: Path | None = None, workdir: Path | None = None,
+        baseline_module: Sequence[str] | None = None, release: Release | None = None,
+        on_result: Callable[[RunResult], None] | None = None, **options: Any) -> Runs:
+    """Run ``baseline`` on ``split`` (default official; ``"all"``: official and fold1..fold5,
+    then Table 1): features, training, metrics, predictions, a leaderboard row per split.
+
+    ``options`` are the other options of ``harness run`` by their Python names (``epochs``,
+    ``batch_size``, ``lr``, ``backbone``...); ``config`` a TOML/JSON file, a dict of its keys
+    or a ``RunConfig``, which ``options`` override. ``on_result`` is called as each split's
+    run finishes.
+
+    >>> harness.run("attention_fusion", split="all", epochs=2)   # doctest: +SKIP
+    """
+    unknown = set(options) - set(RUN_KEYS)
+    if unknown:
+        raise HarnessError(f"run() got unknown option(s): {', '.join(sorted(unknown))}")
+    load_user_modules(baseline_module)  # their baselines may be named in the config
+    cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
+                             **options)
+    rel = load_release(cfg.data, release)
+    results = []
+    for s in splits:
+        one = dataclasses.replace(cfg, split=s, features=dataclasses.replace(cfg.features),
+                                  train=dataclasses.replace(cfg.train))
+        results.append(run_config(one, rel))
+        if on_result is not None:
+            on_result(results[-1])
+    table = None
+    if len(splits) > 1 and is_main():
+        from leaderboard.queries import results as stored
+        from leaderboard.tables import table1
+
+        table = table1(stored(cfg.out, baseline=cfg.baseline), cfg.baseline)
+    return Runs(results, table)

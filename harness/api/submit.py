@@ -1,0 +1,108 @@
+"""``harness.submit`` and ``harness.validate``: from a finished run to a valid ABAW file.
+
+The file formats live in ``submissions``; which run is the default is a question for the
+results store (``leaderboard.best_run``). Neither function imports torch or scikit-learn at
+import time: ``harness validate`` of a real-size file is a read of one text file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.api.common import load_release
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.data.release import Release
+    from harness.metrics import Scores
+    from submissions import Problem
+
+
+@dataclass
+class Submitted:
+    path: Path
+    run_dir: Path
+    n_rows: int
+    test_scores: Scores | None  # only where hidden truth exists (the embedded corpus)
+    zip_path: Path | None = None  # with zip=True
+
+
+@dataclass
+class Validation:
+    """A submission file's problems against its template (none: it is valid)."""
+
+    path: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def find_run(workdir: Path, run: str | None, release: Release, split: str = "official") -> Path:
+    """A run folder from a path or id; by default the best finished run on ``split`` of the
+    release's data (its fingerprint: a run on other data is never picked silently)."""
+    from harness.runfolder import RunFolder  # imports torch (until the records layer)
+    from leaderboard import best_run
+
+    if run is not None:
+        folder = RunFolder.open(workdir, run)
+        made_on = folder.info().get("data_fingerprint")
+        if made_on != release.fingerprint:
+            raise HarnessError(f"{folder.path} was made on other data (fingerprint {made_on}) "
+                               f"than the release given ({release.fingerprint}, "
+                               f"{release.root}); pass the release it was trained on")
+        return folder.path
+    usable = best_run(workdir, release.fingerprint, split, usable=_honest)
+    return Path(usable.run_dir)
+
+
+def _honest(row) -> bool:
+    """A finished run whose validation figure was not tuned on validation itself: the default
+    submission is chosen by that figure, so a [val-tuned] one would win by construction."""
+    from harness.runfolder import RunFolder
+
+    folder = RunFolder(Path(row.run_dir))
+    return folder.is_finished and not folder.info().get("validation_tuned", False)
+
+
+def submit(run: str | None = None, *, data: Path | None = None,
+           workdir: Path = Path("harness-out"), template: Path | None = None,
+           out: Path | None = None, zip: bool = False, release: Release | None = None
+           ) -> Submitted:
+    """Write the ABAW submission of a run's test predictions (default: the best honest run on
+    the official split), then validate it; scored where hidden test labels exist."""
+    from harness.data.synth.files import TRUTH
+    from harness.data.testset import read_template
+    from harness.runfolder import RunFolder
+    from submissions import score_submission, validate_submission, write_submission, zip_path
+
+    rel = load_release(data, release)
+    folder = RunFolder(find_run(Path(workdir), run, rel))
+    tpl = read_template(template) if template else rel.template
+    if not folder.has_outputs("test"):
+        raise HarnessError(f"{folder.path} has no test predictions (was there a test template?)")
+    preds = folder.predictions("test")
+    out = out or Path(workdir) / "submissions" / f"{folder.run_id}.txt"
+    path = write_submission(tpl, preds, out, zip=zip)
+    problems = validate_submission(path, tpl)
+    if problems:
+        raise HarnessError(f"{path} failed validation: line {problems[0].line}: "
+                           f"{problems[0].message}")
+    truth = rel.root / TRUTH
+    test_scores = score_submission(path, truth, tpl) if truth.is_dir() else None
+    return Submitted(path, folder.path, tpl.n_rows, test_scores, zip_path(path) if zip else None)
+
+
+def validate(file: Path, *, template: Path | None = None, data: Path | None = None,
+             release: Release | None = None) -> Validation:
+    """Every problem of a submission file (header, rows, order, names, labels 0..7,
+    duplicates) against ``template``, else the release's (``data``; None: embedded corpus)."""
+    from harness.data.testset import read_template
+    from submissions import validate_submission
+
+    tpl = read_template(template) if template is not None \
+        else load_release(data, release).template
+    return Validation(Path(file), validate_submission(file, tpl))

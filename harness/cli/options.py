@@ -1,0 +1,78 @@
+"""Options several commands share, and how a command hands what the user typed to the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness.console import out
+
+DataOpt = Annotated[Path | None, typer.Option(
+    "--data", envvar="ABAW_DATA",
+    help="Root of an Aff-Wild2 release; default: the embedded synthetic corpus.")]
+OutOpt = Annotated[Path, typer.Option(
+    "--workdir", envvar="HARNESS_WORKDIR",
+    help="Working folder for runs, leaderboard, submissions.")]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
+QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", exists=True, dir_okay=False,
+    help="TOML or JSON file of this command's settings (a run folder's config.json works); "
+    "options typed on the command line override its keys.")]
+FoldsOpt = Annotated[Path | None, typer.Option(
+    "--folds", help="Split membership file (harness splits --write): splits are rebuilt from "
+    "it, never recomputed.")]
+FaceOofOpt = Annotated[int | None, typer.Option(
+    "--face-oof", metavar="K", min=0, help="Training names' face features cross-fitted over K "
+    "recording groups (0: in-sample, the paper's and the default).")]
+AllowMissingFacesOpt = Annotated[bool, typer.Option(
+    "--allow-missing-faces", help="Run even if some names have no face image (their face "
+    "features are zeros, flagged; one warning per name) instead of stopping.")]
+BackboneOpt = Annotated[str, typer.Option(
+    "--backbone", help="Face backbone: light (default), emonet, or onnx:PATH (a frozen ONNX "
+    "model run with ONNX Runtime; needs abaw-harness\\[onnx]).")]
+FinetuneOpt = Annotated[bool | None, typer.Option(
+    "--finetune/--no-finetune", help="Fine-tune the face backbone in stage 1, or use it "
+    "frozen (features straight from it; --no-finetune needs --face-weights). Default: "
+    "fine-tune light and emonet; an onnx: backbone is always frozen.")]
+ImageSetOpt = Annotated[str, typer.Option(
+    "--image-set", help="Face images: cropped_aligned (default) or cropped (the release's "
+    "non-aligned crops).")]
+OnnxSizeOpt = Annotated[int | None, typer.Option(
+    "--onnx-size", help="onnx: input side in pixels (default: the model's static side, "
+    "else 224).")]
+OnnxChannelsOpt = Annotated[str, typer.Option(
+    "--onnx-channels", help="onnx: channel order the model expects, rgb or bgr.")]
+OnnxMeanOpt = Annotated[str | None, typer.Option(
+    "--onnx-mean", help="onnx: per-channel mean of pixels/255, e.g. 0.485,0.456,0.406 "
+    "(the default, ImageNet's).")]
+OnnxStdOpt = Annotated[str | None, typer.Option(
+    "--onnx-std", help="onnx: per-channel std, e.g. 0.229,0.224,0.225 (the default).")]
+FaceWeightsOpt = Annotated[Path | None, typer.Option(
+    "--face-weights", help="Local EmoNet-style state dict (e.g. emonet_8.pth).")]
+AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps.")]
+AudioWeightsOpt = Annotated[Path | None, typer.Option(
+    "--audio-weights", help="Local DenseNet121 ImageNet state dict for deepspectrum.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=0, help="Face-image decoding processes (0: decode in the main process; "
+    "default: the CPUs available, at most 8, shared among torchrun ranks).")]
+BaselineModuleOpt = Annotated[list[str] | None, typer.Option(
+    help="Import this module (or .py file) first to register your own baselines.")]
+
+#: Where an option's value counts as given: typed, or from its environment variable. A value
+#: left at its default is not passed on, so a --config file's key is not overridden by it.
+#: By name: typer may bring its own click, whose enum is another class.
+_GIVEN = ("COMMANDLINE", "ENVIRONMENT", "PROMPT")
+
+
+def given(ctx: typer.Context) -> dict[str, Any]:
+    """The command's parameters the user gave, by their Python names (the API's keywords)."""
+    return {name: value for name, value in ctx.params.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) in _GIVEN}
+
+
+def say(text: str) -> None:
+    """One line of output, never wrapped (paths stay whole)."""
+    out.print(text, soft_wrap=True)

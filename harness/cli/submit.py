@@ -1,0 +1,54 @@
+"""``harness submit`` and ``harness validate``: the ABAW file of a run, and checking any file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli.options import DataOpt, OutOpt, say
+from harness.console import err
+
+
+def submit_cmd(
+    run: Annotated[str | None, typer.Argument(
+        help="Run folder or id; default: the best run on the official split.")] = None,
+    data: DataOpt = None,
+    workdir: OutOpt = Path("harness-out"),
+    template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Submission file to write.")] = None,
+    zip: Annotated[bool, typer.Option("--zip", help="Also write a .zip of the file.")] = False,
+) -> None:
+    """Write the ABAW submission file of a run (every template frame labelled), validated."""
+    from harness.api.submit import submit
+
+    done = submit(run, data=data, workdir=workdir, template=template, out=out, zip=zip)
+    say(f"Wrote {done.path} ({done.n_rows:,} rows) from {done.run_dir.name}; it validates.")
+    if done.zip_path is not None:
+        say(f"Zipped: {done.zip_path}")
+    if done.test_scores is not None:
+        s = done.test_scores
+        say(f"Test macro F1 on the embedded corpus's hidden labels: {100 * s.macro_f1:.1f} "
+            f"(accuracy {100 * s.accuracy:.1f}, {s.n_frames:,} frames)")
+
+
+def validate_cmd(
+    file: Annotated[Path, typer.Argument(help="Submission file to check.")],
+    template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
+    = None,
+    data: DataOpt = None,
+) -> None:
+    """Check any submission file: header, rows, order, names, labels 0..7, duplicates."""
+    from harness.api.submit import validate
+
+    done = validate(file, template=template, data=data)
+    if done.valid:
+        say(f"{file}: valid")
+        return
+    for p in done.problems:
+        where = f"{file}:{p.line}" if p.line is not None else str(file)
+        err.print(f"[red]{where}[/red]: {p.message}", soft_wrap=True)
+    err.print(f"[bold red]{file}: {len(done.problems)} problem(s) shown[/bold red]")
+    raise typer.Exit(1)
