@@ -139,9 +139,12 @@ def _unknown_files(release: Release, files: dict[str, Path], names: list[str]) -
     annotated = set(release.train) | set(release.val)
     if release.layout.template is not None:
         annotated |= set(release.template.names)
-    known |= annotated | {video_of(n) for n in annotated}
+    known |= annotated | {video_of(n) for n in annotated} | set(release.videos)
+    # a release serves several tasks: a peer's folder also holds the videos of the others
+    roots = release.layout.image_roots
     return [f"{path}: {stem!r} is neither a name nor a video of this release"
-            for stem, path in files.items() if stem not in known]
+            for stem, path in files.items()
+            if stem not in known and not any((root / stem).is_dir() for root in roots)]
 
 
 def _load(path: Path) -> tuple[_File | None, list[str]]:
