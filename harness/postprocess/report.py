@@ -21,7 +21,7 @@ from harness.data.release import Release
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
 from harness.postprocess.derived import Derived
-from harness.runfolder import RunFolder
+from harness.records import RunFolder
 
 HIDDEN_TEST = Path("synth_truth") / "Test_Set"
 
@@ -57,8 +57,7 @@ def run_row(folder: RunFolder, test_truth: Mapping[str, np.ndarray] | None,
     info = folder.info()
     test = (part_scores(folder.predictions("test"), test_truth)
             if test_truth is not None and folder.has_outputs("test") else None)
-    return Row(info["baseline"], validation or f"{info['split']} validation", folder.metrics(),
-               test)
+    return Row(info.baseline, validation or f"{info.split} validation", folder.metrics(), test)
 
 
 def comparison_table(rows: Sequence[Row], title: str) -> Table:
