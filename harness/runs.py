@@ -9,7 +9,6 @@ validation frame and every template frame -> run folder -> one row in the leader
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -36,9 +35,8 @@ from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.measure import StageClock
 from harness.metrics import Scores
 from harness.paths import file_digest
-from harness.runfolder import FrameOutputs, RunFolder, utc_now
+from harness.records import TRAINED, FrameOutputs, RunFolder, RunInfo, evaluate, finish, start
 from harness.train import TrainState, count_parameters
-from harness.version import __version__
 
 
 @dataclass
@@ -163,19 +161,14 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
             val_labels = folder.write_outputs("val", val_out)
             if test_out is not None:
                 folder.write_outputs("test", test_out)
-            final = folder.write_evaluation({n: release.labels(n) for n in val_labels},
-                                            val_labels, f"{cfg.baseline} on {split.name}")
+            final = evaluate(folder, {n: release.labels(n) for n in val_labels},
+                             val_labels, f"{cfg.baseline} on {split.name}")
         clock.close()
         seconds = time.perf_counter() - t0
-        info = _info(cfg, release, split, sources, window, model, best_epoch, seconds)
-        if spec.trains or not from_stage1:  # stage 1's own head: the fusion recipe never ran
-            info["features"] |= _training(cfg.train)
-        folder.write_info(info | {"stages": clock.records, "peak_rss_anon_mb": clock.peak_mb(),
-                                  "ranks": distributed.world_size()})
-        folder.finish(final)
-        from leaderboard.store import append_result, store_path
-
-        append_result(store_path(cfg.out), folder.result())
+        # stage 1's own head (current_face on stage-1 features): the fusion recipe never ran
+        recipe_ran = spec.trains or not from_stage1
+        finish(folder, _info(cfg, release, split, sources, window, model, best_epoch, seconds,
+                             clock, recipe_ran), final, cfg.out)
     clock.close()
     final = distributed.broadcast(final)
     return RunResult(folder.path, cfg.baseline, split.name, final, time.perf_counter() - t0,
@@ -261,28 +254,23 @@ def recipe_hash(cfg: RunConfig) -> str:
 
 def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
     """A new run folder holding the run's config and split."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder = RunFolder.create(cfg.out, _prefix(cfg, release) + stamp)
-    folder.write_config(dataclasses.asdict(cfg))
-    folder.write_split(split.to_dict())
-    return folder
+    return start(cfg.out, _prefix(cfg, release), dataclasses.asdict(cfg), split.to_dict())
 
 
 def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, FeatureSource],
-          window: WindowSpec, model: torch.nn.Module, best_epoch: int | None, seconds: float
-          ) -> dict:
-    """``run.json``: where the run's numbers came from."""
-    return {
-        "kind": "trained", "baseline": cfg.baseline, "split": split.name,
-        "dataset": release.dataset, "data_root": str(release.root),
-        "data_fingerprint": release.fingerprint, "config_hash": config_hash(cfg.identity()),
-        "seed": cfg.train.seed, "recipe": recipe_hash(cfg),
-        "features": _features(sources, cfg.features),
-        "window": window.label,
-        "version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
-        "seconds": round(seconds, 2), "best_epoch": best_epoch,
-        "parameters": count_parameters(model), "finished": utc_now(),
-    }
+          window: WindowSpec, model: torch.nn.Module, best_epoch: int | None, seconds: float,
+          clock: StageClock, recipe_ran: bool) -> RunInfo:
+    """``run.json``: where the run's numbers came from (``recipe_ran``: the fusion recipe
+    trained the model, so a recipe off the default is recorded with the features)."""
+    features = _features(sources, cfg.features) | (_training(cfg.train) if recipe_ran else {})
+    return RunInfo(
+        kind=TRAINED, baseline=cfg.baseline, split=split.name, dataset=release.dataset,
+        data_root=str(release.root), data_fingerprint=release.fingerprint,
+        config_hash=config_hash(cfg.identity()), seed=cfg.train.seed, recipe=recipe_hash(cfg),
+        features=features, window=window.label, git_commit=_git_commit(),
+        torch=torch.__version__, seconds=round(seconds, 2), best_epoch=best_epoch,
+        parameters=count_parameters(model), stages=tuple(clock.records),
+        peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size())
 
 
 def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:

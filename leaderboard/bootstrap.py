@@ -4,19 +4,18 @@ A bootstrap replicate draws n videos with replacement; the pooled confusion matr
 replicate is the per-video matrices weighted by how often each was drawn, so every replicate is
 one weighted sum (``einsum``) instead of a pass over millions of frames. Replicates run in blocks
 to bound memory, and everything is seeded: the same inputs and seed give the same interval.
+The per-video matrices are each run's own (``harness.records``: ``RunFolder.per_video_confusion``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from harness.atomic import atomic_open
 from harness.data.labels import NUM_CLASSES
-from harness.errors import HarnessError, ReleaseFormatError
-from harness.metrics import confusion_matrix, macro_f1_from_confusion
+from harness.errors import HarnessError
+from harness.metrics import macro_f1_from_confusion
 
 _BLOCK = 512  # replicates per block: (512, n) weights and (512, 8, 8) pooled matrices
 
@@ -92,44 +91,3 @@ def paired_bootstrap(cms_a: np.ndarray, cms_b: np.ndarray, n_boot: int = 2000, s
     below = (np.count_nonzero(diffs <= tol) + 1) / (n_boot + 1)
     above = (np.count_nonzero(diffs >= -tol) + 1) / (n_boot + 1)
     return delta, float(min(1.0, 2.0 * min(below, above)))
-
-
-def per_video_confusions(truth: Mapping[str, np.ndarray], preds: Mapping[str, np.ndarray]
-                         ) -> tuple[list[str], np.ndarray]:
-    """Names (sorted) and (n, 8, 8) matrices for every video in ``truth``; preds must cover them."""
-    names = sorted(truth)
-    missing = [n for n in names if n not in preds]
-    if missing:
-        raise HarnessError(f"no predictions for {len(missing)} videos, e.g. {missing[0]!r}")
-    cms = np.zeros((len(names), NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    for k, name in enumerate(names):
-        t, p = np.asarray(truth[name]), np.asarray(preds[name])
-        if p.size < t.size:
-            raise HarnessError(f"{name}: {p.size} predictions for {t.size} frames")
-        cms[k] = confusion_matrix(t, p[: t.size])
-    return names, cms
-
-
-def save_per_video_confusion(path: str | Path, names: Sequence[str], cms: np.ndarray) -> None:
-    """Write ``per_video_confusion.npz`` (names as fixed-width unicode, no pickle) atomically."""
-    cms = np.asarray(cms, dtype=np.int64)
-    if cms.shape != (len(names), NUM_CLASSES, NUM_CLASSES):
-        raise HarnessError(f"{len(names)} names but matrices of shape {cms.shape}")
-    width = max((len(n) for n in names), default=1)
-    with atomic_open(path, "wb") as fh:
-        np.savez(fh, names=np.array(list(names), dtype=f"<U{width}"), cms=cms)
-
-
-def load_per_video_confusion(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """Names and (n, 8, 8) int64 matrices from ``per_video_confusion.npz``."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            names, cms = z["names"], z["cms"]
-    except FileNotFoundError:
-        raise ReleaseFormatError(path, "file not found") from None
-    except (KeyError, ValueError, OSError) as exc:
-        raise ReleaseFormatError(path, f"not a per-video confusion file ({exc})") from None
-    if cms.shape != (names.size, NUM_CLASSES, NUM_CLASSES):
-        raise ReleaseFormatError(path, f"{names.size} names but cms of shape {cms.shape}")
-    return [str(n) for n in names], cms.astype(np.int64)

@@ -14,10 +14,10 @@ import numpy as np
 from rich.table import Table as RichTable
 
 from harness.errors import HarnessError
+from harness.records import Result
 from leaderboard import queries
 from leaderboard.queries import Comparison, describe, interval, newest, one_data, results
 from leaderboard.render import FORMATS, render_table, rich_table
-from leaderboard.store import Result
 from leaderboard.tables import Table, table1, table2
 
 #: Table 2 lists the paper's baselines in the paper's order, then any others.

@@ -15,12 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import HarnessError
-from leaderboard.bootstrap import bootstrap_ci, load_per_video_confusion, paired_bootstrap
-from leaderboard.store import Result, feature_order, read_results, store_path, when
+from harness.records import Result, RunFolder, read_results, store_path, when
+from leaderboard.bootstrap import bootstrap_ci, paired_bootstrap
 
-#: Each run folder keeps the per-video confusion matrices its intervals are resampled from.
-PER_VIDEO_FILE = "per_video_confusion.npz"
+#: Keys of ``Result.features`` the tables know by name, in column order (others may be added:
+#: any key whose value differs between rows gets a column of its own).
+FEATURE_KEYS: tuple[str, ...] = ("face", "audio", "pose", "face_fit")
 _FIRST_RUN = "run a baseline first (harness run attention_fusion)"
+
+
+def feature_order(key: str) -> tuple[int, str]:
+    """Sort key of feature names: ``FEATURE_KEYS`` first, in that order, then others by name."""
+    return (FEATURE_KEYS.index(key) if key in FEATURE_KEYS else len(FEATURE_KEYS), key)
 
 
 def results(workdir: str | Path, *, dataset: str | None = None, baseline: str | None = None,
@@ -122,8 +128,10 @@ def best_run(workdir: str | Path, fingerprint: str, split: str = "official", *,
 
 def per_video(result: Result) -> tuple[list[str], np.ndarray] | None:
     """Video names and per-video confusion matrices of a row's run (None if the run is gone)."""
-    path = Path(result.run_dir) / PER_VIDEO_FILE
-    return load_per_video_confusion(path) if result.run_dir and path.is_file() else None
+    if not result.run_dir:
+        return None
+    folder = RunFolder(Path(result.run_dir))
+    return folder.per_video_confusion() if folder.has_per_video_confusion() else None
 
 
 def interval(result: Result, n_boot: int = 2000) -> tuple[float, float] | None:

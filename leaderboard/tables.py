@@ -23,8 +23,8 @@ import numpy as np
 from harness.data.labels import CLASSES
 from harness.data.splits import SPLIT_NAMES
 from harness.errors import HarnessError
-from leaderboard.queries import describe, latest, newest, one_data
-from leaderboard.store import Result, feature_order
+from harness.records import Result
+from leaderboard.queries import describe, feature_order, latest, newest, one_data
 
 COLUMNS: tuple[str, ...] = (*CLASSES, "Acc", "Avg(F1)")
 #: Store split names and how Table 1 labels them (the seed paper's "Split1..Split5").
@@ -150,7 +150,7 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
             _mean_std(np.stack([result_row(g) for g in group])) for group in groups)))
         run_ids = tuple(group[0].run_id if len(group) == 1 else "" for group in groups)
         keys, cells = (*keys, SEEDS_KEY), tuple(
-            (*c, ",".join(str(g.extra["seed"]) for g in group if "seed" in g.extra))
+            (*c, ",".join(str(g.seed) for g in group if g.seed is not None))
             for c, group in zip(cells, groups))
     else:
         values = np.stack([result_row(r) for r in picked])
@@ -168,13 +168,13 @@ def seed_runs(rows: Sequence[Result], newest_row: Result) -> list[Result]:
     """The latest run of each training seed sharing ``newest_row``'s recipe, baseline and
     features, by seed. Rows written before runs recorded their seed and recipe (and derived
     runs, which have no seed) stand alone."""
-    recipe = newest_row.extra.get("recipe")
-    if recipe is None or "seed" not in newest_row.extra:
+    recipe = newest_row.recipe
+    if recipe is None or newest_row.seed is None:
         return [newest_row]
     same = [r for r in rows if r.baseline == newest_row.baseline
-            and r.feature_key == newest_row.feature_key and r.extra.get("recipe") == recipe
-            and "seed" in r.extra]
-    by_seed = latest(same, key=lambda r: r.extra["seed"])
+            and r.feature_key == newest_row.feature_key and r.recipe == recipe
+            and r.seed is not None]
+    by_seed = latest(same, key=lambda r: r.seed)
     return [by_seed[k] for k in sorted(by_seed)]
 
 

@@ -29,7 +29,15 @@ from harness.postprocess import filters as filters_mod
 from harness.postprocess import recipe as recipe_mod
 from harness.postprocess.bias import OFFSET_GRID, _class_sweep, log_softmax, tune_bias
 from harness.postprocess.filters import half_width
-from harness.runfolder import FrameOutputs, RunFolder, utc_now
+from harness.records import (
+    FrameOutputs,
+    RunFolder,
+    RunInfo,
+    evaluate,
+    finish,
+    read_results,
+    store_path,
+)
 from tests.test_cli import harness
 
 
@@ -186,7 +194,6 @@ def fake_run(workdir: Path, release, split: str, baseline: str, seed: int, *,
              noise: float = 1.2, logits: bool = True, recipe: int = 0) -> RunFolder:
     """A finished trained-like run folder whose logits are noisy truth (test: hidden truth)."""
     from harness.postprocess.comparison import hidden_test_truth
-    from leaderboard.store import append_result, store_path
 
     rng = np.random.default_rng(seed)
     sp = get_split(release, split)
@@ -205,12 +212,10 @@ def fake_run(workdir: Path, release, split: str, baseline: str, seed: int, *,
     if not logits:
         for f in (folder.path / "logits").iterdir():
             f.unlink()
-    final = folder.write_evaluation({n: release.labels(n) for n in sp.val}, labels["val"], "x")
-    folder.write_info({"kind": "trained", "baseline": baseline, "split": sp.name,
-                       "dataset": release.dataset, "data_fingerprint": release.fingerprint,
-                       "features": {"face": "light"}, "finished": utc_now()})
-    folder.finish(final)
-    append_result(store_path(workdir), folder.result())
+    final = evaluate(folder, {n: release.labels(n) for n in sp.val}, labels["val"], "x")
+    finish(folder, RunInfo(baseline=baseline, split=sp.name, dataset=release.dataset,
+                           data_fingerprint=release.fingerprint, features={"face": "light"}),
+           final, workdir)
     return folder
 
 
@@ -227,14 +232,12 @@ def test_smoothed_run_is_a_derived_run_with_its_own_row(where, synth_release):
     assert done.label == "fake+median(1.7s)" and done.split == "official"
     assert f.is_finished and f.has_outputs("test") and f.has_logits("val")
     info, cfg = f.info(), f.config()
-    assert info["kind"] == "derived" and info["sources"][0]["run_id"] == src.run_id
+    assert info.kind == "derived" and info.sources[0].run_id == src.run_id
     assert cfg["sources"] == [src.run_id] and cfg["post"]["method"] == "median"
-    assert not info["validation_tuned"]
+    assert not info.validation_tuned
     for n in get_split(synth_release, "official").val:
         assert f.timeline_path("val", n).is_file()
     assert (f.path / "confusion.png").is_file() and (f.path / "per_class_f1.png").is_file()
-    from leaderboard.store import read_results, store_path
-
     rows = read_results(store_path(where.workdir), baseline="fake+median(1.7s)")
     assert len(rows) == 1 and rows[0].extra["kind"] == "derived"
     assert done.scores.macro_f1 > src.metrics().macro_f1  # frame noise is what a filter removes
@@ -247,7 +250,7 @@ def test_sweep_and_bias_are_marked_validation_tuned(where, synth_release):
     src = fake_run(where.workdir, synth_release, "official", "fake", 1, noise=2.0)
     done = smooth(src.run_id, PostConfig(sweep=True, methods=("mean", "median"),
                                          windows=(0.5, 2.0), tune_bias=True), where)
-    assert done.label.endswith("+bias[val-tuned]") and done.folder.info()["validation_tuned"]
+    assert done.label.endswith("+bias[val-tuned]") and done.folder.info().validation_tuned
     table, plot = done.folder.sweep_files
     assert plot.is_file() and table.read_text().splitlines()[0] == "method,window_s,macro_f1"
     assert len(table.read_text().splitlines()) == 1 + 1 + 4
@@ -279,7 +282,7 @@ def test_fold_ensemble_pools_out_of_fold_and_averages_test(where, synth_release)
     split = done.folder.split()
     assert split["name"] == OOF_SPLIT and sorted(split["folds"]) == [f"fold{k}" for k in
                                                                       range(1, 6)]
-    assert "out-of-fold" in done.folder.info()["validation"]
+    assert "out-of-fold" in done.folder.info().validation
     # smoothing the cv-oof run later still tunes out of fold
     again = smooth(done.folder.run_id, PostConfig(tune_bias=True), where)
     assert again.label.endswith("+bias(oof)") and not again.outcome.validation_tuned
@@ -358,7 +361,7 @@ def test_picking_by_baseline_takes_the_latest_run_of_each_configuration(where, s
     new = fake_run(where.workdir, synth_release, "official", "seeded", 51, recipe=0)
     other = fake_run(where.workdir, synth_release, "official", "seeded", 52, recipe=1)
     done = ensemble(baselines=["seeded"], split="official", where=where)
-    used = [s["run_id"] for s in done.folder.info()["sources"]]
+    used = [s.run_id for s in done.folder.info().sources]
     assert sorted(used) == sorted([new.run_id, other.run_id]) and old.run_id not in used
     mean = (new.outputs("val").logits + other.outputs("val").logits) / 2
     np.testing.assert_allclose(done.folder.outputs("val").logits, mean, atol=2e-3)
@@ -378,7 +381,7 @@ def test_derived_runs_go_through_submit_and_validate(tmp_path, synth_root):
     assert "Derived run:" in out and "test Avg(F1)" in out and "Sweep on official validation" \
         in out
     run_id = out.split("harness submit ")[-1].split()[0]
-    assert "[val-tuned]" in run_id or RunFolder.open(work, run_id).info()["validation_tuned"]
+    assert "[val-tuned]" in run_id or RunFolder.open(work, run_id).info().validation_tuned
     sub = tmp_path / "sub.txt"
     done = harness("submit", run_id, *common[:4], "--out", sub, env=env).stdout
     assert "validates" in done and "Test macro F1" in done

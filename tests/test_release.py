@@ -201,7 +201,7 @@ def test_videos_found_at_any_depth_and_in_the_root(tmp_path):
 
 
 def test_a_resumed_run_takes_its_split_from_its_own_split_json(tiny_release, tmp_path):
-    from harness.runfolder import RunFolder
+    from harness.records import RunFolder
     from harness.runs import RunConfig, _split
 
     rel = load_release(tiny_release)
@@ -217,7 +217,7 @@ def test_a_resumed_run_takes_its_split_from_its_own_split_json(tiny_release, tmp
 
 def test_a_killed_run_is_pointed_out_and_resumed_only_when_asked(tiny_release, tmp_path,
                                                                   capsys):
-    from harness.runfolder import RunFolder
+    from harness.records import RunFolder
     from harness.runs import RunConfig, _prefix, _resumable
     from harness.train import TrainState
 

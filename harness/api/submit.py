@@ -44,12 +44,12 @@ class Validation:
 def find_run(workdir: Path, run: str | None, release: Release, split: str = "official") -> Path:
     """A run folder from a path or id; by default the best finished run on ``split`` of the
     release's data (its fingerprint: a run on other data is never picked silently)."""
-    from harness.runfolder import RunFolder  # imports torch (until the records layer)
+    from harness.records import RunFolder
     from leaderboard import best_run
 
     if run is not None:
         folder = RunFolder.open(workdir, run)
-        made_on = folder.info().get("data_fingerprint")
+        made_on = folder.info().data_fingerprint
         if made_on != release.fingerprint:
             raise HarnessError(f"{folder.path} was made on other data (fingerprint {made_on}) "
                                f"than the release given ({release.fingerprint}, "
@@ -62,10 +62,10 @@ def find_run(workdir: Path, run: str | None, release: Release, split: str = "off
 def _honest(row) -> bool:
     """A finished run whose validation figure was not tuned on validation itself: the default
     submission is chosen by that figure, so a [val-tuned] one would win by construction."""
-    from harness.runfolder import RunFolder
+    from harness.records import RunFolder
 
     folder = RunFolder(Path(row.run_dir))
-    return folder.is_finished and not folder.info().get("validation_tuned", False)
+    return folder.is_finished and not folder.info().validation_tuned
 
 
 def submit(run: str | None = None, *, data: Path | None = None,
@@ -76,7 +76,7 @@ def submit(run: str | None = None, *, data: Path | None = None,
     the official split), then validate it; scored where hidden test labels exist."""
     from harness.data.synth.files import TRUTH
     from harness.data.testset import read_template
-    from harness.runfolder import RunFolder
+    from harness.records import RunFolder
     from submissions import score_submission, validate_submission, write_submission, zip_path
 
     rel = load_release(data, release)

@@ -20,7 +20,7 @@ from harness.data.release import Release
 from harness.metrics import Scores, confusion_matrix, scores_from_confusion
 from harness.paths import safe_child
 from harness.postprocess.derived import Derived
-from harness.runfolder import RunFolder
+from harness.records import RunFolder
 
 
 def hidden_test_truth(release: Release) -> dict[str, np.ndarray] | None:
@@ -56,8 +56,7 @@ def run_row(folder: RunFolder, test_truth: Mapping[str, np.ndarray] | None,
     info = folder.info()
     test = (part_scores(folder.predictions("test"), test_truth)
             if test_truth is not None and folder.has_outputs("test") else None)
-    return Row(info["baseline"], validation or f"{info['split']} validation", folder.metrics(),
-               test)
+    return Row(info.baseline, validation or f"{info.split} validation", folder.metrics(), test)
 
 
 def comparison_table(rows: Sequence[Row], title: str) -> Table:

@@ -10,7 +10,6 @@ takes it like a trained run.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Mapping
@@ -27,8 +26,16 @@ from harness.metrics import Scores
 from harness.postprocess.plots import plot_sweep, plot_timeline
 from harness.postprocess.recipe import Outcome, PostConfig, post_process
 from harness.postprocess.sources import SourceSet
-from harness.runfolder import FrameOutputs, RunFolder, utc_now
-from harness.version import __version__
+from harness.records import (
+    DERIVED,
+    FrameOutputs,
+    RunFolder,
+    RunInfo,
+    SourceRun,
+    evaluate,
+    finish,
+    start,
+)
 
 VAL_TUNED = "[val-tuned]"
 
@@ -96,9 +103,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
     label = name + outcome.choice.label(oof=bool(sset.folds) and cfg.tune_bias) + (
         VAL_TUNED if outcome.validation_tuned else "")
     recipe = recipe | {"post": outcome.choice.to_dict(), "asked": _asked(cfg)}
-    folder = _create(workdir, label, sset.split, recipe)
-    folder.write_config(recipe)
-    folder.write_split(sset.split_record())
+    folder = start(workdir, _prefix(label, sset.split, recipe), recipe, sset.split_record())
     labels = folder.write_outputs("val", outcome.val)
     if outcome.test is not None:
         folder.write_outputs("test", outcome.test)
@@ -109,13 +114,9 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
                    f"{name} on {sset.validation}")
     _timelines(folder, timelines, inputs.raw, outcome, truth, fps, (inputs.raw_label, label),
                quiet)
-    scores = folder.write_evaluation(truth, labels, label)
+    scores = evaluate(folder, truth, labels, label)
     seconds = time.perf_counter() - t0
-    folder.write_info(_info(release, sset, label, recipe, outcome, seconds))
-    folder.finish(scores)
-    from leaderboard.store import append_result, store_path
-
-    append_result(store_path(workdir), folder.result())
+    finish(folder, _info(release, sset, label, recipe, outcome, seconds), scores, workdir)
     return Derived(folder, label, sset.split, sset.validation, scores, outcome, sset, seconds)
 
 
@@ -126,28 +127,26 @@ def _asked(cfg: PostConfig) -> dict:
             "exclude_imputed": cfg.exclude_imputed, "tune_bias": cfg.tune_bias}
 
 
-def _create(workdir, label: str, split: str, recipe: dict) -> RunFolder:
+def _prefix(label: str, split: str, recipe: dict) -> str:
+    """``<label as a file name>-<split>-<recipe hash>-``: the derived run's id before its
+    time stamp."""
     slug = re.sub(r"[^A-Za-z0-9._+-]+", "-", label).strip("-.")[:80] or "derived"
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return RunFolder.create(workdir, f"{slug}-{split}-{config_hash(recipe)[:8]}-{stamp}")
+    return f"{slug}-{split}-{config_hash(recipe)[:8]}-"
 
 
 def _info(release: Release, sset: SourceSet, label: str, recipe: dict, outcome: Outcome,
-          seconds: float) -> dict:
+          seconds: float) -> RunInfo:
     """``run.json`` of a derived run: where its numbers came from, and how honest they are."""
-    first = sset.sources[0].info
-    return {
-        "kind": "derived", "baseline": label, "split": sset.split,
-        "dataset": release.dataset, "data_root": str(release.root),
-        "data_fingerprint": release.fingerprint, "config_hash": config_hash(recipe),
-        "features": first.get("features"),
-        "sources": [{"run_id": s.folder.run_id, "run_dir": str(s.folder.path),
-                     "baseline": s.label, "split": s.split} for s in sset.sources],
-        "validation": sset.validation, "validation_tuned": outcome.validation_tuned,
-        "post": outcome.choice.to_dict(),
-        "fold_choices": {f: c.to_dict() for f, c in outcome.fold_choices.items()},
-        "version": __version__, "seconds": round(seconds, 2), "finished": utc_now(),
-    }
+    return RunInfo(
+        kind=DERIVED, baseline=label, split=sset.split, dataset=release.dataset,
+        data_root=str(release.root), data_fingerprint=release.fingerprint,
+        config_hash=config_hash(recipe), features=sset.sources[0].info.features,
+        sources=tuple(SourceRun(s.folder.run_id, str(s.folder.path), s.label, s.split)
+                      for s in sset.sources),
+        validation=sset.validation, validation_tuned=outcome.validation_tuned,
+        post=outcome.choice.to_dict(),
+        fold_choices={f: c.to_dict() for f, c in outcome.fold_choices.items()},
+        seconds=round(seconds, 2))
 
 
 def _timelines(folder: RunFolder, cfg: TimelineConfig, raw: dict[str, FrameOutputs | None],

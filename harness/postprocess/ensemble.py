@@ -17,7 +17,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.postprocess.filters import softmax
 from harness.postprocess.sources import SourceSet
-from harness.runfolder import FrameOutputs
+from harness.records import FrameOutputs
 
 #: How runs are combined: ``logits`` mean of logits, ``probs`` log of the mean probabilities,
 #: ``vote`` log vote fractions of the argmax labels (ties: the higher mean probability).

@@ -31,8 +31,8 @@ import numpy as np
 from scipy.ndimage import correlate1d
 
 from harness.errors import HarnessError
+from harness.records import FrameOutputs
 from harness.registry import Registry
-from harness.runfolder import FrameOutputs
 
 #: (scores (n, 8), half-width in frames, use (n,) bool) -> filtered scores (n, 8)
 FilterFn = Callable[[np.ndarray, int, np.ndarray], np.ndarray]

@@ -23,7 +23,7 @@ from harness.errors import HarnessError
 from harness.postprocess.bias import apply_bias, tune_bias
 from harness.postprocess.filters import FILTERS, smooth_outputs
 from harness.postprocess.sweep import DEFAULT_WINDOWS, SweepResult, run_sweep
-from harness.runfolder import FrameOutputs
+from harness.records import FrameOutputs
 
 #: Default filter and window: ORA10's median over 101 frames is 3.4 s at 30 fps.
 DEFAULT_METHOD, DEFAULT_WINDOW = "median", 3.4

@@ -18,7 +18,7 @@ from pathlib import Path
 from harness.data.release import Release
 from harness.data.splits import SPLIT_NAMES
 from harness.errors import HarnessError
-from harness.runfolder import FrameOutputs, RunFolder
+from harness.records import FrameOutputs, RunFolder, RunInfo, read_results, store_path
 
 FOLDS: tuple[str, ...] = tuple(s for s in SPLIT_NAMES if s.startswith("fold"))
 #: Split value of a fold-set run: validation is the pooled out-of-fold estimate.
@@ -34,7 +34,7 @@ class Source:
     folder: RunFolder
 
     @cached_property
-    def info(self) -> dict:
+    def info(self) -> RunInfo:
         return self.folder.info()
 
     @cached_property
@@ -43,11 +43,11 @@ class Source:
 
     @property
     def label(self) -> str:
-        return self.info["baseline"]
+        return self.info.baseline
 
     @property
     def split(self) -> str:
-        return self.info["split"]
+        return self.info.split
 
     def outputs(self, part: str) -> FrameOutputs | None:
         """Saved logits of ``part``; None for a test part the run never predicted."""
@@ -98,7 +98,7 @@ def load_sources(runs: Sequence[str | Path], workdir: Path, release: Release) ->
 
 
 def check_source(src: Source, release: Release) -> None:
-    got = src.info.get("data_fingerprint")
+    got = src.info.data_fingerprint
     if got != release.fingerprint:
         raise HarnessError(f"run {src.folder.run_id} was made on data with fingerprint {got}, "
                            f"not this release ({release.dataset}, {release.fingerprint}); "
@@ -152,8 +152,6 @@ def pick_runs(workdir: Path, release: Release, baselines: Sequence[str], split: 
     """The runs of ``baselines`` in the results store: with ``split='all'`` each baseline's
     latest complete fold set (five runs sharing one configuration), else the latest run of
     each configuration on ``split`` (e.g. several seeds)."""
-    from leaderboard.store import read_results, store_path
-
     picked: list[Source] = []
     for baseline in baselines:
         rows = read_results(store_path(workdir), dataset=release.dataset, baseline=baseline)
@@ -172,7 +170,7 @@ def pick_runs(workdir: Path, release: Release, baselines: Sequence[str], split: 
 def _usable(src: Source, release: Release) -> bool:
     folder = src.folder
     return (folder.is_finished and folder.has_logits("val")
-            and src.info.get("data_fingerprint") == release.fingerprint)
+            and src.info.data_fingerprint == release.fingerprint)
 
 
 def _recipe_key(src: Source) -> str:

@@ -17,7 +17,7 @@ from harness.console import progress_task
 from harness.data.labels import NUM_CLASSES
 from harness.metrics import confusion_matrix, macro_f1_from_confusion
 from harness.postprocess.filters import smooth_outputs
-from harness.runfolder import FrameOutputs
+from harness.records import FrameOutputs
 
 #: Windows (seconds) scored by ``--sweep``: HSE's +-5 .. +-100 frames at 30 fps lie in this range.
 DEFAULT_WINDOWS: tuple[float, ...] = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)

@@ -1,4 +1,8 @@
-"""The results store: one JSON object per line in ``<workdir>/leaderboard.jsonl``.
+"""The results store: one row (``Result``) per finished run, one JSON object per line in
+``<workdir>/leaderboard.jsonl``.
+
+The row format lives with the run records because a run writes its row as it finishes
+(``harness.records.finish``) and the leaderboard only reads rows: both import it from here.
 
 Several runs may finish at once (8 processes in the tests), and a run may be killed at any
 moment. So every append takes a file lock, re-reads the current text, adds one line and renames
@@ -23,23 +27,11 @@ from filelock import FileLock
 from harness.atomic import write_text
 from harness.data.labels import NUM_CLASSES
 from harness.metrics import Scores
+from harness.records.info import RunInfo, utc_now
 
 STORE_NAME = "leaderboard.jsonl"
-#: Keys of ``Result.features`` the tables know by name, in column order (others may be added:
-#: any key whose value differs between rows gets a column of its own).
-FEATURE_KEYS: tuple[str, ...] = ("face", "audio", "pose", "face_fit")
-
-
-def feature_order(key: str) -> tuple[int, str]:
-    """Sort key of feature names: ``FEATURE_KEYS`` first, in that order, then others by name."""
-    return (FEATURE_KEYS.index(key) if key in FEATURE_KEYS else len(FEATURE_KEYS), key)
 #: Seconds to wait for another process's append before giving up with an error.
 LOCK_TIMEOUT = 60.0
-
-
-def now_iso() -> str:
-    """UTC time with microseconds: sorts as text, so "latest run" is a string comparison."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -56,9 +48,11 @@ class Result:
     confusion: tuple[tuple[int, ...], ...]
     config_hash: str = ""
     data_fingerprint: str = ""
-    created: str = field(default_factory=now_iso)
+    created: str = field(default_factory=utc_now)
     run_dir: str = ""
     n_frames: int = 0
+    #: Some of the run's ``run.json`` (``info.ROW_EXTRA``: seconds, best epoch, kind, and a
+    #: trained run's seed and recipe); read them through the properties below.
     extra: dict[str, Any] = field(default_factory=dict)
     #: The feature configuration the run was trained on, e.g. ``{"face": "emonet", "audio":
     #: "deepspectrum", "pose": "coco18", "face_fit": "cross-fitted"}``: rows that differ here
@@ -91,6 +85,16 @@ class Result:
         """The feature configuration as a sortable, hashable key (``()`` when unknown)."""
         return tuple(sorted(self.features.items()))
 
+    @property
+    def seed(self) -> int | None:
+        """The training seed; None for derived runs and rows written before runs kept it."""
+        return self.extra.get("seed")
+
+    @property
+    def recipe(self) -> str | None:
+        """The config hash without the seed (``RunInfo.recipe``); None where unknown."""
+        return self.extra.get("recipe")
+
     def to_json(self) -> str:
         """One line of the store (keys sorted, no newline inside)."""
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -109,18 +113,29 @@ class Result:
         kw["features"] = dict(kw.get("features") or {})
         return cls(**kw)
 
+    @classmethod
+    def of_run(cls, info: RunInfo, scores: Scores, run_dir: Path) -> Result:
+        """The row of a finished run: its scores and its ``run.json``."""
+        return result_from_scores(
+            scores, run_id=Path(run_dir).name, baseline=info.baseline, split=info.split,
+            dataset=info.dataset, config_hash=info.config_hash or "",
+            data_fingerprint=info.data_fingerprint or "", run_dir=str(run_dir),
+            extra=info.row_extra(), features=info.features, created=info.finished or None)
+
 
 def result_from_scores(scores: Scores, *, run_id: str, baseline: str, split: str, dataset: str,
                        config_hash: str = "", data_fingerprint: str = "", run_dir: str = "",
                        extra: dict[str, Any] | None = None,
-                       features: dict[str, str] | None = None) -> Result:
-    """A ``Result`` from ``harness.metrics.Scores`` plus the run's identity."""
+                       features: dict[str, str] | None = None,
+                       created: str | None = None) -> Result:
+    """A ``Result`` from ``harness.metrics.Scores`` plus the run's identity (``created``:
+    now unless given)."""
     return Result(run_id=run_id, baseline=baseline, split=split, dataset=dataset,
                   per_class_f1=tuple(scores.per_class_f1), accuracy=scores.accuracy,
                   macro_f1=scores.macro_f1, confusion=tuple(scores.confusion),
                   config_hash=config_hash, data_fingerprint=data_fingerprint,
-                  run_dir=str(run_dir), n_frames=scores.n_frames, extra=dict(extra or {}),
-                  features=dict(features or {}))
+                  created=created or utc_now(), run_dir=str(run_dir), n_frames=scores.n_frames,
+                  extra=dict(extra or {}), features=dict(features or {}))
 
 
 def when(r: Result) -> datetime:
