@@ -379,6 +379,8 @@ def run_cmd(
         help="Feature set the pose inputs read (default: OpenPose).")] = None,
     window_frames: Annotated[int | None, typer.Option(
         help="Frames per window of a dense-window baseline (dense_temporal: 75).")] = None,
+    chunk_frames: Annotated[int | None, typer.Option(
+        help="Frames per chunk of a sequence baseline (dense_sequence: 300).")] = None,
     workers: WorkersOpt = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     face_oof: FaceOofOpt = None,
@@ -414,7 +416,7 @@ def run_cmd(
     for s in splits:
         cfg = RunConfig(baseline=baseline, split=s, data=data, out=out_dir, features=fcfg,
                         train=tcfg, resume=resume, quiet=quiet, threads=threads, inputs=inputs,
-                        window_frames=window_frames, folds=folds)
+                        window_frames=window_frames, chunk_frames=chunk_frames, folds=folds)
         result = run_config(cfg, release)
         if _main_rank():
             out.print(run_report(result))

@@ -27,6 +27,7 @@ from harness.data.splits import FOLD_SEED, Split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
+from harness.features.chunks import ChunkSet, ChunkSpec, build_chunks
 from harness.features.extract import FeatureConfig, all_names, feature_sources
 from harness.features.face_model import load_face_model
 from harness.features.face_oof import fit_of
@@ -59,6 +60,7 @@ class RunConfig:
     # harness's extractors for face/audio/pose); e.g. {"face": "hsemotion"} for an import.
     inputs: dict[str, str] = field(default_factory=dict)
     window_frames: int | None = None  # length of a dense-window baseline's window
+    chunk_frames: int | None = None  # frames per chunk of a sequence baseline (default: its own)
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
@@ -76,6 +78,10 @@ class RunConfig:
             d["train"].pop("cpu_bf16")
         if self.train.optimizer == "adamw":  # likewise
             d["train"].pop("optimizer")
+        if self.chunk_frames is None:  # likewise (sequence baselines)
+            d.pop("chunk_frames")
+        if self.train.chunk_batch_size == TrainConfig.chunk_batch_size:
+            d["train"].pop("chunk_batch_size")
         return d
 
 
@@ -113,6 +119,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     cfg.quiet = cfg.quiet or not main
     spec = get_baseline(cfg.baseline)
     window = _window(spec.window, cfg.window_frames)
+    chunks = _chunks(spec.sequence, cfg.chunk_frames)
     cfg.train.device = cfg.features.device
     clock = StageClock()
     with clock.stage("features"):
@@ -123,9 +130,15 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                                          inputs=cfg.inputs, names=all_names(release),
                                          quiet=cfg.quiet)
     with clock.stage("windows"), distributed.rank_zero_first():  # rank 0 packs the tables
-        train_ws = build_windows(release, split.train, sources, labelled_only=True, spec=window)
-        val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
-        test_ws = _test_windows(release, sources, window)
+        if chunks is not None:  # a sequence baseline reads chunks (harness.features.chunks)
+            train_ws = build_chunks(release, split.train, sources, chunks)
+            val_ws = build_chunks(release, split.val, sources, chunks)
+            test_ws = _test_windows(release, sources, window, chunks)
+        else:
+            train_ws = build_windows(release, split.train, sources, labelled_only=True,
+                                     spec=window)
+            val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
+            test_ws = _test_windows(release, sources, window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
     folder = distributed.broadcast((resumed or _new_folder(cfg, release, split)) if main
@@ -163,6 +176,8 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
         clock.close()
         seconds = time.perf_counter() - t0
         info = _info(cfg, release, split, sources, window, model, best_epoch, seconds)
+        if chunks is not None:
+            info["window"] = chunks.label
         if spec.trains or not from_stage1:  # stage 1's own head: the fusion recipe never ran
             info["features"] |= _training(cfg.train)
         folder.write_info(info | {"stages": clock.records, "peak_rss_anon_mb": clock.peak_mb(),
@@ -190,16 +205,31 @@ def _window(window: WindowSpec, frames: int | None) -> WindowSpec:
         raise HarnessError(f"--window-frames: {exc}") from None
 
 
-def _test_windows(release: Release, sources: dict[str, FeatureSource], window: WindowSpec
-                  ) -> WindowSet | None:
+def _chunks(sequence: ChunkSpec | None, frames: int | None) -> ChunkSpec | None:
+    """A sequence baseline's chunks; ``--chunk-frames`` resizes them."""
+    if frames is None:
+        return sequence
+    if sequence is None:
+        raise HarnessError("--chunk-frames applies to sequence baselines (such as "
+                           "dense_sequence); this one reads windows")
+    try:
+        return sequence.resized(frames)
+    except ValueError as exc:
+        raise HarnessError(f"--chunk-frames: {exc}") from None
+
+
+def _test_windows(release: Release, sources: dict[str, FeatureSource], window: WindowSpec,
+                  chunks: ChunkSpec | None = None) -> WindowSet | ChunkSet | None:
     if release.layout.template is None:
         return None
     release.test_names  # noqa: B018 - checks the test list against the template first
+    if chunks is not None:
+        return build_chunks(release, release.template.names, sources, chunks)
     return build_windows(release, release.template.names, sources, labelled_only=False,
                          spec=window)
 
 
-def _outputs(model: torch.nn.Module, ws: WindowSet, cfg: RunConfig) -> FrameOutputs:
+def _outputs(model: torch.nn.Module, ws: WindowSet | ChunkSet, cfg: RunConfig) -> FrameOutputs:
     """Logits of every window, with whether the frame's face was copied from a neighbour."""
     imputed = ~ws.observed("face") if "face" in ws.tables else np.zeros(len(ws), bool)
     return FrameOutputs.from_frames(ws.names, ws.name_idx, ws.frames,
