@@ -85,7 +85,7 @@ from harness.bench import BenchConfig, run_bench, write_bench_json
 name, device, batches, repeats, amp, out = sys.argv[1:7]
 cfg = BenchConfig(baselines=[name], batch_sizes=tuple(int(b) for b in batches.split(",")),
                   device=device, amp=amp == "--amp", repeats=int(repeats), backbones=[],
-                  data_path=False, quick=device == "cpu")
+                  data_path=False, paper_design=False, profile=False, quick=device == "cpu")
 write_bench_json(run_bench(cfg), out)
 PYEOF
 done
