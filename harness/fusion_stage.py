@@ -168,9 +168,9 @@ class SequenceStage:
 
         def generate() -> Iterator[Batch]:
             for b in range(0, owner.size, size):  # BatchNorm sees B x L frames: none dropped
+                if distributed.active() and owner.size - b < distributed.world_size():
+                    break  # every rank must take the same number of steps (DDP)
                 sel = distributed.local_part(np.arange(b, min(b + size, owner.size)))
-                if sel.size == 0:
-                    continue
                 o, s = owner[sel], start[sel]
                 targets = torch.from_numpy(self.train_cs.targets(o, s))
                 labelled = targets >= 0
