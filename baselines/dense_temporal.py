@@ -10,12 +10,12 @@ projected to ``width`` (a learned "missing" vector where it was not observed) an
 are summed; dilated residual convolutions mix neighbouring frames; a transformer encoder with
 sinusoidal positions attends over the whole window (steps outside the video masked).
 
-Window contract: it predicts the window's centre frame, like every baseline. The encoder has an
-output for every frame of the window, but only the centre one is classified: one prediction per
-window keeps one contract for the trainer, the metric and the prediction writers (every frame
-predicted exactly once, always with the same context on both sides), where a sequence output
-would leave frames near window edges with one-sided context or predicted several times and
-reconciled. The price is recomputing overlapping windows, which is cheap on cached features.
+Window contract: it predicts the window's centre frame, like every window baseline, so each
+frame's features pass through the encoder once per window that holds it (75 times in
+prediction). The same layers with ``per_frame=True`` classify every frame of their input: that
+is ``dense_sequence`` (baselines/dense_sequence.py), which reads chunks of consecutive frames
+under the sequence contract (harness/features/chunks.py) and predicts every frame of a chunk at
+once; docs/sequence-models.md compares the two.
 """
 
 from __future__ import annotations
@@ -36,13 +36,16 @@ DENSE_FRAMES = 75
 
 
 class DenseTemporal(nn.Module):
-    """Per-frame fusion -> dilated TCN -> transformer encoder -> centre frame -> classifier."""
+    """Per-frame fusion -> dilated TCN -> transformer encoder -> centre frame -> classifier
+    (``per_frame``: every frame of the input inside its video -> classifier)."""
 
     def __init__(self, dims: dict[str, int], num_classes: int = NUM_CLASSES, width: int = 64,
                  tcn_layers: int = 3, kernel: int = 5, heads: int = 4, layers: int = 2,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, per_frame: bool = False):
         super().__init__()
         self.dims = dict(dims)
+        self.per_frame = per_frame
+        self.num_classes = num_classes
         self.proj = nn.ModuleDict({m: nn.Linear(d, width) for m, d in self.dims.items()})
         self.missing = nn.ParameterDict({m: nn.Parameter(torch.zeros(width)) for m in self.dims})
         self.tcn = nn.ModuleList(
@@ -56,9 +59,21 @@ class DenseTemporal(nn.Module):
         self.classifier = ClassifierHead(width, num_classes)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
-        """Logits ``(B, num_classes)`` of the centre frame of each window ``(B, T, d)``."""
+        """Logits ``(B, num_classes)`` of the centre frame of each window ``(B, T, d)``, or
+        with ``per_frame`` ``(B, T, num_classes)`` (zeros for steps outside the video)."""
         steps = next(iter(batch[m] for m in self.dims)).shape[1]
         check_batch(batch, self.dims, steps)
+        h = self._encode(batch, steps)
+        if not self.per_frame:
+            return self.classifier(h[:, steps // 2])
+        inside = batch_mask(batch, h)
+        # only frames inside the video reach the head (its BatchNorm statistics included)
+        out = h.new_zeros(*h.shape[:2], self.num_classes)
+        out[inside] = self.classifier(h[inside]).to(out.dtype)
+        return out
+
+    def _encode(self, batch: dict[str, Tensor], steps: int) -> Tensor:
+        """``(B, T, width)``: fused, convolved and attended features of every step."""
         h = 0
         for m, proj in self.proj.items():
             observed = batch_mask(batch, batch[m], m).unsqueeze(-1)
@@ -66,15 +81,15 @@ class DenseTemporal(nn.Module):
         for block in self.tcn:
             h = h + block(h.transpose(1, 2)).transpose(1, 2)
         h = h + _positions(steps, h.shape[-1], h.device, h.dtype)
-        current = steps // 2
         pad = ~batch_mask(batch, h)
-        pad[:, current] = False  # the predicted frame is inside its video by construction
-        h = self.encoder(h, src_key_padding_mask=pad)
-        return self.classifier(h[:, current])
+        if not self.per_frame:
+            pad[:, steps // 2] = False  # the predicted frame is inside its video by construction
+        pad &= ~pad.all(dim=1, keepdim=True)  # a row with no step to attend to would be NaN
+        return self.encoder(h, src_key_padding_mask=pad)
 
 
 def _positions(steps: int, width: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """Sinusoidal encodings of the steps, centred on the predicted frame (any window length)."""
+    """Sinusoidal encodings of the steps, centred on the window's (or chunk's) middle."""
     pos = torch.arange(steps, device=device, dtype=torch.float32) - steps // 2
     freq = torch.exp(torch.arange(0, width, 2, device=device, dtype=torch.float32)
                      * (-math.log(10000.0) / width))

@@ -22,6 +22,7 @@ from torch import nn
 
 from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError
+from harness.features.chunks import ChunkSpec, chunk  # noqa: F401  (re-exported)
 from harness.features.modalities import MODALITIES
 from harness.features.timeline import PAPER_WINDOW, WindowSpec
 from harness.plugins import import_user_module
@@ -44,7 +45,9 @@ class BaselineSpec:
     """Everything the runner needs to know about a baseline, so it needs to know nothing else.
 
     ``trains=False`` means the weights come from an earlier stage (``init_from`` names which);
-    ``window`` is where the steps of a frame's window fall (the paper's 12 steps by default).
+    ``window`` is where the steps of a frame's window fall (the paper's 12 steps by default);
+    ``sequence`` (``chunk(L)``) makes it a sequence model: it reads chunks of ``L`` consecutive
+    frames and returns logits for every frame, ``(B, L, C)`` (``harness.features.chunks``).
     """
 
     name: str
@@ -55,6 +58,7 @@ class BaselineSpec:
     trains: bool = True
     init_from: str | None = None
     window: WindowSpec = PAPER_WINDOW
+    sequence: ChunkSpec | None = None
 
     def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
                **kwargs) -> nn.Module:
@@ -128,6 +132,7 @@ def register_baseline(
     trains: bool = True,
     init_from: str | None = None,
     window: WindowSpec = PAPER_WINDOW,
+    sequence: ChunkSpec | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorate a builder ``fn(dims, num_classes=8, **kwargs) -> nn.Module`` to register it.
 
@@ -148,7 +153,7 @@ def register_baseline(
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         spec = _make_spec(name or builder.__name__, builder, modalities, description,
-                          trains, init_from, window)
+                          trains, init_from, window, sequence)
         _REGISTRY.add(spec.name, spec, owner=spec.module)
         return builder
 
@@ -157,7 +162,7 @@ def register_baseline(
 
 def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
                description: str, trains: bool, init_from: str | None,
-               window: WindowSpec) -> BaselineSpec:
+               window: WindowSpec, sequence: ChunkSpec | None = None) -> BaselineSpec:
     """Validate one registration; errors are raised at import time, where they are cheap to fix."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"baseline name {name!r} must be letters, digits, '_', '.', '-' "
@@ -167,6 +172,8 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
     if not trains and init_from is None:
         raise ValueError(f"baseline {name!r}: trains=False needs init_from, otherwise nothing "
                          "would ever set its weights")
+    if sequence is not None and not isinstance(sequence, ChunkSpec):
+        raise ValueError(f"baseline {name!r}: sequence takes chunk(L), got {sequence!r}")
     doc = (builder.__doc__ or "").strip().splitlines()
     return BaselineSpec(
         name=name,
@@ -177,6 +184,7 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
         trains=bool(trains),
         init_from=init_from,
         window=window,
+        sequence=sequence,
     )
 
 

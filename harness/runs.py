@@ -26,6 +26,7 @@ from harness.data.splits import FOLD_SEED, Split, check_split, get_split, member
 from harness.device import seed_everything
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
+from harness.features.chunks import ChunkSet, ChunkSpec, build_chunks
 from harness.features.extract import FeatureConfig, all_names, feature_record, feature_sources
 from harness.features.face.model import load_face_model
 from harness.features.sources import FeatureSource
@@ -56,12 +57,14 @@ class RunConfig:
     # harness's extractors for face/audio/pose); e.g. {"face": "hsemotion"} for an import.
     inputs: dict[str, str] = field(default_factory=dict)
     window_frames: int | None = None  # length of a dense-window baseline's window
+    chunk_frames: int | None = None  # frames per chunk of a sequence baseline (default: its own)
 
     def __post_init__(self) -> None:
         """Refuse a bad split or count before any folder is made."""
         check_split(self.split)
         require("--threads", self.threads, minimum=1)
         require("--window-frames", self.window_frames, minimum=1)
+        require("--chunk-frames", self.chunk_frames, minimum=1)
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
@@ -79,6 +82,10 @@ class RunConfig:
             d["train"].pop("cpu_bf16")
         if self.train.optimizer == "adamw":  # likewise
             d["train"].pop("optimizer")
+        if self.chunk_frames is None:  # likewise (sequence baselines)
+            d.pop("chunk_frames")
+        if self.train.chunk_batch_size == TrainConfig.chunk_batch_size:
+            d["train"].pop("chunk_batch_size")
         return d
 
 
@@ -116,6 +123,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     cfg.quiet = cfg.quiet or not main
     spec = get_baseline(cfg.baseline)
     window = _window(spec.window, cfg.window_frames)
+    chunks = _chunks(spec.sequence, cfg.chunk_frames)
     cfg.train.device = cfg.features.device
     clock = StageClock()
     with clock.stage("features"):
@@ -126,9 +134,15 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
                                          inputs=cfg.inputs, names=all_names(release),
                                          quiet=cfg.quiet)
     with clock.stage("windows"), distributed.rank_zero_first():  # rank 0 packs the tables
-        train_ws = build_windows(release, split.train, sources, labelled_only=True, spec=window)
-        val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
-        test_ws = _test_windows(release, sources, window)
+        if chunks is not None:  # a sequence baseline reads chunks (harness.features.chunks)
+            train_ws = build_chunks(release, split.train, sources, chunks)
+            val_ws = build_chunks(release, split.val, sources, chunks)
+            test_ws = _test_windows(release, sources, window, chunks)
+        else:
+            train_ws = build_windows(release, split.train, sources, labelled_only=True,
+                                     spec=window)
+            val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
+            test_ws = _test_windows(release, sources, window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
     model = create_baseline(cfg.baseline, val_ws.dims)
     folder = distributed.broadcast((resumed or _new_folder(cfg, release, split)) if main
@@ -167,7 +181,8 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
         seconds = time.perf_counter() - t0
         # stage 1's own head (current_face on stage-1 features): the fusion recipe never ran
         recipe_ran = spec.trains or not from_stage1
-        finish(folder, _info(cfg, release, split, sources, window, model, best_epoch, seconds,
+        label = chunks.label if chunks is not None else window.label
+        finish(folder, _info(cfg, release, split, sources, label, model, best_epoch, seconds,
                              clock, recipe_ran), final, cfg.out)
     clock.close()
     final = distributed.broadcast(final)
@@ -188,16 +203,31 @@ def _window(window: WindowSpec, frames: int | None) -> WindowSpec:
         raise HarnessError(f"--window-frames: {exc}") from None
 
 
-def _test_windows(release: Release, sources: dict[str, FeatureSource], window: WindowSpec
-                  ) -> WindowSet | None:
+def _chunks(sequence: ChunkSpec | None, frames: int | None) -> ChunkSpec | None:
+    """A sequence baseline's chunks; ``--chunk-frames`` resizes them."""
+    if frames is None:
+        return sequence
+    if sequence is None:
+        raise HarnessError("--chunk-frames applies to sequence baselines (such as "
+                           "dense_sequence); this one reads windows")
+    try:
+        return sequence.resized(frames)
+    except ValueError as exc:
+        raise HarnessError(f"--chunk-frames: {exc}") from None
+
+
+def _test_windows(release: Release, sources: dict[str, FeatureSource], window: WindowSpec,
+                  chunks: ChunkSpec | None = None) -> WindowSet | ChunkSet | None:
     if release.layout.template is None:
         return None
     release.test_names  # noqa: B018 - checks the test list against the template first
+    if chunks is not None:
+        return build_chunks(release, release.template.names, sources, chunks)
     return build_windows(release, release.template.names, sources, labelled_only=False,
                          spec=window)
 
 
-def _outputs(model: torch.nn.Module, ws: WindowSet, cfg: RunConfig) -> FrameOutputs:
+def _outputs(model: torch.nn.Module, ws: WindowSet | ChunkSet, cfg: RunConfig) -> FrameOutputs:
     """Logits of every window, with whether the frame's face was copied from a neighbour."""
     imputed = ~ws.observed("face") if "face" in ws.tables else np.zeros(len(ws), bool)
     return FrameOutputs.from_frames(ws.names, ws.name_idx, ws.frames,
@@ -258,7 +288,7 @@ def _new_folder(cfg: RunConfig, release: Release, split: Split) -> RunFolder:
 
 
 def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, FeatureSource],
-          window: WindowSpec, model: torch.nn.Module, best_epoch: int | None, seconds: float,
+          window: str, model: torch.nn.Module, best_epoch: int | None, seconds: float,
           clock: StageClock, recipe_ran: bool) -> RunInfo:
     """``run.json``: where the run's numbers came from (``recipe_ran``: the fusion recipe
     trained the model, so a recipe off the default is recorded with the features)."""
@@ -267,7 +297,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         kind=TRAINED, baseline=cfg.baseline, split=split.name, dataset=release.dataset,
         data_root=str(release.root), data_fingerprint=release.fingerprint,
         config_hash=config_hash(cfg.identity()), seed=cfg.train.seed, recipe=recipe_hash(cfg),
-        features=features, window=window.label, git_commit=_git_commit(),
+        features=features, window=window, git_commit=_git_commit(),
         torch=torch.__version__, seconds=round(seconds, 2), best_epoch=best_epoch,
         parameters=count_parameters(model), stages=tuple(clock.records),
         peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size())

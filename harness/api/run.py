@@ -44,6 +44,7 @@ RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
     "audio_features": "inputs.audio",
     "pose_features": "inputs.pose",
     "window_frames": "window_frames",
+    "chunk_frames": "chunk_frames",
     "folds": "folds",
 }
 

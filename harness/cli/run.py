@@ -54,6 +54,8 @@ def run_cmd(
         help="Feature set the pose inputs read (default: OpenPose).")] = None,
     window_frames: Annotated[int | None, typer.Option(
         help="Frames per window of a dense-window baseline (dense_temporal: 75).")] = None,
+    chunk_frames: Annotated[int | None, typer.Option(
+        min=1, help="Frames per chunk of a sequence baseline (dense_sequence: 300).")] = None,
     workers: o.WorkersOpt = None,
     quiet: o.QuietOpt = False,
     face_oof: o.FaceOofOpt = None,

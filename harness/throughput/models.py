@@ -82,14 +82,15 @@ def train_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], obj
     cfg = TrainConfig()
     opt = make_optimizer(model, cfg)
     loss_fn = nn.CrossEntropyLoss()
-    b = next(iter(batch.values())).shape[0]
     gen = torch.Generator().manual_seed(1)
-    y = torch.randint(0, NUM_CLASSES, (b,), generator=gen).to(batch["mask"].device)
+    mask = batch["mask"]
+    y = torch.randint(0, NUM_CLASSES, mask.shape, generator=gen).to(mask.device)
     scaler = torch.amp.GradScaler("cuda") if _is_fp16(amp) else None
 
     def step() -> object:
         with amp():
-            loss = loss_fn(model(batch).float(), y)
+            out = model(batch).float()  # (B, C), or (B, L, C) from a sequence baseline
+            loss = loss_fn(out.reshape(-1, out.shape[-1]), y if out.dim() == 3 else y[:, 0])
         optimizer_step(model, opt, loss, cfg.grad_clip, scaler)
         return loss
     return step
@@ -109,8 +110,18 @@ def build_model(name: str, dims: Mapping[str, int], device: torch.device, compil
 
 
 def window_steps(name: str) -> int:
-    """Steps per window of this baseline (the paper's 12, or a dense window's frames)."""
-    return get_baseline(name).window.steps
+    """Steps per window of this baseline (the paper's 12, or a dense window's frames), or
+    frames per chunk of a sequence baseline."""
+    spec = get_baseline(name)
+    return spec.sequence.frames if spec.sequence is not None else spec.window.steps
+
+
+def items_per_input(name: str) -> int:
+    """Frames one input yields: 1 per window; every frame of a sequence baseline's chunk. A
+    sequence baseline's rows count ``batch`` in frames (``ceil(batch / L)`` chunks, at least
+    one) and its rates in frames computed, so they compare with windows' at equal batch."""
+    spec = get_baseline(name)
+    return spec.sequence.frames if spec.sequence is not None else 1
 
 
 def model_dims(name: str, dims: Mapping[str, int]) -> dict[str, int]:
@@ -123,7 +134,7 @@ def flops_per_window(name: str, dims: Mapping[str, int], device: torch.device) -
     _, plain = build_model(name, dims, device, False)
     plain.eval()
     batch = make_batch(model_dims(name, dims), 8, device, steps=window_steps(name))
-    return forward_flops(plain, lambda: plain(batch), device) // 8
+    return forward_flops(plain, lambda: plain(batch), device) // (8 * items_per_input(name))
 
 
 def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
@@ -132,12 +143,13 @@ def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
     row: dict = {"baseline": name, "mode": mode, "batch": plan.batch}
     try:
         model, plain = build_model(name, dims, device, plan.compile)
-        if mode == "train" and plan.batch < 2 and _has_batchnorm(plain):
+        per = items_per_input(name)
+        if mode == "train" and plan.batch < 2 and per == 1 and _has_batchnorm(plain):
             row["skipped"] = BN_SKIP
             return row
         amp, row["amp"] = amp_context(device, plan.amp)
-        batch = make_batch(model_dims(name, dims), plan.batch, device,
-                           steps=window_steps(name))
+        inputs = -(-plan.batch // per)
+        batch = make_batch(model_dims(name, dims), inputs, device, steps=window_steps(name))
         model.train(mode == "train")
         step = (train_step if mode == "train" else infer_step)(model, batch, amp)
         reset_peak_memory(device)
@@ -147,7 +159,10 @@ def measure_row(name: str, mode: str, plan: RowPlan, dims: Mapping[str, int],
     except Exception as exc:  # noqa: BLE001  (a row that cannot run is reported, not fatal)
         row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
         return row
-    row.update(timing_fields(timing, plan.batch))
+    row.update(timing_fields(timing, inputs * per))
+    if per > 1:
+        row["chunks"] = inputs
+        row["note"] = f"frames/s: {inputs} chunk(s) of {per} frames"
     return row
 
 

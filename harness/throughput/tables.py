@@ -81,8 +81,9 @@ def _note(row: dict) -> str:
         return f"ERROR {row['error']}"
     if "skipped" in row:
         return f"skipped: {row['skipped']}"
-    return f"{row.get('repeats', '?')} reps" + (f", amp {row['amp']}" if row.get("amp", "off")
-                                                 != "off" else "")
+    return (f"{row.get('repeats', '?')} reps" + (f", amp {row['amp']}" if row.get("amp", "off")
+                                                  != "off" else "")
+            + (f", {row['note']}" if row.get("note") else ""))
 
 
 def _baseline_cells(row: dict) -> list[str]:
