@@ -28,6 +28,7 @@ from harness.postprocess.plots import plot_sweep, plot_timeline
 from harness.postprocess.recipe import Outcome, PostConfig, post_process
 from harness.postprocess.sources import SourceSet
 from harness.runfolder import FrameOutputs, RunFolder, utc_now
+from harness.tracking import RunTracker
 from harness.version import __version__
 
 VAL_TUNED = "[val-tuned]"
@@ -50,6 +51,7 @@ class Where:
     release: Release | None = None  # an already loaded release (wins over ``data``)
     timelines: TimelineConfig = field(default_factory=TimelineConfig)
     quiet: bool = False
+    track: str | None = None  # experiment tracker (harness.tracking) the derived run logs to
 
     def load(self) -> Release:
         if self.release is None:
@@ -86,6 +88,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
            ) -> Derived:
     """Post-process the inputs (validation and test alike) and write the derived run."""
     t0 = time.perf_counter()
+    tracker = RunTracker(where.track, where.workdir)  # refuses a missing extra before any work
     release, workdir, quiet = where.load(), where.workdir, where.quiet
     name, val, test, timelines = inputs.name, inputs.val, inputs.test, where.timelines
     truth = {n: release.labels(n) for n in val.names}
@@ -98,6 +101,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
     recipe = recipe | {"post": outcome.choice.to_dict(), "asked": _asked(cfg)}
     folder = _create(workdir, label, sset.split, recipe)
     folder.write_config(recipe)
+    tracker.start(folder.path, recipe)
     folder.write_split(sset.split_record())
     labels = folder.write_outputs("val", outcome.val)
     if outcome.test is not None:
@@ -113,6 +117,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
     seconds = time.perf_counter() - t0
     folder.write_info(_info(release, sset, label, recipe, outcome, seconds))
     folder.finish(scores)
+    tracker.finish(scores, folder.path)
     from leaderboard.store import append_result, store_path
 
     append_result(store_path(workdir), folder.result())
