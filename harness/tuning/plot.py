@@ -17,10 +17,14 @@ def plot_search(study, path: Path, title: str) -> Path:
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED and t.intermediate_values]
     keys = sorted({k for t in done + pruned for k in t.params})
-    cols = 1 + len(keys)
-    fig = Figure(figsize=(4 * cols, 3.4))
-    axes = fig.subplots(1, cols, squeeze=False)
-    ax = axes[0, 0]
+    panels = 1 + len(keys)
+    cols = min(panels, 4)  # wrapped: one row of four panels at most
+    rows = -(-panels // cols)
+    fig = Figure(figsize=(4 * cols, 3.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    ax = axes[0]
     ax.scatter([t.number for t in done], [t.value for t in done], label="complete", zorder=3)
     ax.scatter([t.number for t in pruned], [_last(t) for t in pruned], marker="x",
                color="grey", label="pruned (pooled so far)")
@@ -29,7 +33,7 @@ def plot_search(study, path: Path, title: str) -> Path:
             where="post", color="C3", label="best so far")
     ax.set(xlabel="trial", ylabel="pooled OOF macro F1", title=title)
     ax.legend(fontsize=7)
-    for ax, key in zip(axes[0, 1:], keys):
+    for ax, key in zip(axes[1:], keys):
         shown = [t for t in done if key in t.params]
         x = [t.params[key] for t in shown]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x):
