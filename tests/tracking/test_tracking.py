@@ -130,3 +130,14 @@ def test_a_derived_run_logs_its_final_metrics(runs, synth_root):
     assert acc.Scalars("final/macro_f1")[0].value == pytest.approx(derived.scores.macro_f1,
                                                                    abs=1e-6)
     assert "plots/confusion" in acc.Tags()["images"]
+
+
+def test_tracking_is_not_part_of_a_runs_identity():
+    """Tracked and untracked runs share their config hash; runs made before ``model`` and
+    ``track`` existed keep theirs; builder arguments make another system."""
+    from harness.runs import RunConfig
+
+    plain = RunConfig("dense_temporal").identity()
+    assert "track" not in plain and "model" not in plain
+    assert RunConfig("dense_temporal", track="mlflow").identity() == plain
+    assert RunConfig("dense_temporal", model={"width": 96}).identity() != plain
