@@ -145,10 +145,10 @@ def _present(path: str | None) -> bool:
 def _substitute(keys: dict, data: Path | None, release) -> list[str]:
     """Replace what is not on this machine by the embedded defaults; say each replacement."""
     from harness.features.extract import FeatureConfig
-    from harness.features.face_stage import FaceConfig
 
     face, feats, notes = keys["features"]["face"], keys["features"], []
-    default_face, default_audio = FaceConfig(), FeatureConfig().audio
+    defaults = FeatureConfig()  # its face config: FaceConfig's module moves (issue 23)
+    default_face, default_audio = defaults.face, defaults.audio
     backbone = str(face.get("backbone", default_face.backbone))
     missing = None
     if backbone == "emonet" and not _present(face.get("weights")):

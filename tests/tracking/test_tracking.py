@@ -9,7 +9,6 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.features.extract import FeatureConfig
-from harness.features.face_stage import FaceConfig
 from harness.fusion_stage import TrainConfig
 from harness.tracking import TRACKERS, RunTracker, TrackingWarning
 from harness.tracking.tensorboard_tracker import EVENTS_DIR, TensorBoardTracker
@@ -20,8 +19,10 @@ EPOCHS = 2
 def _run(synth_root, out, track=None):
     from harness.runs import run
 
+    features = FeatureConfig(device="cpu")
+    features.face.max_epochs = 2
     return run("only_video", data=synth_root, out=out, track=track, quiet=True, threads=1,
-               features=FeatureConfig(face=FaceConfig(max_epochs=2), device="cpu"),
+               features=features,
                train=TrainConfig(max_epochs=EPOCHS, batch_size=32, early_stop=EPOCHS))
 
 
