@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,6 +38,7 @@ from harness.measure import StageClock
 from harness.metrics import Scores
 from harness.paths import file_digest
 from harness.records import TRAINED, FrameOutputs, RunFolder, RunInfo, evaluate, finish, start
+from harness.tracking import RunTracker
 from harness.train import TrainState, count_parameters
 
 
@@ -58,6 +60,10 @@ class RunConfig:
     inputs: dict[str, str] = field(default_factory=dict)
     window_frames: int | None = None  # length of a dense-window baseline's window
     chunk_frames: int | None = None  # frames per chunk of a sequence baseline (default: its own)
+    # Keyword arguments of the baseline's builder, e.g. {"width": 96} for dense_temporal
+    # (what ``harness tune`` searches beside the training settings).
+    model: dict[str, Any] = field(default_factory=dict)
+    track: str | None = None  # experiment tracker (harness.tracking): never changes a result
 
     def __post_init__(self) -> None:
         """Refuse a bad split or count before any folder is made."""
@@ -69,7 +75,7 @@ class RunConfig:
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
         d = dataclasses.asdict(self)
-        for k in ("out", "resume", "quiet", "data", "threads", "folds"):
+        for k in ("out", "resume", "quiet", "data", "threads", "folds", "track"):
             d.pop(k)
         if self.folds is not None:  # the file's content, not where it lies
             d["folds"] = file_digest(Path(self.folds))
@@ -86,6 +92,8 @@ class RunConfig:
             d.pop("chunk_frames")
         if self.train.chunk_batch_size == TrainConfig.chunk_batch_size:
             d["train"].pop("chunk_batch_size")
+        if not self.model:  # likewise
+            d.pop("model")
         return d
 
 
@@ -121,9 +129,11 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     distributed.setup(cfg.features.device)
     main = distributed.is_main()
     cfg.quiet = cfg.quiet or not main
+    tracker = RunTracker(cfg.track if main else None, cfg.out)  # refuses a missing extra now
     spec = get_baseline(cfg.baseline)
     window = _window(spec.window, cfg.window_frames)
     chunks = _chunks(spec.sequence, cfg.chunk_frames)
+    _check_model_args(spec, cfg.model)
     cfg.train.device = cfg.features.device
     clock = StageClock()
     with clock.stage("features"):
@@ -144,9 +154,10 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
             val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
             test_ws = _test_windows(release, sources, window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
-    model = create_baseline(cfg.baseline, val_ws.dims)
+    model = create_baseline(cfg.baseline, val_ws.dims, **cfg.model)
     folder = distributed.broadcast((resumed or _new_folder(cfg, release, split)) if main
                                    else None)
+    tracker.start(folder.path, dataclasses.asdict(cfg))
     history, best_epoch = [], None
     # a stage-1 head exists only when the face features come from the fine-tuned face model;
     # on imported or frozen features the same baseline trains its head like any other
@@ -159,7 +170,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     if spec.trains or not from_stage1:
         result = train_baseline(model, train_ws, val_ws, cfg.train, state_file=folder.state_file,
                                 resume=cfg.resume, quiet=cfg.quiet, clock=clock,
-                                on_epoch=folder.write_history if main else None)
+                                on_epoch=_each_epoch(folder, tracker) if main else None)
         history, best_epoch = result.history, result.best_epoch
     else:
         model.to(torch.device("cpu"))
@@ -171,6 +182,7 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
     if main:
         with clock.stage("write run folder"):
             folder.write_history(history)
+            tracker.epochs(history)
             folder.write_checkpoint(model.state_dict())
             val_labels = folder.write_outputs("val", val_out)
             if test_out is not None:
@@ -184,10 +196,31 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
         label = chunks.label if chunks is not None else window.label
         finish(folder, _info(cfg, release, split, sources, label, model, best_epoch, seconds,
                              clock, recipe_ran), final, cfg.out)
+        tracker.finish(final, folder.path)
     clock.close()
     final = distributed.broadcast(final)
     return RunResult(folder.path, cfg.baseline, split.name, final, time.perf_counter() - t0,
                      best_epoch, 0 if test_ws is None else len(test_ws))
+
+
+def _each_epoch(folder: RunFolder, tracker: RunTracker):
+    """``fit``'s per-epoch callback: ``epochs.csv`` (the record), then the tracker."""
+    def on_epoch(history: list[dict]) -> None:
+        folder.write_history(history)
+        tracker.epochs(history)
+    return on_epoch
+
+
+def _check_model_args(spec, args: dict[str, Any]) -> None:
+    """``model`` keys must be keyword arguments of the baseline's builder."""
+    import inspect
+
+    known = [p for p in inspect.signature(spec.builder).parameters
+             if p not in ("dims", "num_classes")]
+    bad = sorted(set(args) - set(known))
+    if bad:
+        raise HarnessError(f"model: baseline {spec.name!r} takes no {', '.join(bad)}; its "
+                           f"builder takes {', '.join(known) or 'no options'}")
 
 
 def _window(window: WindowSpec, frames: int | None) -> WindowSpec:

@@ -36,6 +36,7 @@ from harness.records import (
     finish,
     start,
 )
+from harness.tracking import RunTracker
 
 VAL_TUNED = "[val-tuned]"
 
@@ -57,6 +58,7 @@ class Where:
     release: Release | None = None  # an already loaded release (wins over ``data``)
     timelines: TimelineConfig = field(default_factory=TimelineConfig)
     quiet: bool = False
+    track: str | None = None  # experiment tracker (harness.tracking) the derived run logs to
 
     def load(self) -> Release:
         if self.release is None:
@@ -93,6 +95,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
            ) -> Derived:
     """Post-process the inputs (validation and test alike) and write the derived run."""
     t0 = time.perf_counter()
+    tracker = RunTracker(where.track, where.workdir)  # refuses a missing extra before any work
     release, workdir, quiet = where.load(), where.workdir, where.quiet
     name, val, test, timelines = inputs.name, inputs.val, inputs.test, where.timelines
     truth = {n: release.labels(n) for n in val.names}
@@ -104,6 +107,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
         VAL_TUNED if outcome.validation_tuned else "")
     recipe = recipe | {"post": outcome.choice.to_dict(), "asked": _asked(cfg)}
     folder = start(workdir, _prefix(label, sset.split, recipe), recipe, sset.split_record())
+    tracker.start(folder.path, recipe)
     labels = folder.write_outputs("val", outcome.val)
     if outcome.test is not None:
         folder.write_outputs("test", outcome.test)
@@ -117,6 +121,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
     scores = evaluate(folder, truth, labels, label)
     seconds = time.perf_counter() - t0
     finish(folder, _info(release, sset, label, recipe, outcome, seconds), scores, workdir)
+    tracker.finish(scores, folder.path)
     return Derived(folder, label, sset.split, sset.validation, scores, outcome, sset, seconds)
 
 

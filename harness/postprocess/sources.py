@@ -24,7 +24,7 @@ FOLDS: tuple[str, ...] = tuple(s for s in SPLIT_NAMES if s.startswith("fold"))
 #: Split value of a fold-set run: validation is the pooled out-of-fold estimate.
 OOF_SPLIT = "cv-oof"
 #: config.json keys that do not change what a run computes (or that differ by fold).
-_NOT_RECIPE = ("split", "out", "resume", "quiet", "data", "threads")
+_NOT_RECIPE = ("split", "out", "resume", "quiet", "data", "threads", "track")
 
 
 @dataclass(frozen=True)
