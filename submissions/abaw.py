@@ -17,7 +17,7 @@ import numpy as np
 from harness.atomic import atomic_open, write_bytes
 from harness.data.testset import Template
 from harness.errors import HarnessError
-from submissions.labels import check_labels
+from submissions.label_check import check_labels
 
 #: Digits of the image number: ``00001.jpg`` (frames past 99,999 simply get more digits).
 FRAME_DIGITS = 5

@@ -17,7 +17,7 @@ from harness.data.annotations import read_annotation_file
 from harness.data.labels import ANNOTATION_HEADER
 from harness.errors import HarnessError, ReleaseFormatError
 from harness.paths import safe_child
-from submissions.labels import check_labels
+from submissions.label_check import check_labels
 
 
 def per_video_text(labels: np.ndarray) -> str:

@@ -16,7 +16,7 @@ from harness.postprocess.derived import Derived, TimelineConfig, Where
 from harness.postprocess.filters import FILTERS, filter_video, register_filter, smooth_outputs
 from harness.postprocess.pipeline import ensemble, smooth
 from harness.postprocess.recipe import Choice, PostConfig
-from harness.postprocess.sources import OOF_SPLIT
+from harness.postprocess.source_runs import OOF_SPLIT
 
 __all__ = [
     "FILTERS",

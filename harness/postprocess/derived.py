@@ -23,9 +23,9 @@ from harness.console import progress_task
 from harness.data.release import Release, load_release
 from harness.features.cache import config_hash
 from harness.metrics import Scores
-from harness.postprocess.plots import plot_sweep, plot_timeline
 from harness.postprocess.recipe import Outcome, PostConfig, post_process
-from harness.postprocess.sources import SourceSet
+from harness.postprocess.smoothing_plots import plot_sweep, plot_timeline
+from harness.postprocess.source_runs import SourceSet
 from harness.records import (
     DERIVED,
     FrameOutputs,

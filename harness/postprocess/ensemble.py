@@ -16,7 +16,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.postprocess.filters import softmax
-from harness.postprocess.sources import SourceSet
+from harness.postprocess.source_runs import SourceSet
 from harness.records import FrameOutputs
 
 #: How runs are combined: ``logits`` mean of logits, ``probs`` log of the mean probabilities,

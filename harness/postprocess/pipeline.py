@@ -16,7 +16,7 @@ from harness.errors import HarnessError
 from harness.postprocess.derived import Derived, Inputs, Where, derive
 from harness.postprocess.ensemble import COMBINE, ensemble_outputs, raw_outputs
 from harness.postprocess.recipe import DEFAULT_METHOD, PostConfig
-from harness.postprocess.sources import SourceSet, load_sources, pick_runs, source_set
+from harness.postprocess.source_runs import SourceSet, load_sources, pick_runs, source_set
 
 _PREFIX = {"logits": "ensemble", "probs": "ensemble-probs", "vote": "vote"}
 

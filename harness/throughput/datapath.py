@@ -26,7 +26,7 @@ import torch
 
 from harness.data.synth.cues import N_AU
 from harness.data.synth.face_drawing import SIZE, draw_face, random_identity
-from harness.data.synth.render import JPEG_QUALITY
+from harness.data.synth.render_video import JPEG_QUALITY
 from harness.device import autocast
 from harness.features.face.backbones import create_backbone, get_backbone_spec
 from harness.features.face.images import (

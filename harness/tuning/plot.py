@@ -12,7 +12,7 @@ def plot_search(study, path: Path, title: str) -> Path:
     from matplotlib.figure import Figure
     from optuna.trial import TrialState
 
-    from harness.postprocess.plots import save_figure
+    from harness.postprocess.smoothing_plots import save_figure
 
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED and t.intermediate_values]

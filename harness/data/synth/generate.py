@@ -18,7 +18,7 @@ from harness.console import progress_task
 from harness.data.labels import NUM_CLASSES
 from harness.data.synth import files
 from harness.data.synth.plan import SPLITS, CorpusPlan, VideoPlan, plan_corpus
-from harness.data.synth.render import render_video
+from harness.data.synth.render_video import render_video
 from harness.data.synth.script import (
     Timeline,
     even_bounds,
