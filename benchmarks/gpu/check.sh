@@ -14,7 +14,7 @@
 # torchrun.json (a 1-GPU torchrun run), and progress.log (each step's start, end and status).
 # A step that fails is logged and the next one runs.
 #
-# --device cpu runs the same steps at tiny sizes (tests/test_gpu_check.py, so it cannot rot),
+# --device cpu runs the same steps at tiny sizes (tests/throughput/test_gpu_check.py, so it cannot rot),
 # with time limits 6x longer (CHECK_SLOW): a shared CPU is slow. On the GPU every step has a
 # hard limit and the whole check a deadline of 420 s after the script starts (CHECK_DEADLINE;
 # later steps are skipped and logged), leaving a minute for the machine's start within 8.

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).parent.parent / "benchmarks" / "gpu" / "check.sh"
+SCRIPT = Path(__file__).parents[2] / "benchmarks" / "gpu" / "check.sh"
 
 
 def test_gpu_check_cpu_path_writes_every_figure(tmp_path):

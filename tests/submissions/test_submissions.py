@@ -151,7 +151,7 @@ def test_unreadable_inputs(tmp_path, template):
     [
         (lambda p: p.pop("b"), "'b': frame 1 of 7 is the first missing"),
         (lambda p: p.__setitem__("b", p["b"][:4]), "'b' stop after 4 frames: frame 5 of 7"),
-        # one label check for both formats (submissions.labels): the per-video wording
+        # one label check for both formats (submissions.label_check): the per-video wording
         (lambda p: p["a_right"].__setitem__(2, 8), "'a_right': frame 3 has label 8"),
         (lambda p: p.__setitem__("b", p["b"].astype(float)), "not integer"),
     ],

@@ -294,7 +294,7 @@ def test_unobserved_steps_are_masked_not_read(name: str) -> None:
 
 def test_single_modality_example_registers_audio_and_pose_ablations():
     """examples/single_modality.py: only_audio / only_pose read their own slot and nothing else."""
-    path = Path(__file__).parents[1] / "examples" / "single_modality.py"
+    path = Path(__file__).parents[2] / "examples" / "single_modality.py"
     names = load_baseline_module(str(path))
     try:
         assert sorted(names) == ["only_audio", "only_pose"]
@@ -313,7 +313,7 @@ def test_single_modality_example_registers_audio_and_pose_ablations():
 
 def test_release_defects_example_puts_back_softmax_and_one_key_attention():
     """examples/release_defects.py: defect 12 (softmax before the loss) and defect 4 (one key)."""
-    path = Path(__file__).parents[1] / "examples" / "release_defects.py"
+    path = Path(__file__).parents[2] / "examples" / "release_defects.py"
     names = load_baseline_module(str(path))
     try:
         assert sorted(names) == ["attention_fusion_release", "concat_fusion_release"]

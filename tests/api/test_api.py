@@ -13,9 +13,9 @@ import pytest
 
 import harness
 from harness.errors import HarnessError
-from tests.test_cli import harness as cli
+from tests.cli.test_cli import harness as cli
 
-POSE_ONLY = str(Path(__file__).resolve().parents[1] / "examples" / "single_modality.py")
+POSE_ONLY = str(Path(__file__).resolve().parents[2] / "examples" / "single_modality.py")
 TINY = dict(epochs=1, batch_size=16, threads=1, quiet=True)
 
 

@@ -1,4 +1,4 @@
-"""Post-processing: filters on known inputs, bias tuning, fold bookkeeping, derived runs."""
+"""Derived runs: smoothing and ensembles of run folders, their errors, submit and validate."""
 
 from __future__ import annotations
 
@@ -13,24 +13,16 @@ import pytest
 from harness.data.release import load_release
 from harness.data.splits import get_split
 from harness.errors import HarnessError
-from harness.metrics import scores
 from harness.postprocess import (
-    FILTERS,
     OOF_SPLIT,
     PostConfig,
     TimelineConfig,
     Where,
     ensemble,
-    filter_video,
     smooth,
     smooth_outputs,
 )
-from harness.postprocess import filters as filters_mod
-from harness.postprocess import recipe as recipe_mod
-from harness.postprocess.bias import OFFSET_GRID, _class_sweep, log_softmax, tune_bias
-from harness.postprocess.filters import half_width
 from harness.records import (
-    FrameOutputs,
     RunFolder,
     RunInfo,
     evaluate,
@@ -38,157 +30,9 @@ from harness.records import (
     read_results,
     store_path,
 )
-from tests.test_cli import harness
+from tests.cli.test_cli import harness
+from tests.postprocess.frame_logits import one_hot_logits, outputs
 
-
-def one_hot_logits(labels, scale: float = 4.0) -> np.ndarray:
-    return (np.eye(8, dtype=np.float32)[np.asarray(labels)] * scale).astype(np.float32)
-
-
-def outputs(videos: dict[str, np.ndarray], imputed: dict[str, np.ndarray] | None = None
-            ) -> FrameOutputs:
-    names = tuple(videos)
-    sizes = [len(videos[n]) for n in names]
-    flags = [np.asarray((imputed or {}).get(n, np.zeros(s, bool))) for n, s in zip(names, sizes)]
-    return FrameOutputs(names, np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
-                        np.concatenate([videos[n] for n in names]).astype(np.float32),
-                        np.concatenate(flags))
-
-
-# --------------------------------------------------------------------------- filters
-
-def test_window_seconds_become_frames_with_each_videos_fps():
-    assert [half_width(1.0, fps) for fps in (7.5, 25, 29.97, 30, 60)] == [4, 13, 15, 15, 30]
-    # the same 15-frame spike in two videos: 1 s of median removes it at 40 fps (41 frames)
-    # but not at 10 fps (11 frames); the filter follows each video's own fps
-    labels = np.zeros(200, int)
-    labels[90:105] = 3
-    out = outputs({"slow": one_hot_logits(labels), "fast": one_hot_logits(labels)})
-    smoothed = smooth_outputs(out, "median", 1.0, {"slow": 10.0, "fast": 40.0}).labels()
-    assert (smoothed["fast"] == 0).all()
-    assert (smoothed["slow"][92:103] == 3).all()
-    with pytest.raises(HarnessError, match="non-negative"):
-        half_width(-1, 30)
-
-
-def test_box_mean_equals_the_hand_computed_mean_and_shrinks_at_edges():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(30, 8)).astype(np.float32)
-    got = np.exp(filter_video("mean", x, window_s=1.0, fps=4.0))  # half-width 2: 5 frames
-    p = np.exp(x - x.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    np.testing.assert_allclose(got[10], p[8:13].mean(0), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(got[0], p[0:3].mean(0), rtol=1e-4, atol=1e-6)  # frames 1..3 only
-    np.testing.assert_allclose(got[-1], p[-3:].mean(0), rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("method", ["mean", "median", "gaussian", "hamming", "mode"])
-def test_edges_never_wrap_and_constant_input_is_kept(method):
-    labels = np.array([1] * 20 + [5] * 20)  # first half Anger, second half Sadness
-    got = filter_video(method, one_hot_logits(labels), window_s=0.5, fps=30.0).argmax(1)
-    assert (got[:5] == 1).all() and (got[-5:] == 5).all()  # the other end never leaks in
-    flat = filter_video(method, one_hot_logits(np.full(25, 6)), window_s=2.0, fps=30.0)
-    assert (flat.argmax(1) == 6).all()
-    assert np.allclose(flat, flat[0], atol=1e-5)  # the same value at edges and inside
-
-
-def test_excluded_imputed_frames_do_not_vote_but_get_a_value():
-    labels = np.zeros(40, int)
-    labels[10:25] = 7  # a run of copied faces that all say Other
-    imputed = np.zeros(40, bool)
-    imputed[10:25] = True
-    x = one_hot_logits(labels)
-    for method in ("mean", "median", "mode"):
-        kept = filter_video(method, x, 0.5, 30.0, use=~imputed).argmax(1)
-        assert (kept == 0).all(), method  # only observed (Neutral) frames enter the windows
-        plain = filter_video(method, x, 0.5, 30.0).argmax(1)
-        assert (plain[15:20] == 7).all(), method
-    everything_imputed = filter_video("median", x, 1.0, 30.0, use=np.zeros(40, bool))
-    np.testing.assert_allclose(everything_imputed, filter_video("median", x, 1.0, 30.0))
-
-
-def test_median_in_chunks_equals_one_pass(monkeypatch):
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(57, 8)).astype(np.float32)
-    use = rng.random(57) > 0.3
-    whole = filter_video("median", x, 0.5, 30.0, use)
-    monkeypatch.setattr(filters_mod, "_MEDIAN_CHUNK", 8 * 16 * 3)  # 3 frames per chunk
-    np.testing.assert_array_equal(filter_video("median", x, 0.5, 30.0, use), whole)
-    i = 20  # one frame by hand: 0.5 s at 30 fps is 7.5 -> 8 frames each side
-    sel = [j for j in range(12, 29) if use[j]]
-    np.testing.assert_allclose(whole[i], np.median(x[sel], axis=0), rtol=1e-6)
-
-
-def test_filters_are_one_registry_with_did_you_mean():
-    assert {"mean", "median", "gaussian", "hamming", "mode"} <= set(FILTERS.names())
-    with pytest.raises(HarnessError, match="did you mean 'median'"):
-        filter_video("medain", np.zeros((3, 8)), 1.0, 30.0)
-
-
-# --------------------------------------------------------------------------- bias
-
-def test_class_sweep_matches_brute_force_argmax():
-    rng = np.random.default_rng(2)
-    truth = rng.integers(0, 8, 1500)
-    lp = log_softmax(np.eye(8)[truth] * 0.6 + rng.normal(size=(1500, 8)))
-    bias = rng.normal(size=8) * 0.3
-    for c in (0, 3, 7):
-        fast = _class_sweep(lp, bias, truth, c, OFFSET_GRID)
-        slow = []
-        for g in OFFSET_GRID:
-            b = bias.copy()
-            b[c] = g
-            slow.append(scores(truth, (lp + b).argmax(1)).macro_f1)
-        np.testing.assert_allclose(fast, slow, atol=1e-12)
-
-
-def test_tuned_offsets_undo_a_bias_and_never_lose():
-    rng = np.random.default_rng(3)
-    truth = rng.integers(0, 8, 4000)
-    x = np.eye(8)[truth] * 1.0 + rng.normal(size=(4000, 8))
-    x[:, 7] += 1.5  # a model that says Other too often
-    before = scores(truth, x.argmax(1)).macro_f1
-    b = tune_bias(x, truth)
-    after = scores(truth, (log_softmax(x) + b).argmax(1)).macro_f1
-    assert after > before + 0.05 and b[7] < -0.5
-    truth[::3] = -1  # invalid frames are ignored, not class 7
-    assert tune_bias(x, truth).shape == (8,)
-    with pytest.raises(HarnessError, match="no frame has a valid label"):
-        tune_bias(x[:5], np.full(5, -1))
-
-
-# --------------------------------------------------------------------------- out of fold
-
-def test_out_of_fold_choices_never_see_the_held_out_fold(monkeypatch):
-    rng = np.random.default_rng(4)
-    names = [f"v{i}" for i in range(6)]
-    truth = {n: rng.integers(0, 8, 50) for n in names}
-    val = outputs({n: one_hot_logits(truth[n], 1.0) + rng.normal(size=(50, 8)) for n in names})
-    folds = {"fold1": ("v0", "v1"), "fold2": ("v2",), "fold3": ("v3", "v4"), "fold4": ("v5",)}
-    seen: list[tuple[str, ...]] = []
-    real = recipe_mod.choose
-
-    def spy(cfg, v, *args):
-        seen.append(v.names)
-        return real(cfg, v, *args)
-
-    monkeypatch.setattr(recipe_mod, "choose", spy)
-    cfg = PostConfig(sweep=True, methods=("median", "mean"), windows=(0.2, 1.0), tune_bias=True)
-    done = recipe_mod.post_process(cfg, val, None, truth, dict.fromkeys(names, 25.0), folds,
-                                   quiet=True)
-    assert seen[0] == tuple(names)  # the test choice: every out-of-fold name
-    for (fold, held), tuned_on in zip(folds.items(), seen[1:]):
-        assert not set(held) & set(tuned_on) and set(held) | set(tuned_on) == set(names), fold
-    assert set(done.fold_choices) == set(folds) and not done.validation_tuned
-    for fold, held in folds.items():  # each fold's rows are its own choice applied to it
-        mine = done.fold_choices[fold].apply(val.select(list(held)), dict.fromkeys(names, 25.0))
-        np.testing.assert_array_equal(done.val.select(list(held)).logits, mine.logits)
-    same_split = recipe_mod.post_process(cfg, val, None, truth, dict.fromkeys(names, 25.0),
-                                         None, quiet=True)
-    assert same_split.validation_tuned and not same_split.fold_choices
-
-
-# --------------------------------------------------------------------------- derived runs
 
 def fake_run(workdir: Path, release, split: str, baseline: str, seed: int, *,
              noise: float = 1.2, logits: bool = True, recipe: int = 0) -> RunFolder:

@@ -158,7 +158,7 @@ def test_bring_your_own_features(tmp_path, env):
 
     data, work, peer = tmp_path / "corpus", tmp_path / "work", tmp_path / "peer"
     harness("data", "synth", "--out", data, "--videos", 8, "--seconds", 6, "--seed", 4, env=env)
-    script = Path(__file__).parents[1] / "examples" / "peer_features.py"
+    script = Path(__file__).parents[2] / "examples" / "peer_features.py"
     subprocess.run([sys.executable, script, "--data", data, "--out", peer], check=True,
                    env=env, timeout=600)
     harness("extract", "--data", data, "--from", peer / "face", "--as", "peerface", env=env)

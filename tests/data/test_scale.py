@@ -122,7 +122,7 @@ def test_import_and_train_without_media(tmp_path, corpus):
     assert json.loads((run / "metrics.json").read_text())["macro_f1"] > 0
 
 
-SLURM = os.path.join(os.path.dirname(__file__), "..", "examples", "slurm")
+SLURM = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "slurm")
 
 
 def _array(script: str, tasks: range, **env: str) -> list[str]:
