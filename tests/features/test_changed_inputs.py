@@ -107,3 +107,40 @@ def test_weights_options_refuse_unreadable_files_by_name(tmp_path, synth_root):
         said = " ".join((out.stdout + out.stderr).split())
         assert out.returncode == 2 and bad.name in said, said
         assert "Traceback" not in said and "pickled whole model" not in said, said
+
+
+def test_imported_files_that_are_not_features_are_named_without_traceback(tmp_path, synth_root,
+                                                                          synth_release):
+    """``extract --from``: a damaged zip, strings for times, values float32 cannot hold, and
+    an ``.npz`` announcing 15 TiB are each refused naming the file (the last one unread)."""
+    import io
+    import zipfile
+
+    from harness.features.extract import all_names
+
+    src = tmp_path / "ext"
+    src.mkdir()
+    names = all_names(synth_release)
+    for name in names:
+        np.save(src / f"{name}.npy", np.ones((synth_release.n_frames(name), 4)))
+    a, b, c, d = names[:4]
+    np.save(src / f"{a}.npy", np.full((synth_release.n_frames(a), 4), 1e300))
+    (src / f"{b}.npy").unlink()
+    (src / f"{b}.npz").write_bytes(b"PK\x03\x04" + bytes(60))
+    (src / f"{c}.npy").unlink()
+    np.savez(src / f"{c}.npz", feat=np.ones((3, 4)), time=np.array(["0", "1", "2"]))
+    (src / f"{d}.npy").unlink()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 4096)})
+    with zipfile.ZipFile(src / f"{d}.npz", "w") as z:
+        z.writestr("feat.npy", header.getvalue())
+        z.writestr("time.npy", header.getvalue())
+    out = harness("extract", "--data", str(synth_root), "--from", str(src), "--as", "ext",
+                  home=tmp_path / "home")
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.returncode == 2 and "Traceback" not in said, said
+    assert f"{a}.npy: NaN or inf at row 0" in said, said
+    assert f"{b}.npz: not a readable numpy file (BadZipFile" in said, said
+    assert f"{c}.npz: 'time' must hold numbers" in said, said
+    assert f"{d}.npz: 'feat' announces (1000000000, 4096)" in said, said
