@@ -29,6 +29,7 @@ from harness.errors import HarnessError, ReleaseFormatError
 N_FOLDS = 5
 FOLD_SEED = 2023  # ABAW5's year; any fixed value would do, what matters is that there is one
 SPLIT_NAMES: tuple[str, ...] = ("official", *(f"fold{k}" for k in range(1, N_FOLDS + 1)))
+ALL_SPLITS = "all"  # ``harness run --split all``: every split above, then Table 1
 _STRATIFY_SAMPLES = 50_000  # thin long releases to about this many frames to stratify on
 
 
@@ -86,11 +87,21 @@ def _stratification_samples(release: Release, names: list[str]) -> tuple[np.ndar
     return np.concatenate(idx), np.concatenate(labels)
 
 
+def check_split(name: str, *, allow_all: bool = False) -> tuple[str, ...]:
+    """The split names ``name`` stands for (``all``: every one, where allowed), or an error:
+    the one place a split name is checked."""
+    if allow_all and name == ALL_SPLITS:
+        return SPLIT_NAMES
+    if name not in SPLIT_NAMES:
+        choices = f"{ALL_SPLITS} or one of " if allow_all else "one of "
+        raise HarnessError(f"unknown split {name!r}; choose {choices}{', '.join(SPLIT_NAMES)}")
+    return (name,)
+
+
 def get_split(release: Release, name: str, seed: int = FOLD_SEED,
               membership: Path | None = None) -> Split:
     """A split by name; from the ``membership`` file (``--folds``, a ``split.json``) if given."""
-    if name not in SPLIT_NAMES:
-        raise HarnessError(f"unknown split {name!r}; choose one of {', '.join(SPLIT_NAMES)}")
+    check_split(name)
     if membership is not None:
         return read_membership(membership, release)[name]
     if name == "official":
