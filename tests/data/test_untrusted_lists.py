@@ -1,4 +1,5 @@
-"""Split membership files (``--folds``) from elsewhere: absurd fields get one short error."""
+"""Split membership files (``--folds``) and test lists from elsewhere: absurd fields get one
+short error naming the file."""
 
 from __future__ import annotations
 
@@ -35,3 +36,19 @@ def test_bad_membership_fields_are_refused_short(tmp_path, synth_root, synth_rel
     assert out.returncode == 2 and "Traceback" not in said, said[-3000:]
     assert "folds.json" in said and message in said, said[-3000:]
     assert len(said) < 2000  # a 100,000-character field is quoted by a short prefix
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("v" * 100_000, "100,000 characters"),
+    ("bell\x07name", "not a plain video name"),
+], ids=["huge", "control-character"])
+def test_absurd_test_list_names_are_refused_short(tmp_path, bad, message):
+    from tests.conftest import make_release
+
+    root = make_release(tmp_path / "release")
+    test_list = next((root / "names_of_videos_in_each_test_set").glob("*.txt"))
+    test_list.write_text(test_list.read_text() + bad + "\n")
+    out = harness("data", "info", "--data", str(root), home=tmp_path / "home")
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.returncode == 2 and "Traceback" not in said, said[-3000:]
+    assert test_list.name in said and message in said and len(said) < 2000, said[-3000:]
