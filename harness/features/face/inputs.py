@@ -8,6 +8,7 @@ restored or replaced face folder is recomputed and a copied release is not.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 
@@ -36,9 +37,9 @@ def training_faces(release: Release, split: Split) -> tuple[str, str]:
 
 def face_inputs(release: Release, split: Split | None) -> Callable[[str], Inputs]:
     """Per name: its own faces and, for a fine-tuned model (``split`` given), the model's."""
-    model = training_faces(release, split) if split is not None else None
+    model = functools.cache(lambda: training_faces(release, split))  # on first use only
 
     def inputs(name: str) -> Inputs:
         own = (release.faces.digest(name), release.faces.summary(name))
-        return Inputs({FACES: own} | ({MODEL_FACES: model} if model else {}))
+        return Inputs({FACES: own} | ({MODEL_FACES: model()} if split is not None else {}))
     return inputs
