@@ -16,6 +16,7 @@ tasks), so each task has its own official split and its own folds, stratified on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +24,13 @@ import numpy as np
 
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
+from harness.data.valuefiles import quoted
 from harness.data.videos import recording_of, video_of
 from harness.errors import HarnessError, ReleaseFormatError
 
 N_FOLDS = 5
 FOLD_SEED = 2023  # ABAW5's year; any fixed value would do, what matters is that there is one
 SPLIT_NAMES: tuple[str, ...] = ("official", *(f"fold{k}" for k in range(1, N_FOLDS + 1)))
-ALL_SPLITS = "all"  # ``harness run --split all``: every split above, then Table 1
 _STRATIFY_SAMPLES = 50_000  # thin long releases to about this many frames to stratify on
 
 
@@ -87,21 +88,11 @@ def _stratification_samples(release: Release, names: list[str]) -> tuple[np.ndar
     return np.concatenate(idx), np.concatenate(labels)
 
 
-def check_split(name: str, *, allow_all: bool = False) -> tuple[str, ...]:
-    """The split names ``name`` stands for (``all``: every one, where allowed), or an error:
-    the one place a split name is checked."""
-    if allow_all and name == ALL_SPLITS:
-        return SPLIT_NAMES
-    if name not in SPLIT_NAMES:
-        choices = f"{ALL_SPLITS} or one of " if allow_all else "one of "
-        raise HarnessError(f"unknown split {name!r}; choose {choices}{', '.join(SPLIT_NAMES)}")
-    return (name,)
-
-
 def get_split(release: Release, name: str, seed: int = FOLD_SEED,
               membership: Path | None = None) -> Split:
     """A split by name; from the ``membership`` file (``--folds``, a ``split.json``) if given."""
-    check_split(name)
+    if name not in SPLIT_NAMES:
+        raise HarnessError(f"unknown split {name!r}; choose one of {', '.join(SPLIT_NAMES)}")
     if membership is not None:
         return read_membership(membership, release)[name]
     if name == "official":
@@ -135,10 +126,10 @@ def membership_splits(data: object, release: Release, path: Path) -> dict[str, S
         unknown = sorted(set(split.train + split.val) - annotated)
         if unknown:
             raise ReleaseFormatError(path, f"split {split.name}: {len(unknown)} name(s) are not "
-                                     f"annotated in this release, first {unknown[0]!r}")
+                                     f"annotated in this release, first {quoted(unknown[0])}")
         both = sorted(set(split.train) & set(split.val))
         if both:
-            raise ReleaseFormatError(path, f"split {split.name}: {both[0]!r} is in train and "
+            raise ReleaseFormatError(path, f"split {split.name}: {quoted(both[0])} is in train and "
                                      "validation")
         splits[split.name] = split
     return _SplitsOf(path, splits)
@@ -156,13 +147,28 @@ class _SplitsOf(dict):
                            f"{', '.join(self) or 'none'})")
 
 
+#: A split's name goes into file names (stage-1 models, run folders): plain and short.
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
 def _membership_split(path: Path, entry: object) -> Split:
     try:
-        return Split(str(entry["name"]), tuple(map(str, entry["train"])),
-                     tuple(map(str, entry["val"])), entry.get("seed"))
+        name, train, val = entry["name"], entry["train"], entry["val"]
+        seed = entry.get("seed")
     except (TypeError, KeyError, AttributeError):
         raise ReleaseFormatError(path, "each split needs a name and train and val name lists"
                                  ) from None
+    if not (isinstance(name, str) and _SPLIT_NAME.match(name)) or name.endswith("."):
+        raise ReleaseFormatError(path, f"split name {quoted(str(name))}: a split name is 1 to 64 "
+                                 "letters, digits, '_', '-' or '.' (it names files)")
+    for side, names in (("train", train), ("val", val)):
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ReleaseFormatError(path, f"split {name}: {side!r} must be a list of names")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise ReleaseFormatError(path, f"split {name}: seed {quoted(str(seed))} is not a "
+                                 "non-negative integer")
+    return Split(name, tuple(train), tuple(val), seed)
 
 
 def class_counts(release: Release, names: tuple[str, ...]) -> np.ndarray:
