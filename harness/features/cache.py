@@ -218,14 +218,16 @@ def pack_entries(cache, keys: list[str]) -> Packed:
     Training gathers rows of many entries per batch; one table on disk makes that a single
     indexing operation without ever holding all features in memory. ``cache`` is anything
     with ``dir``, ``extractor``, ``load`` and ``missing`` (a ``FeatureCache``, or a view that
-    serves names from several caches).
+    serves names from several caches); its ``stamp``, if it has one, makes a table holding a
+    rewritten entry be rebuilt.
     """
     keys = sorted(set(keys))
     digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
     folder = cache.dir / PACKED_DIR / digest
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
-        stamps = [cache.stamp(k) for k in keys]
+        stamp = getattr(cache, "stamp", lambda key: "")  # a view without stamps: keys only
+        stamps = [stamp(k) for k in keys]
         packed = _read_packed(folder, keys, stamps)
         if packed is None:
             missing = cache.missing(keys)
