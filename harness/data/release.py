@@ -31,6 +31,7 @@ from harness.data.layout import (
     find_release,
 )
 from harness.data.testset import Template, read_template, read_test_list
+from harness.data.valuefiles import quoted
 from harness.data.videos import VideoInfo, find_videos, probe_video, video_of
 from harness.errors import HarnessError, ReleaseFormatError
 from harness.tasks import Task, get_task
@@ -70,8 +71,8 @@ class Release:
             for line, name in enumerate(names, start=1):
                 if name not in rows:
                     raise ReleaseFormatError(
-                        self.layout.test_list, f"test name {name!r} has no rows in the template "
-                        f"{self.layout.template}", line=line)
+                        self.layout.test_list, f"test name {quoted(name)} has no rows in the "
+                        f"template {self.layout.template}", line=line)
         return names
 
     @cached_property

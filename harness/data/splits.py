@@ -16,6 +16,7 @@ tasks), so each task has its own official split and its own folds, stratified on
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from harness.data.labels import NUM_CLASSES
 from harness.data.release import Release
+from harness.data.valuefiles import quoted
 from harness.data.videos import recording_of, video_of
 from harness.errors import HarnessError, ReleaseFormatError
 
@@ -135,10 +137,10 @@ def membership_splits(data: object, release: Release, path: Path) -> dict[str, S
         unknown = sorted(set(split.train + split.val) - annotated)
         if unknown:
             raise ReleaseFormatError(path, f"split {split.name}: {len(unknown)} name(s) are not "
-                                     f"annotated in this release, first {unknown[0]!r}")
+                                     f"annotated in this release, first {quoted(unknown[0])}")
         both = sorted(set(split.train) & set(split.val))
         if both:
-            raise ReleaseFormatError(path, f"split {split.name}: {both[0]!r} is in train and "
+            raise ReleaseFormatError(path, f"split {split.name}: {quoted(both[0])} is in train and "
                                      "validation")
         splits[split.name] = split
     return _SplitsOf(path, splits)
@@ -156,13 +158,28 @@ class _SplitsOf(dict):
                            f"{', '.join(self) or 'none'})")
 
 
+#: A split's name goes into file names (stage-1 models, run folders): plain and short.
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
 def _membership_split(path: Path, entry: object) -> Split:
     try:
-        return Split(str(entry["name"]), tuple(map(str, entry["train"])),
-                     tuple(map(str, entry["val"])), entry.get("seed"))
+        name, train, val = entry["name"], entry["train"], entry["val"]
+        seed = entry.get("seed")
     except (TypeError, KeyError, AttributeError):
         raise ReleaseFormatError(path, "each split needs a name and train and val name lists"
                                  ) from None
+    if not (isinstance(name, str) and _SPLIT_NAME.match(name)) or name.endswith("."):
+        raise ReleaseFormatError(path, f"split name {quoted(str(name))}: a split name is 1 to 64 "
+                                 "letters, digits, '_', '-' or '.' (it names files)")
+    for side, names in (("train", train), ("val", val)):
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ReleaseFormatError(path, f"split {name}: {side!r} must be a list of names")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**63):
+        raise ReleaseFormatError(path, f"split {name}: seed {quoted(str(seed))} is not a "
+                                 "non-negative integer")
+    return Split(name, tuple(train), tuple(val), seed)
 
 
 def class_counts(release: Release, names: tuple[str, ...]) -> np.ndarray:

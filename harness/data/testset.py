@@ -9,7 +9,11 @@ import numpy as np
 
 from harness.data.labels import TEMPLATE_HEADER
 from harness.data.rowscan import ScannedRows, scan_rows
+from harness.data.valuefiles import quoted
 from harness.errors import ReleaseFormatError
+
+#: A name becomes a folder name (caches, image folders): a file system's limit on one.
+MAX_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,13 @@ def read_test_list(path: str | Path) -> list[str]:
         if not name:
             continue
         if name in seen:
-            raise ReleaseFormatError(path, f"name {name!r} repeats line {seen[name]}", line=i)
-        if "/" in name or "\\" in name or name.startswith("."):
-            raise ReleaseFormatError(path, f"name {name!r} is not a plain video name", line=i)
+            raise ReleaseFormatError(path, f"name {quoted(name)} repeats line {seen[name]}",
+                                     line=i)
+        if ("/" in name or "\\" in name or name.startswith(".") or len(name) > MAX_NAME
+                or not name.isprintable()):
+            raise ReleaseFormatError(path, f"name {quoted(name)} is not a plain video name "
+                                     f"(at most {MAX_NAME} printable characters, no path)",
+                                     line=i)
         seen[name] = i
         names.append(name)
     if not names:
@@ -74,7 +82,7 @@ def read_template(path: str | Path, header: str = TEMPLATE_HEADER) -> Template:
         raise ReleaseFormatError(path, "file not found") from None
     found, rows = scan_rows(path, data, require_value=False)
     if found != header:
-        raise ReleaseFormatError(path, f"header {found!r} is not {header!r}", line=1)
+        raise ReleaseFormatError(path, f"header {quoted(found)} is not {header!r}", line=1)
     return template_from_rows(path, found, rows)
 
 
@@ -86,7 +94,7 @@ def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:
     for s, name in zip(run_starts, rows.run_names):
         if name in seen:
             raise ReleaseFormatError(
-                path, f"rows of {name!r} resume after other names (first block at line "
+                path, f"rows of {quoted(name)} resume after other names (first block at line "
                 f"{seen[name]}); rows must be grouped by video", line=int(rows.line[s]))
         seen[name] = int(rows.line[s])
     expected = np.arange(rows.n_rows) - run_starts[run] + 1

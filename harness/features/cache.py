@@ -8,6 +8,12 @@ Only an entry proven damaged (a file shorter than its own header says, an unread
 shape that disagrees with the marker) is removed: a read error that may pass (an I/O error on
 shared storage while another process reads the same entry) is raised and the entry is kept.
 Shards of a cluster job array write disjoint names and never touch a shared manifest.
+
+Inputs: the folder key holds the configuration; what one name's entry was computed from (its
+face images, its video, its OpenPose files: an ``Inputs`` given by the extractor) is recorded in
+its ``done.json``. An entry whose recorded inputs differ from the current ones is stale: it is
+removed and recomputed, with one warning naming the names and what changed. A packed table
+records the stamp of every entry it holds, so a recomputed entry is never read from an old table.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +35,7 @@ from filelock import FileLock
 
 from harness.atomic import save_npy, write_json
 from harness.errors import HarnessError
+from harness.features.inputs import Inputs
 from harness.paths import harness_home, safe_child
 
 if TYPE_CHECKING:
@@ -37,6 +47,11 @@ class Features:
     feat: np.ndarray  # (rows, dim) float32
     time: np.ndarray  # (rows,) seconds
     flag: np.ndarray  # (rows,) bool: imputed (no face / no audio / no person)
+
+
+def _few(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def cache_root(release: Release) -> Path:
@@ -56,9 +71,12 @@ class DamagedEntry(HarnessError):
 class FeatureCache:
     """One extractor's cache folder; ``config`` identifies everything the features depend on."""
 
-    def __init__(self, root: Path, extractor: str, config: dict):
+    def __init__(self, root: Path, extractor: str, config: dict,
+                 inputs: Callable[[str], Inputs] | None = None):
         self.extractor = extractor
         self.config = config
+        self.inputs = inputs  # None: the entries depend on the configuration alone
+        self._current: dict[str, Inputs] = {}
         self.key = f"{extractor}-{config_hash(config)}"
         self.dir = Path(root) / self.key
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -69,15 +87,53 @@ class FeatureCache:
         return safe_child(self.dir, name)
 
     def has(self, name: str) -> bool:
-        """Whether a complete entry exists; a read error that may be transient is raised."""
+        """Whether a complete, current entry exists; a stale one is removed (see ``stale``)."""
+        return self._check(name) is None
+
+    def _check(self, name: str) -> str | None:
+        """None for a complete, current entry; else why not (a stale entry is removed)."""
         try:
             self.load(name)
         except (FileNotFoundError, DamagedEntry):
-            return False
-        return True
+            return "missing"
+        if self.inputs is None:
+            return None
+        why = self._inputs_of(name).changes(self._marker(name).get("inputs"))
+        if why is not None:
+            self.invalidate(name)
+        return why
 
     def missing(self, names: list[str]) -> list[str]:
-        return [n for n in names if not self.has(n)]
+        """Names without a current entry; warns once naming those whose inputs changed."""
+        out, stale = [], {}
+        for name in names:
+            why = self._check(name)
+            if why is not None:
+                out.append(name)
+                if why != "missing":
+                    stale.setdefault(why, []).append(name)
+        if stale:
+            count = sum(map(len, stale.values()))
+            reasons = "; ".join(f"{_few(group)}: {why}" for why, group in stale.items())
+            warnings.warn(f"{self.extractor}: the inputs of {count} cached name(s) changed "
+                          f"since they were computed; recomputing them. {reasons}", stacklevel=2)
+        return out
+
+    def _inputs_of(self, name: str) -> Inputs:
+        if name not in self._current:
+            self._current[name] = self.inputs(name)
+        return self._current[name]
+
+    def _marker(self, name: str) -> dict:
+        try:
+            meta = json.loads((self._folder(name) / "done.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return meta if isinstance(meta, dict) else {}
+
+    def stamp(self, name: str) -> str:
+        """A token that changes each time the entry of ``name`` is written (packed tables)."""
+        return str(self._marker(name).get("stamp", ""))
 
     def load(self, name: str) -> Features:
         """The entry of ``name``, memory-mapped.
@@ -138,7 +194,10 @@ class FeatureCache:
             save_npy(folder / "feat.npy", feat)
             save_npy(folder / "time.npy", np.asarray(time, dtype=np.float64))
             save_npy(folder / "flag.npy", np.asarray(flag, dtype=bool))
-            write_json(folder / "done.json", {"feat_shape": list(feat.shape)})
+            meta = {"feat_shape": list(feat.shape), "stamp": uuid.uuid4().hex}
+            if self.inputs is not None:
+                meta["inputs"] = self._inputs_of(name).record()
+            write_json(folder / "done.json", meta)
 
     def invalidate(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -159,22 +218,25 @@ def pack_entries(cache, keys: list[str]) -> Packed:
     Training gathers rows of many entries per batch; one table on disk makes that a single
     indexing operation without ever holding all features in memory. ``cache`` is anything
     with ``dir``, ``extractor``, ``load`` and ``missing`` (a ``FeatureCache``, or a view that
-    serves names from several caches).
+    serves names from several caches); its ``stamp``, if it has one, makes a table holding a
+    rewritten entry be rebuilt.
     """
     keys = sorted(set(keys))
     digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
     folder = cache.dir / PACKED_DIR / digest
     folder.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
-        packed = _read_packed(folder, keys)
+        stamp = getattr(cache, "stamp", lambda key: "")  # a view without stamps: keys only
+        stamps = [stamp(k) for k in keys]
+        packed = _read_packed(folder, keys, stamps)
         if packed is None:
             missing = cache.missing(keys)
             if missing:
                 raise HarnessError(f"{cache.extractor}: no cached features for "
                                    f"{len(missing)} name(s), e.g. {missing[:3]}; extract "
                                    "them first (harness extract)")
-            _write_packed(folder, [cache.load(k) for k in keys], keys)
-            packed = _read_packed(folder, keys)
+            _write_packed(folder, [cache.load(k) for k in keys], keys, stamps)
+            packed = _read_packed(folder, keys, stamps)
     return packed
 
 PACKED_DIR = ".packed"
@@ -197,7 +259,8 @@ class Packed:
         return i
 
 
-def _write_packed(folder: Path, entries: list[Features], keys: list[str]) -> None:
+def _write_packed(folder: Path, entries: list[Features], keys: list[str],
+                  stamps: list[str]) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     sizes = np.array([e.feat.shape[0] for e in entries], dtype=np.int64)
@@ -217,13 +280,14 @@ def _write_packed(folder: Path, entries: list[Features], keys: list[str]) -> Non
     save_npy(folder / "time.npy", _cat([e.time for e in entries], np.float64))
     save_npy(folder / "flag.npy", _cat([e.flag for e in entries], bool))
     save_npy(folder / "starts.npy", starts)
-    write_json(folder / "done.json", {"keys": keys})
+    write_json(folder / "done.json", {"keys": keys, "stamps": stamps})
 
 
-def _read_packed(folder: Path, keys: list[str]) -> Packed | None:
+def _read_packed(folder: Path, keys: list[str], stamps: list[str]) -> Packed | None:
     marker = folder / "done.json"
     try:
-        if json.loads(marker.read_text()).get("keys") != keys:
+        meta = json.loads(marker.read_text())
+        if meta.get("keys") != keys or meta.get("stamps") != stamps:  # an entry was rewritten
             return None
     except (OSError, ValueError, AttributeError):  # absent or damaged: rebuilt from the entries
         return None

@@ -23,6 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +149,19 @@ def _unknown_files(release: Release, files: dict[str, Path], names: list[str]) -
             if stem not in known and not any((root / stem).is_dir() for root in roots)]
 
 
+#: Arrays declared larger than this are refused before being read: no real feature file comes
+#: near it (50 k frames x 4096 float32 is 0.8 GB), and a compressed ``.npz`` could otherwise
+#: inflate far beyond memory.
+MAX_ARRAY_BYTES = 8 << 30
+#: Feature sizes beyond this are a transposed or broken array, not features.
+MAX_DIM = 1 << 16
+#: Rows checked for NaN/inf at once: memory stays bounded whatever the file's size.
+_CHUNK_ROWS = 1 << 14
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+_DAMAGED = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
 def _load(path: Path) -> tuple[_File | None, list[str]]:
     """One file, or None and its problems."""
     try:
@@ -155,32 +170,75 @@ def _load(path: Path) -> tuple[_File | None, list[str]]:
         else:
             with np.load(path, allow_pickle=False) as z:
                 if "feat" not in z:
-                    return None, [f"{path}: no 'feat' array (has {sorted(z.files)})"]
+                    return None, [f"{path}: no 'feat' array (has {sorted(z.files)[:10]})"]
+                too_big = _oversized(path, z)
+                if too_big:
+                    return None, too_big
                 feat = z["feat"]
                 frame = z["frame"] if "frame" in z else None
                 time = z["time"] if "time" in z else None
             if (frame is None) == (time is None):
                 return None, [f"{path}: needs exactly one of 'frame' (1-based frame of each "
                               "row) or 'time' (seconds of each row)"]
-    except (OSError, ValueError, EOFError) as exc:
-        return None, [f"{path}: not a readable numpy file ({exc})"]
+    except _DAMAGED as exc:
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        return None, [f"{path}: not a readable numpy file ({detail})"]
     problems = _check_array(path, feat, frame, time)
     return (None if problems else _File(path, feat, frame, time)), problems
 
 
+def _oversized(path: Path, z) -> list[str]:
+    """Arrays of an ``.npz`` whose headers announce more than ``MAX_ARRAY_BYTES``."""
+    out = []
+    for key in ("feat", "frame", "time"):
+        if key not in z:
+            continue
+        with z.zip.open(f"{key}.npy") as fh:
+            read_header = _HEADER_READERS.get(np.lib.format.read_magic(fh))
+            if read_header is None:
+                out.append(f"{path}: '{key}' has an unknown .npy format version")
+                continue
+            shape, _, dtype = read_header(fh)
+        size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if size > MAX_ARRAY_BYTES:
+            out.append(f"{path}: '{key}' announces {shape} {dtype} ({size / 2**30:.1f} GiB), "
+                       f"more than {MAX_ARRAY_BYTES / 2**30:.0f} GiB; refused unread")
+    return out
+
+
+def _real(values: np.ndarray) -> bool:
+    return np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+
+
+def _first_bad_row(feat: np.ndarray) -> int | None:
+    """First row with NaN, inf or a value float32 (the cache's type) cannot hold."""
+    limit = np.finfo(np.float32).max
+    for start in range(0, feat.shape[0], _CHUNK_ROWS):
+        block = np.asarray(feat[start:start + _CHUNK_ROWS], dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(block) <= limit)
+        if bad.any():
+            return start + int(np.argwhere(bad)[0][0])
+    return None
+
+
 def _check_array(path: Path, feat: np.ndarray, frame, time) -> list[str]:
-    if feat.ndim != 2 or feat.shape[0] == 0 or not np.issubdtype(feat.dtype, np.number):
-        return [f"{path}: features must be a non-empty 2-D numeric array (rows, size), "
+    if feat.ndim != 2 or 0 in feat.shape or not _real(feat):
+        return [f"{path}: features must be a non-empty 2-D array of real numbers (rows, size), "
                 f"got {feat.dtype} {feat.shape}"]
-    bad = ~np.isfinite(np.asarray(feat, dtype=np.float64))
-    if bad.any():
-        row = int(np.argwhere(bad)[0][0])
-        return [f"{path}: NaN or inf at row {row}"]
+    if feat.shape[1] > MAX_DIM:
+        return [f"{path}: {feat.shape[1]} features per row (shape {feat.shape}); at most "
+                f"{MAX_DIM}: is the array transposed?"]
+    row = _first_bad_row(feat)
+    if row is not None:
+        return [f"{path}: NaN or inf at row {row} (or a value beyond float32)"]
     for label, values in (("frame", frame), ("time", time)):
         if values is None:
             continue
         if values.shape != (feat.shape[0],):
             return [f"{path}: '{label}' has shape {values.shape}, expected ({feat.shape[0]},)"]
+        if not _real(values):
+            return [f"{path}: '{label}' must hold numbers, got {values.dtype}"]
         if not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
             return [f"{path}: '{label}' must be finite and strictly increasing"]
     if frame is not None and (not np.issubdtype(frame.dtype, np.integer) or frame[0] < 1):

@@ -40,14 +40,24 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "unsupported global" not in str(exc).lower():  # random bytes, not a pickled class
+            raise _unreadable(path, exc) from None
         raise HarnessError(
             f"{path}: refused: this file is not a plain state dict (it looks like a pickled "
             "whole model, which could run code when loaded). Re-save it with "
             "torch.save(model.state_dict(), path)."
         ) from exc
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise HarnessError(f"{path}: cannot read weights ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 -- IndexError, KeyError, RuntimeError...: all mean
+        raise _unreadable(path, exc) from None  # a file torch cannot read as weights
     return _as_state_dict(obj, path)
+
+
+def _unreadable(path: Path, exc: BaseException) -> HarnessError:
+    text = " ".join(str(exc).split())
+    text = text.split("WeightsUnpickler error:")[-1].split(" Check the documentation")[0].strip()
+    detail = f"{type(exc).__name__}: {text[:120]}".strip().rstrip(":")
+    return HarnessError(f"{path}: not a PyTorch weights file torch can read ({detail}); "
+                        "give a state dict saved with torch.save(model.state_dict(), path)")
 
 
 def _as_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:

@@ -83,3 +83,35 @@ def test_damaged_header_or_marker_is_removed(tmp_path):
         c.save(name, np.ones((4, 2), np.float32), np.arange(4.0), np.zeros(4, bool))
         (c.dir / name / damage).write_bytes(b"\x93NUMPY garbage")
         assert not c.has(name) and not (c.dir / name).exists()
+
+
+def test_changed_inputs_recompute_the_entry_and_its_packed_table(tmp_path):
+    """An entry records what it was computed from; another input makes it stale (removed,
+    reported once by name and reason), and a packed table holding it is rebuilt."""
+    from harness.features.inputs import Inputs
+
+    now = {"a": ("d1", "3 face images, 0.1 MB"), "b": ("e1", "2 face images, 0.1 MB")}
+    cache = FeatureCache(tmp_path, "toy", {"v": 1},
+                         inputs=lambda name: Inputs({"faces": now[name]}))
+    for name, value in (("a", 1.0), ("b", 2.0)):
+        cache.save(name, np.full((2, 3), value), np.arange(2.0), np.zeros(2, bool))
+    assert float(cache.pack(["a", "b"]).feat[0, 0]) == 1.0
+    now["a"] = ("d2", "5 face images, 0.2 MB")
+    again = FeatureCache(tmp_path, "toy", {"v": 1},
+                         inputs=lambda name: Inputs({"faces": now[name]}))
+    with pytest.warns(UserWarning, match=r"1 cached name.*a: faces: 3 face images, 0\.1 MB -> "
+                                         r"5 face images, 0\.2 MB"):
+        assert again.missing(["a", "b"]) == ["a"]
+    again.save("a", np.full((2, 3), 7.0), np.arange(2.0), np.zeros(2, bool))
+    assert float(again.pack(["a", "b"]).feat[0, 0]) == 7.0  # not the old table's 1.0
+    assert again.missing(["a", "b"]) == []
+
+
+def test_entry_without_an_inputs_record_is_recomputed(tmp_path):
+    """An entry cached before inputs were recorded cannot be vouched for: recomputed, said so."""
+    from harness.features.inputs import Inputs
+
+    FeatureCache(tmp_path, "toy", {}).save("a", np.ones((1, 2)), np.zeros(1), np.zeros(1, bool))
+    cache = FeatureCache(tmp_path, "toy", {}, inputs=lambda n: Inputs({"video": ("x", "1 file")}))
+    with pytest.warns(UserWarning, match="no record of its inputs"):
+        assert cache.missing(["a"]) == ["a"]

@@ -221,7 +221,7 @@ def test_default_cache_keys_and_config_hashes_are_unchanged(synth_release):
     assert get_extractor("logmel").cache(req).key == "audio-logmel-01f0efb7b5f2"
     assert extractor_for("pose", req.cfg).cache(req).key == "pose-coco18-bea3e71f2ac3"
     stage = "light-official-0123456789"
-    assert face_cache(synth_release, stage, "light").key == "face-light-dc272c506a61"
+    assert face_cache(synth_release, stage, "light", req.split).key == "face-light-dc272c506a61"
     assert config_hash(FaceConfig().identity()) == "d87ab28e91f6"
     assert config_hash(FaceConfig(backbone="emonet").identity()) == "f08dc17e095b"
 

@@ -38,6 +38,7 @@ from harness.features.extractors import (
     register_extractor,
     unknown_extractor,
 )
+from harness.features.inputs import Inputs, files_part
 
 MODALITY = "audio"
 
@@ -97,7 +98,13 @@ def _cache(req: ExtractRequest) -> tuple[AudioExtractor, FeatureCache]:
     name = extractor_for(MODALITY, cfg).name
     extractor = create_audio_extractor(name, weights=cfg.audio_weights, device=cfg.device)
     config = extractor.config() | {"decoder": DECODER_VERSION}
-    return extractor, FeatureCache(cache_root(req.release), f"{MODALITY}-{name}", config)
+    release = req.release
+
+    def inputs(video: str) -> Inputs:  # entries are per video: its file is the input
+        path = release.video_path(video)
+        return Inputs({"video": files_part([path] if path is not None else [])})
+    return extractor, FeatureCache(cache_root(release), f"{MODALITY}-{name}", config,
+                                   inputs=inputs)
 
 
 def _extract(req: ExtractRequest) -> Extracted:

@@ -17,6 +17,7 @@ from harness.console import err
 from harness.data.coverage import check_faces
 from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release
+from harness.data.splits import Split
 from harness.features.cache import FeatureCache, cache_root
 from harness.features.extractors import (
     Alignment,
@@ -25,6 +26,7 @@ from harness.features.extractors import (
     ExtractRequest,
     register_extractor,
 )
+from harness.features.face.inputs import face_inputs
 
 MODALITY = "face"
 
@@ -41,9 +43,11 @@ def _prepared(req: ExtractRequest) -> tuple[Release, object]:
     return req.release.with_image_set(face.image_set), face
 
 
-def face_cache(release: Release, stage_key: str, backbone: str) -> FeatureCache:
-    """In-sample features: every name through the face model of stage 1 ``stage_key``."""
-    return FeatureCache(cache_root(release), f"{MODALITY}-{backbone}", {"stage": stage_key})
+def face_cache(release: Release, stage_key: str, backbone: str, split: Split) -> FeatureCache:
+    """In-sample features: every name through the face model of stage 1 ``stage_key``
+    (fine-tuned on ``split``: its faces are inputs of every entry)."""
+    return FeatureCache(cache_root(release), f"{MODALITY}-{backbone}", {"stage": stage_key},
+                        inputs=face_inputs(release, split))
 
 
 def _cache(req: ExtractRequest):
@@ -59,7 +63,7 @@ def _cache(req: ExtractRequest):
         return frozen_cache(faces, face, encoder)
     from harness.features.face.stage import face_stage_key
 
-    return face_cache(faces, face_stage_key(faces, req.split, face), face.backbone)
+    return face_cache(faces, face_stage_key(faces, req.split, face), face.backbone, req.split)
 
 
 def _extract(req: ExtractRequest) -> Extracted:
@@ -98,7 +102,7 @@ def _fine_tuned(release: Release, req: ExtractRequest, stage):
     from harness.features.face.stage import face_stage_key, finetune_face
 
     cfg, quiet, split, names = req.cfg, req.quiet, req.split, req.names
-    full = face_cache(release, stage.key, cfg.face.backbone)
+    full = face_cache(release, stage.key, cfg.face.backbone, split)
     mine = req.mine
     if not cfg.face_oof:
         extract_face_features(release, mine, stage, cfg.face, full, show_progress=not quiet)
@@ -107,7 +111,8 @@ def _fine_tuned(release: Release, req: ExtractRequest, stage):
     fit = face_fit(len(folds))
     oof = FeatureCache(cache_root(release), f"{MODALITY}-{cfg.face.backbone}", {
         "stage": stage.key, "fit": fit,
-        "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]})
+        "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]},
+        inputs=face_inputs(release, split))  # each fold's faces are the split's, or fewer
     cache = CrossFitCache(full, oof, split.train, fit)
     others = [n for n in mine if n not in cache.train]
     extract_face_features(release, others, stage, cfg.face, full, show_progress=not quiet)

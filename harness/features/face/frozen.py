@@ -19,6 +19,7 @@ from harness.features.cache import FeatureCache, cache_root
 from harness.features.face.backbones import create_backbone
 from harness.features.face.config import FaceConfig
 from harness.features.face.features import Encoder, encode_faces
+from harness.features.face.inputs import face_inputs
 from harness.features.face.model import architecture_digest
 from harness.features.face.schemes import location, scheme_of
 from harness.paths import file_digest
@@ -50,7 +51,8 @@ def frozen_cache(release: Release, cfg: FaceConfig, encoder: Encoder) -> Feature
     scheme = scheme_of(cfg.backbone)
     label = scheme.prefix if scheme is not None else f"{cfg.backbone}-frozen"
     return FeatureCache(cache_root(release), f"face-{label}", {
-        "fit": FROZEN, "backbone": encoder_identity(cfg, encoder), "images": cfg.image_set})
+        "fit": FROZEN, "backbone": encoder_identity(cfg, encoder), "images": cfg.image_set},
+        inputs=face_inputs(release, None))
 
 
 def extract_frozen(release: Release, names: list[str], cfg: FaceConfig, *,

@@ -117,6 +117,9 @@ class CrossFitCache:
     def missing(self, names: list[str]) -> list[str]:
         return [n for n in names if not self.has(n)]
 
+    def stamp(self, name: str) -> str:
+        return self._of(name).stamp(name)
+
     def size_bytes(self) -> int:
         return self.full.size_bytes() + self.oof.size_bytes()
 

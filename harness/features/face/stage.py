@@ -44,6 +44,7 @@ from harness.features.face.images import (
     to_device,
     to_model_input,
 )
+from harness.features.face.inputs import training_faces
 from harness.features.face.model import FaceModel, architecture_digest, build_face_model
 from harness.metrics import scores
 from harness.train import Batch, class_weights, fit
@@ -190,33 +191,58 @@ def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: P
     beside the model; the next call resumes from there.
     """
     key = face_stage_key(release, split, cfg)
+    faces = training_faces(release, split)
     models_dir.mkdir(parents=True, exist_ok=True)
     with distributed.main_lock(models_dir / f"{key}.lock"):  # torchrun: all ranks train it
-        done = distributed.broadcast(_load_stage(models_dir, key) if distributed.is_main()
-                                     else None)
+        done = distributed.broadcast(_load_stage(models_dir, key, faces)
+                                     if distributed.is_main() else None)
         if done is None:
-            _train_stage(release, split, cfg, models_dir, key, show_progress)
+            _train_stage(release, split, cfg, models_dir, key, faces, show_progress)
             distributed.barrier()
-            done = _load_stage(models_dir, key)
+            done = _load_stage(models_dir, key, faces)
     return done
 
 
-def _load_stage(models_dir: Path, key: str) -> FaceStage | None:
+def _load_stage(models_dir: Path, key: str, faces: tuple[str, str]) -> FaceStage | None:
+    """The finished model ``key``, or None to train it: absent, or trained on other faces
+    (``faces``: digest and description of its split's face images, see ``training_faces``)."""
     ckpt, meta_path = models_dir / f"{key}.pt", models_dir / f"{key}.json"
+    state_file = models_dir / f"{key}.state.pt"
     if not (ckpt.is_file() and meta_path.is_file()):
+        if _trained_on(state_file.with_suffix(".json")) not in (None, faces[0]):
+            state_file.unlink(missing_ok=True)  # a killed fine-tune on other faces: start over
         return None
     with reading(meta_path, f"delete it and {ckpt.name} to train the face model again"):
         meta = json.loads(meta_path.read_text())
-        return FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+        stage = FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+    was = meta.get("inputs") if isinstance(meta, dict) else None
+    if not (isinstance(was, list) and len(was) == 2 and was[0] == faces[0]):
+        why = (f"{was[1]} -> {faces[1]}" if isinstance(was, list) and len(was) == 2
+               else "no record of them (trained by an older harness)")
+        warnings.warn(f"stage-1 face model {key}: its training and validation faces changed "
+                      f"since it was trained ({why}); training it again", stacklevel=2)
+        meta_path.unlink(missing_ok=True)  # the .pt is replaced when the new one is done
+        state_file.unlink(missing_ok=True)
+        return None
+    return stage
+
+
+def _trained_on(marker: Path) -> str | None:
+    try:
+        return json.loads(marker.read_text())["faces"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Path, key: str,
-                 show_progress: bool) -> None:
+                 faces: tuple[str, str], show_progress: bool) -> None:
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)  # the head's initial weights
     model = build_face_model(cfg.backbone, cfg.weights).to(device)
     stage = FaceFrameStage(release, split, cfg, model, device)
     state_file = models_dir / f"{key}.state.pt"
+    if distributed.is_main():  # which faces a resumed fine-tune was started on
+        write_json(state_file.with_suffix(".json"), {"faces": faces[0]})
     result = fit(model, _optimizer(model, cfg), stage, cfg.schedule(), device=device,
                  state_file=state_file, resume=True, quiet=not show_progress)
     if not distributed.is_main():
@@ -225,8 +251,10 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
         torch.save(result.state, fh)
     write_json(models_dir / f"{key}.json", {  # written last: marks the model done
         "best_epoch": result.best_epoch, "best_val_f1": result.best_val_f1,
-        "history": result.history, "config": cfg.identity(), "split": split.name})
+        "history": result.history, "config": cfg.identity(), "split": split.name,
+        "inputs": list(faces)})
     state_file.unlink(missing_ok=True)
+    state_file.with_suffix(".json").unlink(missing_ok=True)
 
 
 def _optimizer(model: FaceModel, cfg: FaceConfig) -> torch.optim.Optimizer:

@@ -34,6 +34,7 @@ from harness.features.extractors import (
     ExtractRequest,
     register_extractor,
 )
+from harness.features.inputs import Inputs, files_part
 from harness.paths import safe_child
 
 N_KEYPOINTS = 18
@@ -43,6 +44,9 @@ CONF_MIN = 0.05
 NECK = 1
 COCO18 = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
           "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar")
+BODY25 = ("Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+          "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar",
+          "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel")
 #: BODY_25 index of each COCO-18 keypoint (BODY_25 inserts MidHip at 8 and adds feet at 19-24).
 BODY25_TO_COCO18 = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 
@@ -72,14 +76,34 @@ def _person(path: Path, index: int, person: object) -> np.ndarray | None:
     if not flat:
         return None
     try:
-        kp = np.asarray(flat, dtype=np.float32)
+        kp = np.asarray(flat, dtype=np.float64)  # checked before the float32 cast
     except (TypeError, ValueError) as exc:
         raise ReleaseFormatError(path, f"person {index}: non-numeric keypoints") from exc
     if kp.ndim != 1 or len(kp) not in (18 * 3, 25 * 3):
         raise ReleaseFormatError(
             path, f"person {index}: {len(flat)} values; expected 54 (COCO-18) or 75 (BODY_25)")
     kp = kp.reshape(-1, 3)
+    _check_values(path, index, kp)
+    kp = kp.astype(np.float32)
     return kp[list(BODY25_TO_COCO18)] if len(kp) == 25 else kp
+
+
+#: no camera has frames this many pixels wide: a coordinate beyond it is a broken file.
+MAX_COORD = 1e6
+
+
+def _check_values(path: Path, index: int, kp: np.ndarray) -> None:
+    """Refuse NaN, infinity and absurd coordinates, naming the person, keypoint and field."""
+    bad = ~np.isfinite(kp)
+    with np.errstate(invalid="ignore"):
+        bad[:, :2] |= np.abs(kp[:, :2]) > MAX_COORD
+    if not bad.any():
+        return
+    k, field = (int(v) for v in np.argwhere(bad)[0])
+    names = COCO18 if len(kp) == N_KEYPOINTS else BODY25
+    raise ReleaseFormatError(
+        path, f"person {index}, keypoint {k} ({names[k]}): {'xyc'[field]} = {kp[k, field]:g}; "
+        f"expected a finite number (coordinates within {MAX_COORD:g} pixels)")
 
 
 def _confident(person: np.ndarray) -> np.ndarray:
@@ -192,7 +216,22 @@ RATE_HZ = 2.0  # the rows given to a video without OpenPose output
 def pose_cache(req: ExtractRequest) -> FeatureCache:
     # bump "reader" when the parsing, person choice or normalisation above changes
     return FeatureCache(cache_root(req.release), "pose-coco18",
-                        {"normalised": True, "dim": POSE_DIM, "conf_min": CONF_MIN, "reader": 2})
+                        {"normalised": True, "dim": POSE_DIM, "conf_min": CONF_MIN, "reader": 2},
+                        inputs=lambda name: pose_inputs(req.release, name))
+
+
+def pose_inputs(release, name: str) -> Inputs:
+    """A name's pose rows come from its video's keypoint files and the video (fps, width)."""
+    folder, video = release.layout.pose_dir, video_of(name)
+    files: list[Path] = []
+    if folder is not None and (folder / video).is_dir():
+        try:
+            files = [path for _, path in pose_files(folder, video)]
+        except HarnessError:  # an empty folder: the extraction says so
+            files = []
+    path = release.video_path(name)
+    return Inputs({"OpenPose files": files_part(files),
+                   "video": files_part([path] if path is not None else [])})
 
 
 def extract_pose(req: ExtractRequest) -> Extracted:

@@ -38,3 +38,24 @@ def test_emonet_without_weights_warns_it_is_not_the_paper():
         warnings.simplefilter("error")
         warn_if_not_paper(FaceConfig(backbone="emonet", weights="emonet_8.pth"))
         warn_if_not_paper(FaceConfig(backbone="light"))
+
+
+def test_stage_model_trained_on_other_faces_is_trained_again(tmp_path):
+    """A stage-1 model records the faces it learnt from; other faces now: warned, retrained
+    (its killed fine-tune's state, made on the old faces, is not resumed either)."""
+    import json
+
+    from harness.features.face.stage import _load_stage
+
+    key = "light-official-0123456789"
+    (tmp_path / f"{key}.pt").write_bytes(b"model")
+    meta = {"best_epoch": 1, "best_val_f1": 0.5, "history": [],
+            "inputs": ["old", "10 face images of 2 name(s), 0.1 MB"]}
+    (tmp_path / f"{key}.json").write_text(json.dumps(meta))
+    assert _load_stage(tmp_path, key, ("old", "same")).best_epoch == 1
+    (tmp_path / f"{key}.state.pt").write_bytes(b"state")
+    with pytest.warns(UserWarning, match=r"faces changed .*10 face images of 2 name\(s\), "
+                                         r"0\.1 MB -> 12 face images"):
+        assert _load_stage(tmp_path, key, ("new", "12 face images of 2 name(s)")) is None
+    assert not (tmp_path / f"{key}.state.pt").exists()
+    assert not (tmp_path / f"{key}.json").exists()
