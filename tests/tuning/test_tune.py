@@ -51,7 +51,7 @@ def test_default_space_follows_the_baseline_family():
 
 
 def test_an_unknown_key_is_refused_before_any_run(tmp_path):
-    with pytest.raises(HarnessError, match="unknown key train.learning_rate"):
+    with pytest.raises(HarnessError, match="unknown key 'train.learning_rate'"):
         tune("only_video", 1, space=[Param("train.learning_rate", "float", 1e-4, 1e-2)],
              workdir=tmp_path)
     with pytest.raises(HarnessError, match="takes no width"):
