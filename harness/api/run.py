@@ -88,13 +88,14 @@ def recipe_file(config: Any) -> Path | None:
     if not isinstance(config, str | Path):
         return None
     from harness.config_files import read_config_file
-    from harness.recipes import RECIPE_TABLE, recipe_dir
+    from harness.recipes import RECIPE_TABLE, recipe_path
 
     path = Path(config)
     if path.is_file():
         return path if RECIPE_TABLE in read_config_file(path) else None
-    shipped = recipe_dir() / f"{path.name}.toml"
-    return shipped if path.suffix == "" and shipped.is_file() else None
+    if path.suffix == "" and len(path.parts) == 1:
+        return recipe_path(path.name)  # or an error listing the recipes
+    return None
 
 
 def run(baseline: str | None = None, split: str | None = None, *, config=None,
