@@ -7,7 +7,8 @@ prints tables. The modules that train nothing (``submit``, ``leaderboard``, ``da
 neither torch nor scikit-learn until a function needs them, so ``harness validate`` starts fast.
 
 Modules: ``data`` (data_synth, data_info, splits, baselines), ``extract``, ``run``,
-``submit`` (submit, validate), ``postprocess`` (smooth, ensemble), ``leaderboard``, ``bench``;
+``submit`` (submit, validate), ``postprocess`` (smooth, ensemble), ``leaderboard``, ``bench``,
+``tune``, ``recipes`` (recipes_list, recipes_show);
 ``common`` holds what they share (loading a release, rank 0, user modules, option values).
 """
 
@@ -29,6 +30,9 @@ FUNCTIONS: dict[str, str] = {
     "ensemble": "harness.api.postprocess",
     "leaderboard": "harness.api.leaderboard",
     "bench": "harness.api.bench",
+    "tune": "harness.api.tune",
+    "recipes_list": "harness.api.recipes",
+    "recipes_show": "harness.api.recipes",
 }
 
 __all__ = sorted(FUNCTIONS)

@@ -24,6 +24,7 @@ class SmoothConfig:
     data: Path | None = None
     out: Path = Path("harness-out")
     quiet: bool = False
+    track: str | None = None  # experiment tracker the derived run logs to (tensorboard, mlflow)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class EnsembleConfig:
     data: Path | None = None
     out: Path = Path("harness-out")
     quiet: bool = False
+    track: str | None = None  # experiment tracker the derived run logs to (tensorboard, mlflow)
 
 
 #: API keyword (and command-line option) -> config key, shared by smooth and ensemble.
@@ -45,6 +47,7 @@ POST_KEYS: dict[str, str] = {
     "windows": "post.windows", "exclude_imputed": "post.exclude_imputed",
     "tune_bias": "post.tune_bias", "timelines": "timelines.val",
     "test_timelines": "timelines.test", "data": "data", "workdir": "out", "quiet": "quiet",
+    "track": "track",
 }
 
 
@@ -65,7 +68,11 @@ def _post_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _where(cfg: SmoothConfig | EnsembleConfig) -> Where:
-    return Where(workdir=cfg.out, data=cfg.data, timelines=cfg.timelines, quiet=cfg.quiet)
+    from harness.tracking import check_tracker
+
+    check_tracker(cfg.track)
+    return Where(workdir=cfg.out, data=cfg.data, timelines=cfg.timelines, quiet=cfg.quiet,
+                 track=cfg.track)
 
 
 def _swept(post: PostConfig) -> PostConfig:
@@ -86,7 +93,8 @@ def smooth(run: str | None = None, *, config=None, method: str | None = None,
            windows: str | Sequence[float] | None = None, exclude_imputed: bool | None = None,
            tune_bias: bool | None = None, timelines: bool | None = None,
            test_timelines: bool | None = None, data: Path | None = None,
-           workdir: Path | None = None, quiet: bool | None = None) -> PostResult:
+           workdir: Path | None = None, quiet: bool | None = None,
+           track: str | None = None) -> PostResult:
     """Temporal smoothing of a run's saved outputs (default: median over 3.4 s), as a derived
     run with its own metrics, predictions and leaderboard row."""
     from harness.postprocess import smooth as _smooth
@@ -94,7 +102,7 @@ def smooth(run: str | None = None, *, config=None, method: str | None = None,
     cfg = smooth_config(run, config=config, method=method, window=window, sweep=sweep,
                         methods=methods, windows=windows, exclude_imputed=exclude_imputed,
                         tune_bias=tune_bias, timelines=timelines, test_timelines=test_timelines,
-                        data=data, workdir=workdir, quiet=quiet)
+                        data=data, workdir=workdir, quiet=quiet, track=track)
     if cfg.run is None:
         raise HarnessError("smooth needs a run (folder or id)")
     where = _where(cfg)
@@ -121,7 +129,8 @@ def ensemble(runs: Sequence[str] | None = None, *, config=None,
              windows: str | Sequence[float] | None = None, exclude_imputed: bool | None = None,
              tune_bias: bool | None = None, timelines: bool | None = None,
              test_timelines: bool | None = None, data: Path | None = None,
-             workdir: Path | None = None, quiet: bool | None = None) -> PostResult:
+             workdir: Path | None = None, quiet: bool | None = None,
+           track: str | None = None) -> PostResult:
     """Average (or vote) several runs' outputs, optionally smoothed, as a derived run; a fold
     set gives the pooled out-of-fold validation."""
     from harness.postprocess import ensemble as _ensemble
@@ -130,7 +139,7 @@ def ensemble(runs: Sequence[str] | None = None, *, config=None,
                           smooth=smooth, window=window, sweep=sweep, methods=methods,
                           windows=windows, exclude_imputed=exclude_imputed, tune_bias=tune_bias,
                           timelines=timelines, test_timelines=test_timelines, data=data,
-                          workdir=workdir, quiet=quiet)
+                          workdir=workdir, quiet=quiet, track=track)
     where = _where(cfg)
     derived = _ensemble(cfg.runs, baselines=cfg.baselines, split=cfg.split, combine=cfg.combine,
                         post=_swept(cfg.post), where=where)

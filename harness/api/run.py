@@ -20,6 +20,7 @@ from harness.api.extract import FEATURE_KEYS, check_features, feature_options
 from harness.data.splits import check_split
 from harness.errors import HarnessError
 from harness.runs import RunConfig, RunResult, run_config
+from harness.tracking import check_tracker
 
 if TYPE_CHECKING:
     from harness.data.release import Release
@@ -46,7 +47,10 @@ RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
     "window_frames": "window_frames",
     "chunk_frames": "chunk_frames",
     "folds": "folds",
+    "track": "track",
 }
+#: Options that say where and how a recipe runs (``harness.recipes.run_recipe`` takes them).
+_RECIPE_ENV = ("data", "workdir", "quiet", "threads")
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Runs:
 
     results: list[RunResult]
     table1: Table | None = None
+    derived: Any = None  # a recipe's post-processed run (harness.postprocess.Derived), if any
+    release: Any = None  # with ``derived``: the release it was scored on
 
 
 def run_recipe(baseline: str | None = None, split: str | None = None, *, config=None,
@@ -72,7 +78,24 @@ def run_recipe(baseline: str | None = None, split: str | None = None, *, config=
                                                  "split": splits[0] if splits else None},
                      RUN_KEYS | {"split": "split"})
     check_features(cfg.features)
+    check_tracker(cfg.track)
     return cfg, splits or (cfg.split,)
+
+
+def recipe_file(config: Any) -> Path | None:
+    """The recipe ``config`` names (a file with a ``[recipe]`` table, or a shipped recipe's
+    name), or None for any other config (read by the house loader)."""
+    if not isinstance(config, str | Path):
+        return None
+    from harness.config_files import read_config_file
+    from harness.recipes import RECIPE_TABLE, recipe_path
+
+    path = Path(config)
+    if path.is_file():
+        return path if RECIPE_TABLE in read_config_file(path) else None
+    if path.suffix == "" and len(path.parts) == 1:
+        return recipe_path(path.name)  # or an error listing the recipes
+    return None
 
 
 def run(baseline: str | None = None, split: str | None = None, *, config=None,
@@ -93,6 +116,9 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
     if unknown:
         raise HarnessError(f"run() got unknown option(s): {', '.join(sorted(unknown))}")
     load_user_modules(baseline_module)  # their baselines may be named in the config
+    recipe = recipe_file(config)
+    if recipe is not None:
+        return _run_recipe(recipe, baseline, split, data, workdir, release, on_result, options)
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
                              **options)
     rel = load_release(cfg.data, release)
@@ -110,3 +136,23 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
 
         table = table1(stored(cfg.out, baseline=cfg.baseline), cfg.baseline)
     return Runs(results, table)
+
+
+def _run_recipe(recipe: Path, baseline, split, data, workdir, release, on_result,
+                options: dict[str, Any]) -> Runs:
+    """A recipe through ``harness.recipes.run_recipe``: the run options typed override its
+    keys; its missing weights are substituted (and said); then its filter, if it has one."""
+    from harness.recipes import run_recipe as run_a_recipe
+
+    env = {k: options.pop(k, None) for k in _RECIPE_ENV}
+    overrides = {RUN_KEYS[k]: v for k, v in feature_options(options).items() if v is not None}
+    if baseline is not None:
+        overrides["baseline"] = baseline
+    check_tracker(overrides.get("track"))
+    rel = load_release(data, release)
+    done = run_a_recipe(recipe, data=data, workdir=workdir or Path("harness-out"),
+                        overrides=overrides,
+                        splits=check_split(split, allow_all=True) if split else None,
+                        quiet=bool(env["quiet"]), threads=env["threads"], release=rel,
+                        on_result=on_result)
+    return Runs(done.runs, None, done.derived, rel)

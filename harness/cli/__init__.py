@@ -17,7 +17,9 @@ import typer
 from rich.markup import escape
 
 from harness.cli import baselines, bench, data, extract, leaderboard, postprocess, run, splits
+from harness.cli import recipes as recipes_
 from harness.cli import submit as submit_
+from harness.cli import tune as tune_
 from harness.console import err, out
 from harness.errors import HarnessError
 from harness.version import __version__
@@ -36,7 +38,8 @@ for _name, _command in (("splits", splits.splits_cmd), ("extract", extract.extra
                         ("smooth", postprocess.smooth_cmd),
                         ("ensemble", postprocess.ensemble_cmd),
                         ("leaderboard", leaderboard.leaderboard_cmd),
-                        ("bench", bench.bench_cmd)):
+                        ("bench", bench.bench_cmd), ("tune", tune_.tune_cmd),
+                        ("recipes", recipes_.recipes_cmd)):
     app.command(_name)(_command)
 
 

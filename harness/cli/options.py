@@ -58,6 +58,10 @@ AudioWeightsOpt = Annotated[Path | None, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=0, help="Face-image decoding processes (0: decode in the main process; "
     "default: the CPUs available, at most 8, shared among torchrun ranks).")]
+TrackOpt = Annotated[str | None, typer.Option(
+    "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
+    "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "
+    "or MLFLOW_TRACKING_URI); needs abaw-harness\\[tensorboard] or \\[mlflow].")]
 BaselineModuleOpt = Annotated[list[str] | None, typer.Option(
     help="Import this module (or .py file) first to register your own baselines.")]
 

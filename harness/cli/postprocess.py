@@ -56,6 +56,7 @@ def smooth_cmd(
     data: o.DataOpt = None,
     workdir: o.OutOpt = Path("harness-out"),
     quiet: o.QuietOpt = False,
+    track: o.TrackOpt = None,
 ) -> None:
     """Temporal smoothing of a run's saved outputs, as a derived run (validation and test)."""
     from harness.api.postprocess import smooth
@@ -92,6 +93,7 @@ def ensemble_cmd(
     data: o.DataOpt = None,
     workdir: o.OutOpt = Path("harness-out"),
     quiet: o.QuietOpt = False,
+    track: o.TrackOpt = None,
 ) -> None:
     """Average (or vote) several runs' outputs, optionally smoothed, as a derived run."""
     from harness.api.postprocess import ensemble

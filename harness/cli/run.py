@@ -16,7 +16,10 @@ def run_cmd(
     baseline: Annotated[str | None, typer.Argument(
         help="Registered baseline name (or the --config file's baseline).")] = None,
     split: Annotated[str, typer.Option(help="official, fold1..fold5, or all.")] = "official",
-    config: o.ConfigOpt = None,
+    config: Annotated[str | None, typer.Option(
+        "--config", help="TOML or JSON file of run settings (a run folder's config.json works),"
+        " or a recipe: its file or name (harness recipes lists them); options typed on the "
+        "command line override its keys.")] = None,
     data: o.DataOpt = None,
     workdir: o.OutOpt = Path("harness-out"),
     device: o.DeviceOpt = "auto",
@@ -67,6 +70,7 @@ def run_cmd(
     onnx_channels: o.OnnxChannelsOpt = "rgb",
     onnx_mean: o.OnnxMeanOpt = None,
     onnx_std: o.OnnxStdOpt = None,
+    track: o.TrackOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.
     Several GPUs or processes: torchrun --nproc_per_node N -m harness run ..."""
@@ -79,6 +83,11 @@ def run_cmd(
             out.print(run_report(result))
 
     done = run(**o.given(ctx), on_result=show)
+    if done.derived is not None:
+        from harness.postprocess.comparison import derived_report
+
+        for part in derived_report(done.derived, done.release):
+            out.print(part, soft_wrap=isinstance(part, str), markup=False)
     if done.table1 is not None:
         from leaderboard.render import rich_table
 

@@ -14,14 +14,15 @@ defaults for what is missing and says what it substituted.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness.config_files import read_config_file
 from harness.errors import HarnessError
-from harness.recipes.config import read_nested, run_config_from_dict
+from harness.recipes.config import run_config_from_dict
 
 #: The table of a recipe file that is not run configuration.
 RECIPE_TABLE = "recipe"
@@ -79,7 +80,7 @@ def recipe_text(name: str | Path) -> str:
 def read_recipe(name: str | Path) -> Recipe:
     """A recipe as its file writes it: the run configuration and the ``[recipe]`` table."""
     path = recipe_path(name)
-    keys = read_nested(path)
+    keys = read_config_file(path)
     meta = keys.pop(RECIPE_TABLE, None)
     if not isinstance(meta, Mapping):
         raise HarnessError(f"{path}: a recipe needs a [{RECIPE_TABLE}] table (title, source, "
@@ -192,10 +193,11 @@ class RecipeResult:
 
 def run_recipe(name: str | Path, *, data: Path | None = None, workdir: Path = Path("harness-out"),
                overrides: Mapping[str, Any] | None = None, splits: Sequence[str] | None = None,
-               quiet: bool = False, threads: int | None = None, release=None) -> RecipeResult:
+               quiet: bool = False, threads: int | None = None, release=None,
+               on_result: Callable[[Any], None] | None = None) -> RecipeResult:
     """Run a recipe: each of its splits (``splits`` overrides them), then its filter: on the
     fold models' averaged logits when the runs are the five folds, else on each run alone
-    (the last run's is returned)."""
+    (the last run's is returned). ``on_result`` is called as each run finishes."""
     from harness.console import err
     from harness.data.release import load_release
     from harness.postprocess import PostConfig, Where, ensemble, smooth
@@ -212,11 +214,14 @@ def run_recipe(name: str | Path, *, data: Path | None = None, workdir: Path = Pa
                                   threads=threads)
         cfg = run_config_from_dict(_jsonable(dataclasses.asdict(cfg)), str(recipe.path))
         runs.append(run_config(cfg, release))
+        if on_result is not None:
+            on_result(runs[-1])
     derived = None
     if recipe.post is not None:
         post = PostConfig(method=recipe.post.method, window=recipe.post.window,
                           exclude_imputed=recipe.post.exclude_imputed)
-        where = Where(workdir=Path(workdir), data=data, release=release, quiet=quiet)
+        where = Where(workdir=Path(workdir), data=data, release=release, quiet=quiet,
+                      track=recipe.config.track)
         if {r.split for r in runs} >= {f"fold{k}" for k in range(1, 6)}:
             derived = ensemble([r.run_dir for r in runs], post=post, where=where)
         else:

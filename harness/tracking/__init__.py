@@ -12,9 +12,10 @@ from harness.tracking.base import (
     Tracker,
     TrackerSpec,
     TrackingWarning,
+    check_tracker,
     final_metrics,
     register_tracker,
 )
 
 __all__ = ["TRACKERS", "RunTracker", "Tracker", "TrackerSpec", "TrackingWarning",
-           "final_metrics", "register_tracker"]
+           "check_tracker", "final_metrics", "register_tracker"]

@@ -83,6 +83,12 @@ def register_tracker(name: str, *, requires: str, extra: str
     return deco
 
 
+def check_tracker(name: str | None) -> None:
+    """Refuse an unknown tracker, or one whose extra is missing, before any work (exit 2)."""
+    if name is not None:
+        TRACKERS.get(name).check()
+
+
 def final_metrics(scores: Scores) -> dict[str, float]:
     """Macro F1, accuracy and F1 per class (by the ABAW class name) of a finished run."""
     out = {"macro_f1": float(scores.macro_f1), "accuracy": float(scores.accuracy)}

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.config_files import read_config_file
 from harness.errors import HarnessError
-from harness.recipes.config import read_nested
 
 KINDS = ("float", "int", "categorical")
 #: Post-processing keys of a space: the filter ("none": no filter) and its window in seconds.
@@ -112,7 +112,7 @@ def default_space(baseline: str) -> list[Param]:
 
 def load_space(path: Path) -> list[Param]:
     """A space file (see the module docstring), or an error naming the file and parameter."""
-    keys = read_nested(Path(path))
+    keys = read_config_file(path)
     unknown = sorted(set(keys) - {"params"})
     if unknown or not isinstance(keys.get("params"), Mapping) or not keys["params"]:
         extra = f" and nothing else (found {unknown[0]!r})" if unknown else ""

@@ -296,7 +296,7 @@ def _finish(study, optuna, baseline, fixed, env, folder: Path, folds) -> TuneRes
 
 def load_best(path: Path):
     """``best.toml`` back as a RunConfig (what ``harness run --config`` does with it)."""
-    from harness.recipes.config import read_nested
+    from harness.config_files import read_config_file
 
-    return run_config_from_dict(read_nested(Path(path)), source=str(path))
+    return run_config_from_dict(read_config_file(path), source=str(path))
 

@@ -1,13 +1,18 @@
-"""Shipped recipes: listed with their paths, shown as written, loaded as RunConfig, and run."""
+"""Shipped recipes: listed with their paths, shown as written, loaded as RunConfig, and run
+(``harness run --config NAME``) on a 4-video corpus with their epochs cut."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import tomllib
 
+from harness.config_files import read_config_file
 from harness.errors import HarnessError
-from harness.recipes import list_recipes, load_recipe, read_recipe, recipe_text, run_recipe
-from harness.recipes.config import config_toml, read_nested, run_config_from_dict
+from harness.recipes import list_recipes, load_recipe, read_recipe, recipe_text
+from harness.recipes.config import config_toml, run_config_from_dict
+from tests.season_tools import cli, load, tiny_corpus
 
 NAMES = ["hsemotion", "ora10", "rt-iai-fixed", "rt-iai-paper"]
 CUT = {"train.max_epochs": 1, "train.batch_size": 16, "features.face.max_epochs": 1,
@@ -32,14 +37,23 @@ def test_recipes_are_listed_with_their_files_and_cite_a_source():
         read_recipe("ora9")
 
 
-def test_missing_weights_are_substituted_and_said():
-    recipe = load_recipe("rt-iai-paper", overrides={"train.max_epochs": 2})
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """4 videos of 3 s: the official split (4 train, 1 validation) is all a recipe run needs."""
+    root = tiny_corpus(tmp_path_factory.mktemp("recipes") / "corpus", videos=4)
+    return root, load(root)
+
+
+def test_missing_weights_are_substituted_and_said(tiny):
+    root, release = tiny
+    recipe = load_recipe("rt-iai-paper", data=root, overrides={"train.max_epochs": 2},
+                         release=release)
     assert recipe.config.features.face.backbone == "light"
     assert recipe.config.features.face.weights is None and recipe.config.features.audio == "logmel"
     assert recipe.config.train.max_epochs == 2 and recipe.config.train.optimizer == "sgd"
     assert any("emonet needs its weights" in n for n in recipe.substituted)
     assert any("deepspectrum needs DenseNet121" in n for n in recipe.substituted)
-    hse = load_recipe("hsemotion")
+    hse = load_recipe("hsemotion", data=root, release=release)
     assert hse.config.features.face.image_set == "cropped_aligned"
     assert any("onnx:enet_b0_8_best_vgaf.onnx is not on this machine" in n
                for n in hse.substituted)
@@ -48,28 +62,57 @@ def test_missing_weights_are_substituted_and_said():
 def test_the_config_reader_names_the_file_and_key(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('baseline = "only_video"\n[train]\nlr = "fast"\n')
-    with pytest.raises(HarnessError, match=r"bad.toml: train.lr = 'fast': expected float"):
-        run_config_from_dict(read_nested(path), str(path))
+    with pytest.raises(HarnessError,
+                       match=r"bad.toml: key 'train.lr' must be a number, not 'fast'"):
+        run_config_from_dict(read_config_file(path), str(path))
     path.write_text('baseline = "only_video"\n[trian]\nlr = 1\n')
-    with pytest.raises(HarnessError, match="bad.toml: unknown key trian"):
-        run_config_from_dict(read_nested(path), str(path))
+    with pytest.raises(HarnessError, match="bad.toml: unknown key 'trian'"):
+        run_config_from_dict(read_config_file(path), str(path))
     cfg = load_recipe("ora10").config
     again = run_config_from_dict(tomllib.loads(config_toml(cfg)), "again")
     assert again.identity() == cfg.identity()
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_recipe_runs_with_epochs_cut(name, synth_root, synth_release, tmp_path):
-    """One split each (ORA10's fold set would be five runs): the recipe's filter then runs
-    on that run alone."""
-    done = run_recipe(name, data=synth_root, workdir=tmp_path, overrides=CUT,
-                      splits=["official"], quiet=True, threads=1, release=synth_release)
-    (result,) = done.runs
-    assert result.baseline == read_recipe(name).config.baseline
-    assert (result.run_dir / "metrics.json").is_file()
-    recipe = done.recipe
-    if recipe.post is not None:
-        assert done.derived.folder.is_finished
-        assert f"+{recipe.post.method}(" in done.derived.label
-    else:
-        assert done.derived is None
+def test_each_recipe_loads_with_its_epochs_cut(name, tiny):
+    """Every recipe's config, cut and substituted, is a valid run (features checked too);
+    running all four would train four systems: one runs end to end below."""
+    from harness.api.extract import check_features
+
+    root, release = tiny
+    recipe = load_recipe(name, data=root, overrides=CUT, release=release)
+    check_features(recipe.config.features)
+    assert recipe.config.train.max_epochs == 1 and recipe.config.features.face.max_epochs == 1
+    assert recipe.config.baseline == read_recipe(name).config.baseline
+
+
+def test_harness_run_config_runs_a_recipe_and_its_filter(tiny, tmp_path, capsys):
+    """hsemotion on one split: its ONNX model substituted (said on stderr), the run, then its
+    box filter on that run alone (five folds would be five runs)."""
+    root, _ = tiny
+    code, out, err = cli(capsys, "run", "--config", "hsemotion", "--split", "official",
+                         "--data", root, "--workdir", tmp_path, "--epochs", 1,
+                         "--face-epochs", 1, "--batch-size", 16, "--device", "cpu",
+                         "--threads", 1, "--quiet")
+    assert code == 0, err
+    assert "recipe hsemotion:" in err and "is not on this machine" in err
+    runs = sorted((tmp_path / "runs").iterdir())
+    (run,) = [p for p in runs if "+" not in p.name]
+    config = json.loads((run / "config.json").read_text())
+    assert config["baseline"] == read_recipe("hsemotion").config.baseline
+    assert config["features"]["face"]["backbone"] == "light"
+    (derived,) = [p for p in runs if p != run]
+    post = read_recipe("hsemotion").post
+    assert derived.name.startswith(f"{config['baseline']}+{post.method}-")
+    assert (derived / "metrics.json").is_file()
+
+
+def test_harness_recipes_lists_and_shows(capsys):
+    code, out, _ = cli(capsys, "recipes")
+    assert code == 0
+    for r in list_recipes():
+        assert r.name in out and str(r.path) in out
+    code, out, _ = cli(capsys, "recipes", "--show", "ora10")
+    assert code == 0 and out == recipe_text("ora10")
+    code, _, err = cli(capsys, "recipes", "--show", "ora9")
+    assert code == 2 and "unknown recipe 'ora9'" in err

@@ -12,27 +12,34 @@ from harness.features.extract import FeatureConfig
 from harness.fusion_stage import TrainConfig
 from harness.tracking import TRACKERS, RunTracker, TrackingWarning
 from harness.tracking.tensorboard_tracker import EVENTS_DIR, TensorBoardTracker
+from tests.season_tools import POSE_ONLY, cli, tiny_corpus
 
 EPOCHS = 2
 
 
-def _run(synth_root, out, track=None):
+def _run(root, out, track=None):
     from harness.runs import run
 
     features = FeatureConfig(device="cpu")
-    features.face.max_epochs = 2
-    return run("only_video", data=synth_root, out=out, track=track, quiet=True, threads=1,
+    features.face.max_epochs = 1
+    return run("only_video", data=root, out=out, track=track, quiet=True, threads=1,
                features=features,
-               train=TrainConfig(max_epochs=EPOCHS, batch_size=32, early_stop=EPOCHS))
+               train=TrainConfig(max_epochs=EPOCHS, batch_size=16, early_stop=EPOCHS))
 
 
 @pytest.fixture(scope="module")
-def runs(synth_root, tmp_path_factory):
+def tiny(tmp_path_factory):
+    """4 videos of 3 s: the official split is all a tracked run needs."""
+    return tiny_corpus(tmp_path_factory.mktemp("tracking") / "corpus", videos=4)
+
+
+@pytest.fixture(scope="module")
+def runs(tiny, tmp_path_factory):
     base = tmp_path_factory.mktemp("tracked")
     mp = pytest.MonkeyPatch()
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
     try:
-        yield {track: _run(synth_root, base / str(track), track)
+        yield {track: _run(tiny, base / str(track), track)
                for track in (None, "tensorboard", "mlflow")}, base
     finally:
         mp.undo()
@@ -87,8 +94,7 @@ def test_mlflow_run_found_with_params_and_metrics(runs):
     assert (base / "mlflow" / "mlartifacts").is_dir()  # never ./mlruns in the cwd
 
 
-def test_a_failing_tracker_warns_once_and_the_run_goes_on(runs, synth_root, tmp_path,
-                                                          monkeypatch):
+def test_a_failing_tracker_warns_once_and_the_run_goes_on(runs, tiny, tmp_path, monkeypatch):
     calls = []
 
     def full_disk(self, epoch, values):
@@ -98,7 +104,7 @@ def test_a_failing_tracker_warns_once_and_the_run_goes_on(runs, synth_root, tmp_
     monkeypatch.setattr(TensorBoardTracker, "log_epoch", full_disk)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = _run(synth_root, tmp_path, "tensorboard")
+        result = _run(tiny, tmp_path, "tensorboard")
     ours = [w for w in caught if issubclass(w.category, TrackingWarning)]
     assert len(ours) == 1 and "No space left" in str(ours[0].message)
     assert calls == [1]  # switched off after the first failure
@@ -118,13 +124,13 @@ def test_a_missing_extra_says_how_to_get_it(monkeypatch, tmp_path):
     assert set(TRACKERS.names()) == {"tensorboard", "mlflow"}
 
 
-def test_a_derived_run_logs_its_final_metrics(runs, synth_root):
+def test_a_derived_run_logs_its_final_metrics(runs, tiny):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from harness.postprocess import PostConfig, Where, smooth
 
     results, base = runs
-    where = Where(workdir=base / "None", data=synth_root, quiet=True, track="tensorboard")
+    where = Where(workdir=base / "None", data=tiny, quiet=True, track="tensorboard")
     where.timelines.val = False
     derived = smooth(results[None].run_dir, PostConfig(method="median", window=1.0), where)
     acc = EventAccumulator(str(derived.folder.path / EVENTS_DIR)).Reload()
@@ -142,3 +148,33 @@ def test_tracking_is_not_part_of_a_runs_identity():
     assert "track" not in plain and "model" not in plain
     assert RunConfig("dense_temporal", track="mlflow").identity() == plain
     assert RunConfig("dense_temporal", model={"width": 96}).identity() != plain
+
+
+def test_harness_run_track_tensorboard_writes_events(tiny, tmp_path, capsys):
+    """The command line: --track on a pose-only run (no face model to train)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    code, _, err = cli(capsys, "run", "only_pose", "--baseline-module", POSE_ONLY, "--data", tiny,
+                       "--workdir", tmp_path, "--epochs", 1, "--batch-size", 16, "--threads", 1,
+                       "--quiet", "--track", "tensorboard")
+    assert code == 0, err
+    (run,) = (tmp_path / "runs").iterdir()
+    acc = EventAccumulator(str(run / EVENTS_DIR)).Reload()
+    assert [e.step for e in acc.Scalars("train/loss")] == [1]
+    macro_f1 = json.loads((run / "metrics.json").read_text())["macro_f1"]
+    assert acc.Scalars("final/macro_f1")[0].value == pytest.approx(macro_f1, abs=1e-6)
+
+
+@pytest.mark.parametrize("command", [["run", "only_video"], ["smooth", "some-run"],
+                                     ["ensemble", "--baseline", "only_video"]])
+def test_a_bad_track_option_exits_2_before_any_work(command, monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    code, _, err = cli(capsys, *command, "--workdir", tmp_path, "--track", "nope")
+    assert code == 2 and "unknown tracker 'nope'; known trackers: mlflow, tensorboard" in err
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlflow" else real(name, *a))
+    code, _, err = cli(capsys, *command, "--workdir", tmp_path, "--track", "mlflow")
+    assert code == 2 and 'pip install "abaw-harness[mlflow]"' in err
+    assert not (tmp_path / "runs").exists()
