@@ -507,3 +507,21 @@ def test_a_model_id_resolves_only_in_the_local_cache(models, tmp_path, monkeypat
     assert hf_label("hf:org/tiny-vit") == "hf:org/tiny-vit"
     with pytest.raises(HarnessError, match="no model 'org/other' in the local"):
         create_hf_backbone("hf:org/other")  # the socket guard fails the test on a download
+
+
+def test_config_files_hold_the_hf_options(models, tmp_path):
+    from harness.api.extract import check_features, extract_config
+    from harness.errors import HarnessError as Error
+
+    toml = tmp_path / "hf.toml"
+    toml.write_text(f'[features]\naudio = "hf:{models["wavlm"]}"\n'
+                    f'[features.hf_audio]\nrows = "windows"\n'
+                    f'[features.face]\nbackbone = "hf:{models["vit"]}"\n'
+                    f'[features.face.hf]\nlayers = "last4"\npool = "mean"\n')
+    cfg = extract_config(toml, hf_layers="2").features  # the command line overrides the file
+    assert (cfg.face.hf.pool, cfg.face.hf.layers, cfg.hf_audio.rows) == ("mean", "2", "windows")
+    check_features(cfg)
+    with pytest.raises(Error, match="apply to --backbone hf:PATH"):
+        check_features(extract_config(None, hf_pool="cls").features)
+    with pytest.raises(Error, match="apply to --audio hf:PATH"):
+        check_features(extract_config(None, hf_audio_rows="windows").features)
