@@ -26,9 +26,16 @@ from harness.data.release import Release, load_release
 from harness.data.splits import FOLD_SEED, Split, check_split, get_split, membership_splits
 from harness.device import seed_everything
 from harness.errors import HarnessError
+from harness.features.audio.extractor import audio_identity
 from harness.features.cache import config_hash
 from harness.features.chunks import ChunkSet, ChunkSpec, build_chunks
-from harness.features.extract import FeatureConfig, all_names, feature_record, feature_sources
+from harness.features.extract import (
+    FeatureConfig,
+    HfAudioOptions,
+    all_names,
+    feature_record,
+    feature_sources,
+)
 from harness.features.face.model import load_face_model
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
@@ -81,6 +88,10 @@ class RunConfig:
             d["folds"] = file_digest(Path(self.folds))
         d["features"]["face"] = self.features.face.identity()
         d["features"].pop("allow_missing_faces")
+        if self.features.hf_audio == HfAudioOptions():  # added later: old runs keep their key
+            d["features"].pop("hf_audio")
+        # a model named by where it lies (hf:DIR) counts by its content, not its path
+        d["features"]["audio"] = audio_identity(self.features.audio)
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)

@@ -32,6 +32,10 @@ FEATURE_KEYS: dict[str, str] = {
     "onnx_channels": "features.face.onnx.channels",
     "onnx_mean": "features.face.onnx.mean",
     "onnx_std": "features.face.onnx.std",
+    "hf_pool": "features.face.hf.pool",
+    "hf_layers": "features.face.hf.layers",
+    "hf_audio_layers": "features.hf_audio.layers",
+    "hf_audio_rows": "features.hf_audio.rows",
     "audio": "features.audio",
     "audio_weights": "features.audio_weights",
     "face_oof": "features.face_oof",
@@ -56,7 +60,7 @@ def feature_options(options: dict[str, Any]) -> dict[str, Any]:
 def check_features(cfg: FeatureConfig) -> None:
     """Refuse preprocessing options on a backbone that takes none, and a missing model file or
     package, before any data is read."""
-    from harness.features.face.config import OnnxBackboneConfig
+    from harness.features.face.config import SCHEME_OPTIONS, OnnxBackboneConfig
     from harness.features.face.schemes import location, scheme_of
 
     face = cfg.face
@@ -67,6 +71,29 @@ def check_features(cfg: FeatureConfig) -> None:
     elif face.onnx != OnnxBackboneConfig():
         raise HarnessError("--onnx-size, --onnx-channels, --onnx-mean and --onnx-std apply to "
                            f"--backbone onnx:PATH, not {face.backbone}")
+    for prefix in SCHEME_OPTIONS:  # a scheme's own options, only with its backbone
+        if getattr(face, prefix) != type(getattr(face, prefix))() and (
+                scheme is None or scheme.prefix != prefix):
+            raise HarnessError(f"the --{prefix}-* face options apply to --backbone "
+                               f"{prefix}:PATH, not {face.backbone}")
+    if scheme is not None:
+        face.check()
+    check_audio_options(cfg)
+
+
+def check_audio_options(cfg: FeatureConfig) -> None:
+    """``--hf-audio-*`` only with ``--audio hf:PATH``; its package, folder and options checked
+    before any data is read."""
+    from harness.features.extract import HfAudioOptions
+
+    hf = cfg.audio.startswith("hf:")
+    if cfg.hf_audio != HfAudioOptions() and not hf:
+        raise HarnessError(f"--hf-audio-layers and --hf-audio-rows apply to --audio hf:PATH, "
+                           f"not {cfg.audio}")
+    if hf:
+        from harness.features.huggingface import check_audio
+
+        check_audio(cfg.audio, cfg.hf_audio.layers, cfg.hf_audio.rows)
 
 
 @dataclass

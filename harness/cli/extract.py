@@ -42,6 +42,10 @@ def extract_cmd(
     onnx_channels: o.OnnxChannelsOpt = "rgb",
     onnx_mean: o.OnnxMeanOpt = None,
     onnx_std: o.OnnxStdOpt = None,
+    hf_pool: o.HfPoolOpt = None,
+    hf_layers: o.HfLayersOpt = "last",
+    hf_audio_layers: o.HfAudioLayersOpt = "last",
+    hf_audio_rows: o.HfAudioRowsOpt = "frames",
     quiet: o.QuietOpt = False,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import

@@ -31,12 +31,13 @@ AllowMissingFacesOpt = Annotated[bool, typer.Option(
     "--allow-missing-faces", help="Run even if some names have no face image (their face "
     "features are zeros, flagged; one warning per name) instead of stopping.")]
 BackboneOpt = Annotated[str, typer.Option(
-    "--backbone", help="Face backbone: light (default), emonet, or onnx:PATH (a frozen ONNX "
-    "model run with ONNX Runtime; needs abaw-harness\\[onnx]).")]
+    "--backbone", help="Face backbone: light (default), emonet, onnx:PATH (a frozen ONNX "
+    "model run with ONNX Runtime; needs abaw-harness\\[onnx]), or hf:DIR (a frozen Hugging "
+    "Face vision model folder; needs abaw-harness\\[hf]).")]
 FinetuneOpt = Annotated[bool | None, typer.Option(
     "--finetune/--no-finetune", help="Fine-tune the face backbone in stage 1, or use it "
     "frozen (features straight from it; --no-finetune needs --face-weights). Default: "
-    "fine-tune light and emonet; an onnx: backbone is always frozen.")]
+    "fine-tune light and emonet; an onnx: or hf: backbone is always frozen.")]
 ImageSetOpt = Annotated[str, typer.Option(
     "--image-set", help="Face images: cropped_aligned (default) or cropped (the release's "
     "non-aligned crops).")]
@@ -52,7 +53,19 @@ OnnxStdOpt = Annotated[str | None, typer.Option(
     "--onnx-std", help="onnx: per-channel std, e.g. 0.229,0.224,0.225 (the default).")]
 FaceWeightsOpt = Annotated[Path | None, typer.Option(
     "--face-weights", help="Local EmoNet-style state dict (e.g. emonet_8.pth).")]
-AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps.")]
+AudioOpt = Annotated[str, typer.Option("--audio", help="logmel (default), deepspectrum, egemaps, "
+                                        "or hf:DIR (a Hugging Face speech model folder).")]
+HfPoolOpt = Annotated[str | None, typer.Option(
+    "--hf-pool", help="hf: face feature: cls, mean or pooler; default: pooler where the model "
+    "has one, else cls.")]
+HfLayersOpt = Annotated[str, typer.Option(
+    "--hf-layers", help="hf: face hidden states: last (default), lastN (the mean of the last "
+    "N, e.g. last4) or a layer number K.")]
+HfAudioLayersOpt = Annotated[str, typer.Option(
+    "--hf-audio-layers", help="hf: audio hidden states: last (default), lastN or K.")]
+HfAudioRowsOpt = Annotated[str, typer.Option(
+    "--hf-audio-rows", help="hf: audio rows: frames (timed, at the model's frame rate; "
+    "default) or windows (the mean per 1 s window).")]
 AudioWeightsOpt = Annotated[Path | None, typer.Option(
     "--audio-weights", help="Local DenseNet121 ImageNet state dict for deepspectrum.")]
 WorkersOpt = Annotated[int | None, typer.Option(

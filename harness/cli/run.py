@@ -70,6 +70,10 @@ def run_cmd(
     onnx_channels: o.OnnxChannelsOpt = "rgb",
     onnx_mean: o.OnnxMeanOpt = None,
     onnx_std: o.OnnxStdOpt = None,
+    hf_pool: o.HfPoolOpt = None,
+    hf_layers: o.HfLayersOpt = "last",
+    hf_audio_layers: o.HfAudioLayersOpt = "last",
+    hf_audio_rows: o.HfAudioRowsOpt = "frames",
     track: o.TrackOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.

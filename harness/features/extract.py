@@ -36,6 +36,14 @@ from harness.features.sources import FeatureSource
 
 
 @dataclass
+class HfAudioOptions:
+    """``--audio hf:DIR``'s options (see ``harness.features.huggingface.audio``)."""
+
+    layers: str = "last"  # last | lastN (the mean of the last N hidden states) | K (layer K)
+    rows: str = "frames"  # frames: timed, at the model's frame rate; windows: mean per window
+
+
+@dataclass
 class FeatureConfig:
     face: FaceConfig = field(default_factory=FaceConfig)
     audio: str = "logmel"  # ours offline; the paper's is "deepspectrum" (needs --audio-weights)
@@ -48,6 +56,7 @@ class FeatureConfig:
     # baselines that read them and cost 5 more stage-1 fine-tunes per split.
     face_oof: int = 0
     allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
+    hf_audio: HfAudioOptions = field(default_factory=HfAudioOptions)  # --audio hf:DIR only
 
     def __post_init__(self) -> None:
         require("--face-oof", self.face_oof, minimum=0)

@@ -150,15 +150,17 @@ def unknown_extractor(modality: str, name: object) -> HarnessError:
 def extractor_for(modality: str, cfg: FeatureConfig) -> Extractor:
     """The extractor that serves ``modality`` under ``cfg``.
 
-    A string field of ``cfg`` named after the modality names the extractor (``audio``); a
-    modality with a single extractor needs none.
+    A string field of ``cfg`` named after the modality names the extractor (``audio``), or
+    starts with the name of one that ends with ``:`` (``hf:`` serves ``hf:DIR``); a modality
+    with a single extractor needs none.
     """
     candidates = extractors_of(modality)
     if not candidates:
         raise HarnessError(f"unknown modality {modality!r}; known: {', '.join(modalities())}")
     chosen = getattr(cfg, modality, None)
     if isinstance(chosen, str):
-        match = [e for e in candidates if e.name == chosen]
+        match = [e for e in candidates if e.name == chosen] or [
+            e for e in candidates if e.name.endswith(":") and chosen.startswith(e.name)]
         if not match:
             raise unknown_extractor(modality, chosen)
         return match[0]

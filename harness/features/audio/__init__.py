@@ -8,3 +8,6 @@ import importlib
 
 for _module in ("logmel", "deepspectrum", "egemaps"):  # registration order: the default first
     importlib.import_module(f"{__name__}.{_module}")
+# Extractors of models named by where they lie (--audio hf:DIR): their package registers them
+# (and imports transformers only when such a model is asked for).
+importlib.import_module("harness.features.huggingface")

@@ -46,6 +46,19 @@ class OnnxBackboneConfig:
             raise HarnessError(f"--onnx-size {self.size}: too small for a face")
 
 
+@dataclass
+class HfBackboneConfig:
+    """How an ``hf:`` vision model's hidden states become one feature a face (``--hf-pool``,
+    ``--hf-layers``; see ``harness.features.huggingface``). Its image preprocessing is the
+    model's own (``preprocessor_config.json``), so it has no option here."""
+
+    pool: str | None = None  # cls | mean | pooler; None: pooler where the model has one, else cls
+    layers: str = "last"  # last | lastN (the mean of the last N hidden states) | K (layer K)
+
+
+#: A scheme's own options, a field named after its prefix: in the key only when it is used.
+SCHEME_OPTIONS = ("hf",)
+
 #: Stage 1's backbone learning rate for pretrained weights (the paper's) and from scratch (ours).
 PRETRAINED_BACKBONE_LR = 4e-5
 SCRATCH_BACKBONE_LR = 2e-3
@@ -76,6 +89,7 @@ class FaceConfig:
     image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
     # a scheme's preprocessing (the name predates other schemes: kept, as run hashes hold it)
     onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)
+    hf: HfBackboneConfig = field(default_factory=HfBackboneConfig)  # hf:PATH only
 
     def __post_init__(self) -> None:
         """Refuse values that cannot train before any work (named as the command line does)."""
@@ -101,7 +115,7 @@ class FaceConfig:
         """The backbone as run.json and the leaderboard show it (a scheme's model by name)."""
         scheme = scheme_of(self.backbone)
         if scheme is not None:
-            return f"{scheme.prefix}:{location(self.backbone).name}"
+            return f"{scheme.prefix}:{scheme.label(self.backbone.split(':', 1)[1])}"
         return f"{self.backbone}-frozen" if self.frozen else self.backbone
 
     def check(self) -> None:
@@ -140,6 +154,9 @@ class FaceConfig:
             d["backbone"] = scheme.digest(location(self.backbone))
         else:
             d.pop("onnx")
+        for prefix in SCHEME_OPTIONS:
+            if scheme is None or scheme.prefix != prefix:
+                d.pop(prefix)
         return d
 
     def schedule(self) -> Schedule:

@@ -19,6 +19,8 @@ else knows its prefix. The interface a scheme provides:
   which keys the feature cache. Its own preprocessing (channel order, mean, std, size) comes
   from ``cfg.onnx`` (``OnnxBackboneConfig``: the one set of preprocessing options of a frozen
   backbone, ``--onnx-*`` on the command line) or from the model's own files.
+- ``shown(rest) -> str`` (optional): how run.json and tables name the model (default: the
+  name of the file or folder ``locate`` finds).
 - ``check(cfg)``: refuse, before any data is read, options that cannot work with the scheme.
 - ``require()``: fail fast, with how to install it, when an optional dependency is missing.
 
@@ -50,6 +52,10 @@ class BackboneScheme:
     load: Callable[[Path, Any, Any], Any]  # (path, FaceConfig, torch.device) -> encoder
     check: Callable[[Any], None] = field(default=lambda cfg: None)
     require: Callable[[], None] = field(default=lambda: None)
+    shown: Callable[[str], str] | None = None  # (rest) -> the model's name in tables
+
+    def label(self, rest: str) -> str:
+        return self.shown(rest) if self.shown is not None else self.locate(rest).name
 
 
 SCHEMES: Registry[BackboneScheme] = Registry("backbone scheme")

@@ -140,7 +140,8 @@ def test_deepspectrum_without_weights_explains():
 
 
 def test_registry():
-    assert list_audio_extractors() == ["logmel", "deepspectrum", "egemaps"]
+    # hf: serves every --audio hf:DIR (harness.features.huggingface registers it)
+    assert list_audio_extractors() == ["logmel", "deepspectrum", "egemaps", "hf:"]
     with pytest.raises(HarnessError, match="known audio extractors: logmel"):
         create_audio_extractor("mfcc")
     with pytest.raises(HarnessError, match="takes no weights"):
