@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("harness", "leaderboard", "submissions", "baselines")
 RECORDS = ROOT / "harness" / "records"
 #: File names other code may spell because there they name another file.
-OTHER_FILES = {("harness/features/cache.py", "config.json"): "a feature cache's own config"}
+OTHER_FILES = {
+    ("harness/features/cache.py", "config.json"): "a feature cache's own config",
+    # a Hugging Face model folder's own files (the transformers format), not a run's
+    ("harness/features/huggingface/loading.py", "config.json"): "a model folder's config",
+    ("harness/features/huggingface/audio.py", "config.json"): "a model folder's config",
+}
 #: Files not yet moved onto the records API (reads ``run.json`` as a dict). Drop an entry when
 #: the file reads ``RunFolder.info()`` attributes; a new file in its place is checked.
 TRANSITIONAL: dict[str, str] = {}
