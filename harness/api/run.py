@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.api.common import configured, is_main, load_release, load_user_modules
+from harness.api.common import (
+    check_workdir,
+    configured,
+    is_main,
+    load_release,
+    load_user_modules,
+)
 from harness.api.extract import FEATURE_KEYS, check_features, feature_options
 from harness.data.splits import check_split
 from harness.errors import HarnessError
@@ -95,6 +101,7 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
     load_user_modules(baseline_module)  # their baselines may be named in the config
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
                              **options)
+    check_workdir(cfg.out)
     rel = load_release(cfg.data, release)
     results = []
     for s in splits:
