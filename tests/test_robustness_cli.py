@@ -241,6 +241,18 @@ def test_disk_full_is_one_error_and_leaves_nothing(done, tmp_path, monkeypatch, 
     assert metrics["macro_f1"] == pytest.approx(scores.macro_f1, abs=0)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see fd paths")
+def test_disk_full_in_smooth_leaves_no_derived_run(done, monkeypatch, capsys):
+    release, workdir, run_dir, _ = done
+    before = sorted((workdir / "runs").iterdir())
+    with monkeypatch.context() as m:
+        _no_space_in(workdir / "runs", m)
+        code, _, err = harness(m, capsys, "smooth", run_dir, "--data", release,
+                               "--workdir", workdir, "--quiet")
+    refused(code, err, "no space left", "removed the unfinished run folder")
+    assert sorted((workdir / "runs").iterdir()) == before
+
+
 def test_disk_full_keeps_a_folder_being_resumed(tmp_path):
     """Only folders made in this attempt go: a resumed one holds earlier epochs."""
     from harness.errors import DiskFullError
