@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from platformdirs import user_cache_dir
@@ -48,3 +49,42 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()[:16]
+
+
+def check_output_file(path: str | Path, what: str, protected: Iterable[Path] = ()) -> Path:
+    """Refuse an output file the user named that would destroy something.
+
+    An existing folder is refused (writing would fail late with ``IsADirectoryError``), and so
+    is any path inside a ``protected`` folder or equal to a protected file: the release's
+    annotations, template, test list and images, or a run folder, are inputs the user cannot
+    get back once written over.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise HarnessError(f"{what} {path} is a folder; give the path of a file to write")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise HarnessError(f"{what} {path}: {parent} is a file, not a folder")
+    target = path.resolve()
+    for guarded in protected:
+        guarded = Path(guarded).expanduser()
+        g = guarded.resolve()
+        if target == g or target.is_relative_to(g):
+            raise HarnessError(f"refusing to write {what} {path}: it would overwrite "
+                               f"{guarded}, an input (release files and run folders are "
+                               f"never written over); choose another path")
+    return path
+
+
+def check_folder(path: str | Path, what: str) -> Path:
+    """A folder the harness will create or write into must not be a file (nor lie under one):
+    otherwise every command would fail late with ``NotADirectoryError``."""
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise HarnessError(f"{what} {path}: {probe} is a file, not a folder; give a folder")
+    return path

@@ -45,6 +45,7 @@ from harness.measure import StageClock
 from harness.metrics import Scores
 from harness.paths import file_digest
 from harness.records import TRAINED, FrameOutputs, RunFolder, RunInfo, evaluate, finish, start
+from harness.records.lifecycle import removed_if_disk_full
 from harness.tracking import RunTracker
 from harness.train import TrainState, count_parameters
 
@@ -133,7 +134,13 @@ def run_config(cfg: RunConfig, release: Release | None = None) -> RunResult:
 
     Under torchrun every rank runs this: features are extracted by shards, training and
     prediction are shared, and rank 0 alone writes the run folder and the leaderboard row.
+    A full disk stops it with one error and removes the run folder this attempt made.
     """
+    with removed_if_disk_full(cfg.out):
+        return _run_config(cfg, release)
+
+
+def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
     t0 = time.perf_counter()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

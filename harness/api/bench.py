@@ -19,8 +19,11 @@ def bench(baselines: str | Sequence[str] | None = None,
           quick: bool = False, json_out: Path | None = Path("harness-out/bench.json")) -> dict:
     """Measure every row (see ``harness.throughput``) and save the figures to ``json_out``."""
     from harness.errors import HarnessError
+    from harness.paths import check_output_file
     from harness.throughput import BenchConfig, run_bench, write_bench_json
 
+    if json_out is not None:  # before minutes of measuring, not after
+        check_output_file(json_out, "--json")
     if isinstance(batch_sizes, str):
         try:
             batch_sizes = tuple(int(b) for b in batch_sizes.split(","))

@@ -107,3 +107,35 @@ def names(text: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if text is None:
         return None
     return tuple(text.split(",")) if isinstance(text, str) else tuple(text)
+
+
+def check_workdir(workdir: Path | str | None) -> Path | None:
+    """``--workdir`` (and its ``runs`` folder) must be folders, or not exist yet: a file there
+    would stop the command late with ``NotADirectoryError``, perhaps after hours of features."""
+    if workdir is None:
+        return None
+    from harness.paths import check_folder
+    from harness.records.folder import RUNS_DIR
+
+    check_folder(Path(workdir) / RUNS_DIR, "--workdir")
+    return Path(workdir)
+
+
+def protected_inputs(release: Release | None = None,
+                     workdir: Path | str | None = None) -> list[Path]:
+    """What no output the user names may write over: every file and folder the release reads
+    (its root, which holds annotations, template, test list and images, and any folder an
+    ``ABAW_*`` override points elsewhere), the embedded corpus's hidden test labels, and the
+    run folders and the results store (``leaderboard.jsonl``, named as in
+    ``harness.records.store``; not imported, it would load the metrics) under ``workdir``."""
+    from harness.records.folder import RUNS_DIR
+
+    guarded: list[Path] = []
+    if release is not None:
+        lay = release.layout
+        guarded += [lay.root, lay.train_dir, lay.val_dir, *lay.image_roots, *lay.video_dirs,
+                    *lay.cropped_roots]
+        guarded += [p for p in (lay.pose_dir, lay.test_list, lay.template) if p is not None]
+    if workdir is not None:
+        guarded += [Path(workdir) / RUNS_DIR, Path(workdir) / "leaderboard.jsonl"]
+    return guarded

@@ -21,8 +21,11 @@ def data_synth(out: Path = Path("synth-corpus"), *, seed: int = 0, videos: int |
                seconds: float | None = None, annotations_only: bool = False,
                real_scale: bool = False, features_only: bool = False):
     """Generate a synthetic corpus laid out exactly like the real release (its summary)."""
+    from harness.config_files import require
     from harness.data import synth
 
+    require("--seconds", seconds, positive=True)  # NaN too: it fails late in the plan
+    require("--videos", videos, minimum=1)
     if features_only:
         from harness.data.synth.scale_features import synthesize_features_only
 
@@ -65,6 +68,12 @@ def splits(data: Path | None = None, *, write: Path | None = None, folds: Path |
     from harness.data.splits import SPLIT_NAMES, get_split, read_membership
 
     rel = load_release(data, release)
+    if write is not None:  # never over the release (or the --folds file read here)
+        from harness.api.common import protected_inputs
+        from harness.paths import check_output_file
+
+        check_output_file(write, "--write",
+                          protected_inputs(rel) + ([Path(folds)] if folds else []))
     if folds is not None:
         made = list(read_membership(folds, rel).values())
     else:

@@ -31,6 +31,11 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
     from leaderboard.output import leaderboard_output
     from leaderboard.queries import parse_features
 
+    if plot is not None:  # never over a run folder or the results store
+        from harness.api.common import protected_inputs
+        from harness.paths import check_output_file
+
+        check_output_file(plot, "--plot", protected_inputs(workdir=workdir))
     wanted = dict(features) if isinstance(features, Mapping) else parse_features(features)
     return Leaderboard(leaderboard_output(
         workdir, by=by, split=split, baseline=baseline, dataset=dataset,

@@ -14,6 +14,7 @@ from harness.api.common import configured, names, numbers
 from harness.errors import HarnessError
 from harness.postprocess import Derived, PostConfig, TimelineConfig, Where
 from harness.postprocess.recipe import DEFAULT_METHOD
+from harness.records.lifecycle import removed_if_disk_full
 
 
 @dataclass
@@ -106,7 +107,8 @@ def smooth(run: str | None = None, *, config=None, method: str | None = None,
     if cfg.run is None:
         raise HarnessError("smooth needs a run (folder or id)")
     where = _where(cfg)
-    return PostResult(_smooth(cfg.run, _swept(cfg.post), where), where.load())
+    with removed_if_disk_full(cfg.out):  # a full disk leaves no half derived run
+        return PostResult(_smooth(cfg.run, _swept(cfg.post), where), where.load())
 
 
 def ensemble_config(runs: Sequence[str] | None = None, *, config=None,
@@ -141,6 +143,7 @@ def ensemble(runs: Sequence[str] | None = None, *, config=None,
                           timelines=timelines, test_timelines=test_timelines, data=data,
                           workdir=workdir, quiet=quiet, track=track)
     where = _where(cfg)
-    derived = _ensemble(cfg.runs, baselines=cfg.baselines, split=cfg.split, combine=cfg.combine,
-                        post=_swept(cfg.post), where=where)
-    return PostResult(derived, where.load())
+    with removed_if_disk_full(cfg.out):  # a full disk leaves no half derived run
+        derived = _ensemble(cfg.runs, baselines=cfg.baselines, split=cfg.split,
+                            combine=cfg.combine, post=_swept(cfg.post), where=where)
+        return PostResult(derived, where.load())

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.api.common import configured, is_main, load_release, load_user_modules
+from harness.api.common import (
+    check_workdir,
+    configured,
+    is_main,
+    load_release,
+    load_user_modules,
+)
 from harness.api.extract import FEATURE_KEYS, check_features, feature_options
 from harness.data.splits import check_split
 from harness.errors import HarnessError
@@ -121,6 +127,7 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
         return _run_recipe(recipe, baseline, split, data, workdir, release, on_result, options)
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
                              **options)
+    check_workdir(cfg.out)
     rel = load_release(cfg.data, release)
     results = []
     for s in splits:

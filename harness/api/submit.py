@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.api.common import load_release
+from harness.api.common import check_workdir, load_release, protected_inputs
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -76,10 +76,17 @@ def submit(run: str | None = None, *, data: Path | None = None,
     the official split), then validate it; scored where hidden test labels exist."""
     from harness.data.synth.files import TRUTH
     from harness.data.testset import read_template
+    from harness.paths import check_output_file
     from harness.records import RunFolder
     from submissions import score_submission, validate_submission, write_submission, zip_path
 
+    check_workdir(workdir)
     rel = load_release(data, release)
+    if out is not None:  # before any work: never over the release, a template or a run
+        guarded = protected_inputs(rel, workdir) + ([Path(template)] if template else [])
+        check_output_file(out, "--out", guarded)
+        if zip:
+            check_output_file(zip_path(Path(out)), "--out (its .zip)", guarded)
     folder = RunFolder(find_run(Path(workdir), run, rel))
     tpl = read_template(template) if template else rel.template
     if not folder.has_outputs("test"):

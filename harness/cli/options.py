@@ -12,8 +12,21 @@ from harness.console import out
 DataOpt = Annotated[Path | None, typer.Option(
     "--data", envvar="ABAW_DATA",
     help="Root of an Aff-Wild2 release; default: the embedded synthetic corpus.")]
+
+
+def _workdir(value: Path | None) -> Path | None:
+    """A ``--workdir`` that is a file is a usage error (exit 2) before anything runs."""
+    from harness.api.common import check_workdir
+    from harness.errors import HarnessError
+
+    try:
+        return check_workdir(value)
+    except HarnessError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 OutOpt = Annotated[Path, typer.Option(
-    "--workdir", envvar="HARNESS_WORKDIR",
+    "--workdir", envvar="HARNESS_WORKDIR", callback=_workdir,
     help="Working folder for runs, leaderboard, submissions.")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock
 
-from harness.atomic import save_npy, write_json
+from harness.atomic import ensure_free_space, save_npy, write_json
 from harness.errors import HarnessError
 from harness.features.inputs import Inputs
 from harness.paths import harness_home, safe_child
@@ -270,6 +270,7 @@ def _write_packed(folder: Path, entries: list[Features], keys: list[str],
         raise HarnessError(f"{folder.parent.parent}: entries have different feature sizes "
                            f"{sorted(dims)}; clear the cache folder")
     tmp = folder / "feat.npy.tmp"
+    ensure_free_space(folder, int(starts[-1]) * (4 * next(iter(dims), 0) + 9), str(tmp))
     table = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
                                       shape=(int(starts[-1]), dims.pop() if dims else 0))
     for e, a, b in zip(entries, starts[:-1], starts[1:]):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from harness.config_files import require
 from harness.errors import HarnessError
 from harness.postprocess.bias import apply_bias, tune_bias
 from harness.postprocess.filters import FILTERS, smooth_outputs
@@ -46,8 +47,11 @@ class PostConfig:
             FILTERS.get(self.method)
         for m in self.methods or ():
             FILTERS.get(m)
-        if self.window <= 0 or any(w <= 0 for w in self.windows):
-            raise HarnessError("windows are positive numbers of seconds")
+        require("--window", self.window, positive=True)  # NaN and inf included
+        if not self.windows:
+            raise HarnessError("--windows needs at least one window (seconds)")
+        for w in self.windows:
+            require("--windows", w, positive=True)
 
     @property
     def grid_methods(self) -> tuple[str, ...]:

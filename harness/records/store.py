@@ -15,6 +15,7 @@ whole leaderboard.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -22,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from filelock import FileLock
 
 from harness.atomic import write_text
@@ -65,9 +67,16 @@ class Result:
         Lists (e.g. ``confusion=[list(r) for r in cm]``) are stored as tuples, so a row read
         back from the store compares equal to the one written.
         """
-        object.__setattr__(self, "per_class_f1", tuple(float(x) for x in self.per_class_f1))
+        object.__setattr__(self, "per_class_f1", tuple(_number("per_class_f1", x)
+                                                       for x in self.per_class_f1))
         object.__setattr__(self, "confusion",
-                           tuple(tuple(int(x) for x in row) for row in self.confusion))
+                           tuple(tuple(_count(x) for x in row) for row in self.confusion))
+        for name, value in (("accuracy", self.accuracy), ("macro_f1", self.macro_f1),
+                            *(("per_class_f1", v) for v in self.per_class_f1)):
+            _fraction(name, value)
+        object.__setattr__(self, "n_frames", _count(self.n_frames))
+        if self.n_frames < 0 or any(x < 0 for row in self.confusion for x in row):
+            raise ValueError("a count (n_frames, confusion) is negative")
         if len(self.per_class_f1) != NUM_CLASSES:
             raise ValueError(f"per_class_f1 has {len(self.per_class_f1)} values, not 8")
         if len(self.confusion) != NUM_CLASSES or any(len(r) != NUM_CLASSES
@@ -107,8 +116,9 @@ class Result:
         if missing:
             raise ValueError(f"missing keys {sorted(missing)}")
         kw = {k: v for k, v in obj.items() if k in known}
-        kw["accuracy"], kw["macro_f1"] = float(kw["accuracy"]), float(kw["macro_f1"])
-        kw["n_frames"] = int(kw.get("n_frames", 0))
+        kw["accuracy"] = _number("accuracy", kw["accuracy"])
+        kw["macro_f1"] = _number("macro_f1", kw["macro_f1"])
+        kw["n_frames"] = _count(kw.get("n_frames", 0))
         kw["extra"] = dict(kw.get("extra") or {})
         kw["features"] = dict(kw.get("features") or {})
         return cls(**kw)
@@ -121,6 +131,28 @@ class Result:
             dataset=info.dataset, config_hash=info.config_hash or "",
             data_fingerprint=info.data_fingerprint or "", run_dir=str(run_dir),
             extra=info.row_extra(), features=info.features, created=info.finished or None)
+
+
+def _number(name: str, value: Any) -> float:
+    """A figure read from JSON: a number (not a bool, not a string a hand edit left)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise ValueError(f"{name} is not a number: {str(value)[:40]!r}")
+    return float(value)
+
+
+def _count(value: Any) -> int:
+    """A whole count (confusion cell, frames): ``3.0`` is read as 3, ``2.5`` and text refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer) \
+            or value != value or not float(value).is_integer():
+        raise ValueError(f"count is not a whole number: {str(value)[:40]!r}")
+    return int(value)
+
+
+def _fraction(name: str, value: float) -> None:
+    """Scores are fractions: a row with NaN, inf, 1e308 or -0.5 would top (or sink) every
+    column of a table, so it is refused like a truncated one."""
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a finite number in [0, 1], got {value!r}")
 
 
 def result_from_scores(scores: Scores, *, run_id: str, baseline: str, split: str, dataset: str,
@@ -182,7 +214,7 @@ def read_results(store: str | Path, *, dataset: str | None = None, baseline: str
         try:
             result = Result.from_dict(json.loads(line))
         except (ValueError, TypeError, AttributeError) as exc:
-            warnings.warn(f"{store}:{i}: skipping a corrupt leaderboard row ({exc})",
+            warnings.warn(f"{store}:{i}: skipping a corrupt leaderboard row ({str(exc)[:200]})",
                           stacklevel=2)
             continue
         if ((dataset is None or result.dataset == dataset)

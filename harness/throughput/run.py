@@ -56,6 +56,22 @@ class BenchConfig:
     data_path_workers: tuple[int, ...] | None = None
     data_path_images: int = 2048  # jpgs per timed pass (quick: 64)
 
+    def __post_init__(self) -> None:
+        """Refuse a count that cannot be measured before minutes of warm-up (a batch of 0
+        divides by zero at the end)."""
+        from harness.config_files import require
+
+        for b in self.batch_sizes:
+            require("--batch-sizes", b, minimum=1)
+        require("--repeats", self.repeats, minimum=1)
+        require("warmup", self.warmup, minimum=0)
+        require("--threads", self.threads, minimum=1)
+        require("row_budget_s", self.row_budget_s, positive=True)
+        require("epoch_windows", self.epoch_windows, minimum=1)
+        for w in self.data_path_workers or ():
+            require("data_path_workers", w, minimum=0)
+        require("data_path_images", self.data_path_images, minimum=1)
+
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
     """Measure every configured row; see ``harness.throughput`` for the fields of the result."""

@@ -62,7 +62,7 @@ def test_options_are_checked_before_any_folder_is_made(tmp_path):
         harness.extract(shard="2")
     with pytest.raises(HarnessError, match="--from DIR and --as NAME go together"):
         harness.extract(import_from=tmp_path)
-    with pytest.raises(HarnessError, match="windows are positive"):
+    with pytest.raises(HarnessError, match="--window must be positive"):
         harness.smooth("some-run", window=0)
     with pytest.raises(HarnessError, match="--windows takes seconds"):
         harness.ensemble(["a", "b"], windows="1,x")
