@@ -12,7 +12,14 @@ import pytest
 import torch
 
 from baselines import list_baselines
-from harness.throughput.models import build_model, infer_step, make_batch, model_dims, train_step
+from harness.throughput.models import (
+    build_model,
+    infer_step,
+    make_batch,
+    model_dims,
+    train_step,
+    window_steps,
+)
 
 DIMS = {"face": 256, "audio": 1024, "pose": 36}
 CPU = torch.device("cpu")
@@ -23,18 +30,21 @@ NAMES = [s.name for s in list_baselines()]
 def test_forward(benchmark, sizes, name):
     model, _ = build_model(name, DIMS, CPU, False)
     model.eval()
-    step = infer_step(model, make_batch(model_dims(name, DIMS), sizes.model_batch, CPU),
-                      contextlib.nullcontext)
+    batch = make_batch(model_dims(name, DIMS), sizes.model_batch, CPU, steps=window_steps(name))
+    step = infer_step(model, batch, contextlib.nullcontext)
     logits = benchmark.pedantic(step, rounds=sizes.model_rounds, warmup_rounds=1)
-    assert logits.shape == (sizes.model_batch, 8) and torch.isfinite(logits).all()
+    # a window baseline classifies the current frame; a sequence baseline every frame
+    shape = (sizes.model_batch, 8) if logits.dim() == 2 else \
+        (sizes.model_batch, window_steps(name), 8)
+    assert logits.shape == shape and torch.isfinite(logits).all()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_train_step(benchmark, sizes, name):
     model, _ = build_model(name, DIMS, CPU, False)
     model.train()
-    step = train_step(model, make_batch(model_dims(name, DIMS), sizes.model_batch, CPU),
-                      contextlib.nullcontext)
+    batch = make_batch(model_dims(name, DIMS), sizes.model_batch, CPU, steps=window_steps(name))
+    step = train_step(model, batch, contextlib.nullcontext)
     before = [p.detach().clone() for p in model.parameters()]
     loss = benchmark.pedantic(step, rounds=sizes.model_rounds, warmup_rounds=1)
     assert torch.isfinite(loss)

@@ -90,7 +90,8 @@ def train_step(model: nn.Module, batch: dict[str, Tensor], amp: Callable[[], obj
     def step() -> object:
         with amp():
             out = model(batch).float()  # (B, C), or (B, L, C) from a sequence baseline
-            loss = loss_fn(out.reshape(-1, out.shape[-1]), y if out.dim() == 3 else y[:, 0])
+            target = y.reshape(-1) if out.dim() == 3 else y[:, 0]  # every frame, or the current
+            loss = loss_fn(out.reshape(-1, out.shape[-1]), target)
         optimizer_step(model, opt, loss, cfg.grad_clip, scaler)
         return loss
     return step

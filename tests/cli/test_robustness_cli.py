@@ -280,7 +280,7 @@ def test_packed_feature_table_checks_space_first(tmp_path, monkeypatch):
     monkeypatch.setattr(harness.atomic, "free_bytes", lambda folder: 1 << 20)
     entry = Features(np.zeros((1000, 256), np.float32), np.zeros(1000), np.zeros(1000, bool))
     with pytest.raises(DiskFullError, match="feat.npy"):
-        _write_packed(tmp_path / "packed", [entry], ["a"])
+        _write_packed(tmp_path / "packed", [entry], ["a"], ["stamp-a"])
     assert not (tmp_path / "packed" / "feat.npy.tmp").exists()
 
 
