@@ -41,7 +41,7 @@ from harness.data.release import Release
 from harness.errors import HarnessError
 from harness.features.sources import FeatureSource
 from harness.features.timeline import frame_times
-from harness.features.windows import SourceTable, _labels_or_unknown, _table
+from harness.features.windows import SourceTable, _labels_or_unknown, _table, gather_batch
 
 #: How overlapping evaluation chunks combine.
 OVERLAPS: tuple[str, ...] = ("centre", "mean")
@@ -195,12 +195,7 @@ class ChunkSet:
         timed = any(not t.per_frame for t in self.tables.values())
         times = frame_times(np.clip(raw, 1, n[:, None]), self.fps[owner][:, None]) \
             if timed else None
-        out = {"mask": torch.from_numpy(inside).to(device)}
-        for m, table in self.tables.items():
-            rows = table.rows(table.entry[owner], raw, times, n)
-            out[m] = torch.from_numpy(np.asarray(table.packed.feat[rows])).to(device)
-            out[f"{m}_mask"] = torch.from_numpy(inside & ~table.packed.flag[rows]).to(device)
-        return out
+        return gather_batch(self.tables, owner, raw, times, n, inside, device)
 
     def observed(self, modality: str) -> np.ndarray:
         """(N,) whether each frame has its own ``modality`` observation (per-frame order)."""

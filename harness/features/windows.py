@@ -87,12 +87,7 @@ class WindowSet:
         inside = (raw >= 1) & (raw <= n[:, None])
         timed = any(not t.per_frame for t in self.tables.values())
         times = self.spec.step_times(frames, fps) if timed else None
-        out = {"mask": torch.from_numpy(inside).to(device)}
-        for m, table in self.tables.items():
-            rows = table.rows(table.entry[ni], raw, times, n)
-            out[m] = torch.from_numpy(np.asarray(table.packed.feat[rows])).to(device)
-            out[f"{m}_mask"] = torch.from_numpy(inside & ~table.packed.flag[rows]).to(device)
-        return out
+        return gather_batch(self.tables, ni, raw, times, n, inside, device)
 
     def observed(self, modality: str) -> np.ndarray:
         """(N,) whether each window's current frame has its own ``modality`` observation."""
@@ -171,3 +166,16 @@ def _labels_or_unknown(release: Release, name: str, n: int) -> np.ndarray:
 
 def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype)
+
+
+def gather_batch(tables: dict, owner: np.ndarray, raw: np.ndarray, times: np.ndarray | None,
+                 n: np.ndarray, inside: np.ndarray, device) -> dict:
+    """The batch dict of the window contract from the packed tables: ``mask`` (inside the
+    video) and, per modality, its rows and ``<m>_mask`` (inside and observed). Windows and
+    chunks both gather through it, so the two contracts read features the same way."""
+    out = {"mask": torch.from_numpy(inside).to(device)}
+    for m, table in tables.items():
+        rows = table.rows(table.entry[owner], raw, times, n)
+        out[m] = torch.from_numpy(np.asarray(table.packed.feat[rows])).to(device)
+        out[f"{m}_mask"] = torch.from_numpy(inside & ~table.packed.flag[rows]).to(device)
+    return out
