@@ -1,15 +1,17 @@
-"""Uncertainty of P_EXPR by resampling VIDEOS (frames of one video are far from independent).
+"""Uncertainty of a pooled figure (P_EXPR, P_VA, P_AU) by resampling VIDEOS (frames of one
+video are far from independent).
 
 A bootstrap replicate draws n videos with replacement; the pooled confusion matrix of the
 replicate is the per-video matrices weighted by how often each was drawn, so every replicate is
 one weighted sum (``einsum``) instead of a pass over millions of frames. Replicates run in blocks
 to bound memory, and everything is seeded: the same inputs and seed give the same interval.
-The per-video matrices are each run's own (``harness.records``: ``RunFolder.per_video_confusion``).
+The per-video matrices are each run's own (``harness.records``: ``RunFolder.per_video_confusion``);
+VA and AU resample their per-video sums and counts the same way (``metric_ci``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -88,6 +90,52 @@ def paired_bootstrap(cms_a: np.ndarray, cms_b: np.ndarray, n_boot: int = 2000, s
         - macro_f1_from_confusion(np.einsum("bv,vij->bij", w, b))
         for w in _resample_counts(a.shape[0], n_boot, seed)])
     tol = 1e-12  # identical models give differences of exactly 0 up to rounding
+    below = (np.count_nonzero(diffs <= tol) + 1) / (n_boot + 1)
+    above = (np.count_nonzero(diffs >= -tol) + 1) / (n_boot + 1)
+    return delta, float(min(1.0, 2.0 * min(below, above)))
+
+
+def bootstrap_metric(metric: Callable[[np.ndarray], np.ndarray], n_videos: int,
+                     n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """Any pooled figure of ``n_boot`` video-resampled replicates: ``metric`` maps (b, V)
+    weights (how often each video is drawn) to the b replicates' figures (VA's P_VA from its
+    per-video sums, AU's P_AU from its per-video counts). The same draws as for EXPR."""
+    if n_videos <= 0:
+        raise HarnessError("the per-video statistics hold no videos")
+    return np.concatenate([np.asarray(metric(w), np.float64).reshape(-1)
+                           for w in _resample_counts(n_videos, n_boot, seed)])
+
+
+def metric_ci(metric: Callable[[np.ndarray], np.ndarray], n_videos: int, n_boot: int = 2000,
+              seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile interval (1-alpha) of a pooled figure over videos resampled with replacement.
+
+    >>> from harness.metrics.au import au_stats
+    >>> rng = np.random.default_rng(0)
+    >>> t = [(rng.random((50, 12)) < 0.3).astype(int) for _ in range(8)]
+    >>> stats = au_stats(t, [np.where(rng.random(x.shape) < 0.8, x, 1 - x) for x in t])
+    >>> low, high = metric_ci(stats.p_au, 8, n_boot=300)
+    >>> bool(low <= stats.p_au() <= high)
+    True
+    """
+    if not 0 < alpha < 1:
+        raise HarnessError(f"alpha must be in (0, 1), got {alpha}")
+    stats = bootstrap_metric(metric, n_videos, n_boot, seed)
+    low, high = np.quantile(stats, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def paired_metric_bootstrap(metric_a: Callable[[np.ndarray], np.ndarray],
+                            metric_b: Callable[[np.ndarray], np.ndarray], n_videos: int,
+                            n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Figure of A minus B on the same videos, and the two-sided p-value of
+    ``paired_bootstrap`` (same replicates, same +1 correction), for any pooled figure."""
+    ones = np.ones((1, n_videos))
+    delta = float(np.asarray(metric_a(ones)).reshape(-1)[0]
+                  - np.asarray(metric_b(ones)).reshape(-1)[0])
+    diffs = bootstrap_metric(lambda w: np.asarray(metric_a(w)) - np.asarray(metric_b(w)),
+                             n_videos, n_boot, seed)
+    tol = 1e-12
     below = (np.count_nonzero(diffs <= tol) + 1) / (n_boot + 1)
     above = (np.count_nonzero(diffs >= -tol) + 1) / (n_boot + 1)
     return delta, float(min(1.0, 2.0 * min(below, above)))

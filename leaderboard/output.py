@@ -19,75 +19,85 @@ from leaderboard import queries
 from leaderboard.queries import Comparison, describe, interval, newest, one_data, results
 from leaderboard.render import FORMATS, render_table, rich_table
 from leaderboard.tables import Table, table1, table2
+from leaderboard.views import TaskView, view_of
 
 #: Table 2 lists the paper's baselines in the paper's order, then any others.
 PAPER_ORDER = ("current_face", "only_video", "concat_fusion", "attention_fusion")
 N_BOOT = 2000
 
 
-def table1_for(workdir: str | Path, baseline: str) -> RichTable:
+def table1_for(workdir: str | Path, baseline: str, task: str | None = None) -> RichTable:
     """Table 1 of ``baseline`` from the store in ``workdir`` (newest data and configuration),
-    as printed after ``harness run --split all``."""
-    return rich_table(table1(results(workdir, baseline=baseline), baseline))
+    as printed after ``harness run --split all`` (``task``: default ``expr``)."""
+    return rich_table(table1(results(workdir, baseline=baseline), baseline, task=task))
 
 
 def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str = "official",
                        baseline: str | None = None, dataset: str | None = None,
                        fingerprint: str | None = None, features: Mapping[str, str] | None = None,
                        fmt: str = "rich", compare: tuple[str, str] | None = None,
-                       plot: Path | None = None, ci: bool = True, over_seeds: bool = False
-                       ) -> list[RichTable | str]:
+                       plot: Path | None = None, ci: bool = True, over_seeds: bool = False,
+                       task: str | None = None) -> list[RichTable | str]:
     """The parts ``harness leaderboard`` prints, in order.
 
-    Rows are those of one data set and one data fingerprint (given, else the newest row's) whose
-    features include ``features``. ``by="baseline"`` gives Table 2 on ``split``,
-    ``by="split"`` Table 1 of ``baseline`` (default: the newest row's). ``over_seeds``: Table 2
-    rows are means ± std over training seeds (intervals only for rows of one run).
+    Rows are those of one task (``task``, default ``expr``: tables never mix tasks), one data
+    set and one data fingerprint (given, else the newest row's) whose features include
+    ``features``. ``by="baseline"`` gives Table 2 on ``split``, ``by="split"`` Table 1 of
+    ``baseline`` (default: the newest row's). ``over_seeds``: Table 2 rows are means ± std over
+    training seeds (intervals only for rows of one run).
     """
     if fmt not in FORMATS:
         raise HarnessError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    stored = queries.with_features(results(workdir, dataset=dataset, fingerprint=fingerprint),
-                                   features)
+    view = view_of(task)
+    everything = results(workdir, dataset=dataset, fingerprint=fingerprint)
+    of_task = [r for r in everything if r.task == view.task]
+    if not of_task:
+        others = sorted({r.task for r in everything})
+        raise HarnessError(f"no {view.task.upper()} results in {workdir} (it holds "
+                           f"{', '.join(t.upper() for t in others)} results); run a baseline "
+                           f"first (harness run attention_fusion --task {view.task})")
+    stored = queries.with_features(of_task, features)
     rows = one_data([r for r in stored if by != "split" or baseline in (None, r.baseline)])
     if not rows:  # the store has rows, but none with this baseline or these features
         wanted = [f"baseline {baseline}"] if by == "split" and baseline else []
         wanted += [f"{k}={v}" for k, v in (features or {}).items()]
         raise HarnessError(f"no results for {', '.join(wanted)} in {workdir}")
-    table = _table(rows, by, split, baseline, over_seeds)
+    table = _table(rows, by, split, baseline, over_seeds, view.task)
     parts: list[RichTable | str] = [rich_table(table) if fmt == "rich"
                                     else render_table(table, fmt)]
     chosen = {r.run_id: r for r in rows}
     intervals = {rid: interval(chosen[rid], N_BOOT) for rid in table.run_ids if rid in chosen} \
         if (ci or plot) else {}
     if ci and fmt in ("rich", "markdown") and any(intervals.values()):
-        parts.append(_ci_lines(table, chosen, intervals))  # pooled rows have none
+        parts.append(_ci_lines(table, chosen, intervals, view))  # pooled rows have none
     if compare:
-        parts.append(_comparison_line(_compare(stored, compare, split, rows[0]), split))
+        parts.append(_comparison_line(_compare(stored, compare, split, rows[0]), split, view))
     if plot is not None:
-        parts.append(_plot(table, chosen, intervals, plot))
+        parts.append(_plot(table, chosen, intervals, plot, view))
     return parts
 
 
 def _table(rows: list[Result], by: str, split: str, baseline: str | None,
-           over_seeds: bool = False) -> Table:
+           over_seeds: bool = False, task: str | None = None) -> Table:
     if by == "split":
         if over_seeds:
             raise HarnessError("--over-seeds pools Table 2 rows; Table 1 (--by split) has "
                                "one run per split")
-        return table1(rows, baseline or newest(rows).baseline)
+        return table1(rows, baseline or newest(rows).baseline, task=task)
     if by == "baseline":
-        return table2(rows, split, order=PAPER_ORDER, over_seeds=over_seeds)
+        return table2(rows, split, order=PAPER_ORDER, over_seeds=over_seeds, task=task)
     raise HarnessError(f"--by takes baseline or split, not {by!r}")
 
 
 def _ci_lines(table: Table, chosen: dict[str, Result],
-              intervals: dict[str, tuple[float, float] | None]) -> str:
-    lines = [f"95 % bootstrap intervals of Avg(F1) (videos resampled, {N_BOOT} replicates):"]
+              intervals: dict[str, tuple[float, float] | None], view: TaskView) -> str:
+    lines = [f"95 % bootstrap intervals of {view.metric} (videos resampled, {N_BOOT} "
+             "replicates):"]
     for name, rid in zip(table.names, table.run_ids):
         if rid in chosen and intervals.get(rid):
             low, high = intervals[rid]
-            lines.append(f"  {name}: {100 * chosen[rid].macro_f1:.1f} "
-                         f"[{100 * low:.1f}, {100 * high:.1f}]")
+            lines.append(f"  {name}: {view.shown(chosen[rid].score)} "
+                         f"[{view.shown(low)}, {view.shown(high)}]")
     return "\n".join(lines)
 
 
@@ -104,17 +114,22 @@ def _compare(stored: list[Result], pair: tuple[str, str], split: str, shown: Res
     return c
 
 
-def _comparison_line(c: Comparison, split: str) -> str:
-    return (f"{describe(c.a)} - {describe(c.b)} on {split}: macro F1 difference "
-            f"{100 * c.delta:+.1f} points, paired bootstrap p = {c.p_value:.4f} "
+def _comparison_line(c: Comparison, split: str, view: TaskView) -> str:
+    what = "macro F1" if view.confusions else view.metric
+    return (f"{describe(c.a)} - {describe(c.b)} on {split}: {what} difference "
+            f"{view.difference(c.delta)}, paired bootstrap p = {c.p_value:.4f} "
             f"(videos resampled, {c.n_boot} replicates)")
 
 
 def _plot(table: Table, chosen: dict[str, Result],
-          intervals: dict[str, tuple[float, float] | None], path: Path) -> str:
+          intervals: dict[str, tuple[float, float] | None], path: Path, view: TaskView) -> str:
     from leaderboard.plots import plot_macro_f1
 
-    entries = [(name, chosen[rid].macro_f1, *(intervals.get(rid) or (np.nan, np.nan)))
+    entries = [(name, chosen[rid].score, *(intervals.get(rid) or (np.nan, np.nan)))
                for name, rid in zip(table.names, table.run_ids) if rid in chosen]
-    plot_macro_f1(entries, path)
+    if view.confusions:
+        plot_macro_f1(entries, path)
+    else:
+        plot_macro_f1(entries, path, f"{view.metric} with 95% bootstrap CI", label=view.metric,
+                      scale=view.scale)
     return f"Plot written to {path}"

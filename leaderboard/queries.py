@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.records import Result, RunFolder, read_results, store_path, when
-from leaderboard.bootstrap import bootstrap_ci, paired_bootstrap
+from harness.tasks import DEFAULT_TASK
+from leaderboard.bootstrap import (
+    bootstrap_ci,
+    metric_ci,
+    paired_bootstrap,
+    paired_metric_bootstrap,
+)
+from leaderboard.views import view_of
 
 #: Keys of ``Result.features`` the tables know by name, in column order (others may be added:
 #: any key whose value differs between rows gets a column of its own).
@@ -111,38 +117,52 @@ def run_folder_exists(r: Result) -> bool:
 
 
 def best_run(workdir: str | Path, fingerprint: str, split: str = "official", *,
-             usable: Callable[[Result], bool] = run_folder_exists) -> Result:
-    """The run ``harness submit`` uses by default: the best macro F1 on ``split`` among the
-    runs of data ``fingerprint`` that are ``usable`` (newest first on a tie).
+             usable: Callable[[Result], bool] = run_folder_exists, task: str = "expr"
+             ) -> Result:
+    """The run ``harness submit`` uses by default: the best selection figure (EXPR macro F1,
+    P_VA, P_AU) on ``split`` among the ``task`` runs of data ``fingerprint`` that are
+    ``usable`` (newest first on a tie).
 
     The fingerprint is the release's, so a run trained on other data (ABAW5 labels when the
     release is ABAW6) is never picked, whatever its score.
     """
     rows = [r for r in read_results(store_path(workdir), split=split)
-            if r.data_fingerprint == fingerprint and usable(r)]
+            if r.data_fingerprint == fingerprint and r.task == task and usable(r)]
     if not rows:
+        option = "" if task == DEFAULT_TASK else f" --task {task}"
         raise HarnessError(f"no finished run on split {split!r} for data fingerprint "
-                           f"{fingerprint} in {workdir}; {_FIRST_RUN}")
-    return max(reversed(rows), key=lambda r: (r.macro_f1, when(r)))
+                           f"{fingerprint}{option.replace(' --', ', ')} in {workdir}; "
+                           f"{_FIRST_RUN.replace(')', option + ')')}")
+    return max(reversed(rows), key=lambda r: (r.score, when(r)))
 
 
-def per_video(result: Result) -> tuple[list[str], np.ndarray] | None:
-    """Video names and per-video confusion matrices of a row's run (None if the run is gone)."""
+def per_video(result: Result) -> tuple[list[str], Any] | None:
+    """Video names and the per-video statistics of a row's run (None if the run is gone):
+    EXPR's confusion matrices (V, 8, 8), VA's ``VAStats``, AU's ``AUStats``."""
     if not result.run_dir:
         return None
     folder = RunFolder(Path(result.run_dir))
-    return folder.per_video_confusion() if folder.has_per_video_confusion() else None
+    if view_of(result.task).confusions:
+        return folder.per_video_confusion() if folder.has_per_video_confusion() else None
+    return folder.per_video_stats() if folder.has_per_video_stats() else None
 
 
 def interval(result: Result, n_boot: int = 2000) -> tuple[float, float] | None:
-    """95 % bootstrap CI of a run's macro F1, resampling videos; None if the run is gone."""
+    """95 % bootstrap CI of a run's selection figure (EXPR macro F1, P_VA, P_AU), resampling
+    videos; None if the run is gone."""
     loaded = per_video(result)
-    return None if loaded is None else bootstrap_ci(loaded[1], n_boot=n_boot)
+    if loaded is None:
+        return None
+    view = view_of(result.task)
+    if view.confusions:
+        return bootstrap_ci(loaded[1], n_boot=n_boot)
+    return metric_ci(view.replicates(loaded[1]), len(loaded[0]), n_boot=n_boot)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Macro F1 of ``a`` minus ``b`` on the same videos, and its paired-bootstrap p-value."""
+    """The selection figure (EXPR macro F1, P_VA, P_AU) of ``a`` minus ``b`` on the same
+    videos, and its paired-bootstrap p-value."""
 
     delta: float
     p_value: float
@@ -172,6 +192,9 @@ def compare(rows: Iterable[Result], a: str, b: str, split: str, n_boot: int = 20
         raise HarnessError(
             f"--compare {a} {b} picks run {ra.run_id} twice; to compare two runs of one "
             "baseline (another recipe, other features) give their run ids (run folder names)")
+    if ra.task != rb.task:
+        raise HarnessError(f"cannot compare {a} ({ra.task.upper()}) with {b} "
+                           f"({rb.task.upper()}): a comparison is within one task")
     if ra.data_fingerprint != rb.data_fingerprint:
         raise HarnessError(
             f"cannot compare {a} and {b}: their latest runs on {split} used different data "
@@ -185,5 +208,13 @@ def compare(rows: Iterable[Result], a: str, b: str, split: str, n_boot: int = 20
             raise HarnessError(f"run folder {r.run_dir} is gone: cannot resample its videos")
         loaded.append(got)
     (names_a, cms_a), (names_b, cms_b) = loaded
-    delta, p = paired_bootstrap(cms_a, cms_b, n_boot=n_boot, names_a=names_a, names_b=names_b)
+    view = view_of(ra.task)
+    if view.confusions:
+        delta, p = paired_bootstrap(cms_a, cms_b, n_boot=n_boot, names_a=names_a,
+                                    names_b=names_b)
+    else:
+        if list(names_a) != list(names_b):
+            raise HarnessError("the two runs do not list the same videos in the same order")
+        delta, p = paired_metric_bootstrap(view.replicates(cms_a), view.replicates(cms_b),
+                                           len(names_a), n_boot=n_boot)
     return Comparison(delta, p, ra, rb, n_boot)

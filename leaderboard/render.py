@@ -2,8 +2,9 @@
 
 Markdown, LaTeX and CSV go through a ``pandas.DataFrame`` of the displayed cells: Markdown is
 ``to_markdown`` (tabulate), LaTeX is pandas' Styler (booktabs rules, bold best values, LaTeX
-escaping of labels and headers), CSV is ``to_csv``. Numbers are in % with one decimal, summary
-cells read "mean ± std", and the best value of each column is bold in Markdown and LaTeX.
+escaping of labels and headers), CSV is ``to_csv``. Numbers are in the table's unit (EXPR and
+AU F1 in % with one decimal, VA CCCs with three), summary cells read "mean ± std", and the best
+value of each column is bold in Markdown and LaTeX.
 Markdown and LaTeX paste straight into a paper.
 """
 
@@ -21,7 +22,7 @@ from tabulate import DataRow, TableFormat
 
 from harness.console import UNLIMITED_WIDTH
 from harness.errors import HarnessError
-from leaderboard.tables import COLUMNS, DECIMALS, Table
+from leaderboard.tables import Table
 
 FORMATS: tuple[str, ...] = ("rich", "markdown", "latex", "csv", "json")
 _BOLD_LATEX = "textbf: --rwrap;"  # Styler's way of writing \textbf{cell}
@@ -31,8 +32,9 @@ def _number(table: Table, i: int, j: int, pm: str, missing: str) -> str:
     v, s = table.values[i, j], table.stds[i, j]
     if math.isnan(v):
         return missing
-    text = f"{v:.{DECIMALS}f}"
-    return text if math.isnan(s) else f"{text}{pm}{s:.{DECIMALS}f}"
+    d = table.decimals
+    text = f"{v:.{d}f}"
+    return text if math.isnan(s) else f"{text}{pm}{s:.{d}f}"
 
 
 def frame(table: Table, *, pm: str = " ± ", missing: str = "–") -> pd.DataFrame:
@@ -41,7 +43,8 @@ def frame(table: Table, *, pm: str = " ± ", missing: str = "–") -> pd.DataFra
     for i, label in enumerate(table.labels):
         feats = table.features[i] if table.feature_keys else ()
         rows.append([label, *(f or missing for f in feats),
-                     *(_number(table, i, j, pm, missing) for j in range(len(COLUMNS)))])
+                     *(_number(table, i, j, pm, missing)
+                       for j in range(len(table.value_columns)))])
     return pd.DataFrame(rows, columns=list(table.columns), dtype=object)
 
 
@@ -55,7 +58,7 @@ def _markdown(table: Table) -> str:
     n_text = _text_columns(table)
     text = df.iloc[:, :n_text].map(lambda s: s.replace("|", "\\|"))
     nums = df.iloc[:, n_text:].where(~table.bold, "**" + df.iloc[:, n_text:] + "**")
-    rule = "|" + ":---|" * n_text + "---:|" * len(COLUMNS)
+    rule = "|" + ":---|" * n_text + "---:|" * len(table.value_columns)
     # GitHub pipe table written compactly (cells unpadded, alignment in the rule)
     fmt = TableFormat(lineabove=None, linebelowheader=lambda *_: rule, linebetweenrows=None,
                       linebelow=None, headerrow=DataRow("|", "|", "|"),
@@ -91,16 +94,18 @@ def _json(table: Table) -> str:
         return None if math.isnan(x) else round(float(x), 6)
 
     rows = []
+    columns = table.value_columns
     for i, label in enumerate(table.labels):
         row = {"label": label, "run_id": table.run_ids[i],
-               "values": {c: num(table.values[i, j]) for j, c in enumerate(COLUMNS)},
-               "bold": [c for j, c in enumerate(COLUMNS) if table.bold[i, j]]}
+               "values": {c: num(table.values[i, j]) for j, c in enumerate(columns)},
+               "bold": [c for j, c in enumerate(columns) if table.bold[i, j]]}
         if table.feature_keys:
             row["features"] = {k: v for k, v in zip(table.feature_keys, table.features[i]) if v}
         if not np.all(np.isnan(table.stds[i])):
-            row["std"] = {c: num(table.stds[i, j]) for j, c in enumerate(COLUMNS)}
+            row["std"] = {c: num(table.stds[i, j]) for j, c in enumerate(columns)}
         rows.append(row)
-    doc = {"title": table.title, "unit": "%", "columns": list(table.columns), "rows": rows}
+    doc = {"title": table.title, "unit": table.unit, "columns": list(table.columns),
+           "rows": rows}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -109,7 +114,7 @@ def rich_table(table: Table) -> RichTable:
     t = RichTable(title=table.title)
     for c in (table.label_header, *table.feature_headers):
         t.add_column(c)
-    for c in COLUMNS:
+    for c in table.value_columns:
         t.add_column(c, justify="right")
     cells = frame(table)
     n_text = _text_columns(table)

@@ -24,7 +24,9 @@ from harness.data.labels import CLASSES
 from harness.data.splits import SPLIT_NAMES
 from harness.errors import HarnessError
 from harness.records import Result
+from harness.tasks import DEFAULT_TASK
 from leaderboard.queries import describe, feature_order, latest, newest, one_data
+from leaderboard.views import TaskView, view_of
 
 COLUMNS: tuple[str, ...] = (*CLASSES, "Acc", "Avg(F1)")
 #: Store split names and how Table 1 labels them (the seed paper's "Split1..Split5").
@@ -59,6 +61,10 @@ class Table:
     summary_from: int | None = None  # first summary row (a rule is drawn above it)
     feature_keys: tuple[str, ...] = ()
     features: tuple[tuple[str, ...], ...] = ()
+    #: The task's value columns, decimals and unit (``leaderboard.views``); EXPR's by default.
+    value_columns: tuple[str, ...] = COLUMNS
+    decimals: int = DECIMALS
+    unit: str = "%"
 
     @property
     def feature_headers(self) -> tuple[str, ...]:
@@ -66,7 +72,7 @@ class Table:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return (self.label_header, *self.feature_headers, *COLUMNS)
+        return (self.label_header, *self.feature_headers, *self.value_columns)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -100,9 +106,9 @@ def _feature_cells(rows: Sequence[Result], keys: tuple[str, ...]) -> tuple[tuple
     return tuple(tuple(r.features.get(k, "") for k in keys) for r in rows)
 
 
-def _column_max(values: np.ndarray, rows: int) -> np.ndarray:
+def _column_max(values: np.ndarray, rows: int, decimals: int = DECIMALS) -> np.ndarray:
     """Bold mask: cells equal (at display precision) to their column's max over ``rows``."""
-    shown = np.round(values, DECIMALS)
+    shown = np.round(values, decimals)
     bold = np.zeros(values.shape, dtype=bool)
     if rows:
         with np.errstate(invalid="ignore"):
@@ -121,21 +127,37 @@ def _data_title(r: Result) -> str:
     return r.dataset + (f", data {r.data_fingerprint}" if r.data_fingerprint else "")
 
 
+def _task_rows(results: Sequence[Result], view: TaskView) -> list[Result]:
+    """The rows of the view's task only: a table never mixes tasks."""
+    return [r for r in results if r.task == view.task]
+
+
+def _of_task(view: TaskView) -> str:
+    """`` VA`` in "no VA results ..." (nothing for the default task: its messages as ever)."""
+    return "" if view.task == DEFAULT_TASK else f" {view.task.upper()}"
+
+
+def _view_kw(view: TaskView) -> dict:
+    return {"value_columns": view.columns, "decimals": view.decimals, "unit": view.unit}
+
+
 def table2(results: Sequence[Result], split: str = "official", *, dataset: str | None = None,
            fingerprint: str | None = None, order: Sequence[str] | None = None,
-           over_seeds: bool = False) -> Table:
-    """Table 2: latest run per baseline and feature configuration on ``split``, of one data
-    set and fingerprint; baselines in ``order``, else in order of first appearance.
+           over_seeds: bool = False, task: str | None = None) -> Table:
+    """Table 2: latest run per baseline and feature configuration on ``split``, of one task
+    (``task``, default ``expr``), data set and fingerprint; baselines in ``order``, else in
+    order of first appearance.
 
     ``over_seeds``: each row is instead the mean ± sample std (ddof=1) over the training seeds
     of that run's recipe (its configuration but the seed; the latest run of each seed). On a
     validation set of a few dozen videos one seed's ranking of two close systems is mostly
     luck; the seeds' spread says how much.
     """
-    rows = one_data([r for r in results if r.split == split], dataset=dataset,
-                    fingerprint=fingerprint)
+    view = view_of(task)
+    rows = one_data([r for r in _task_rows(results, view) if r.split == split],
+                    dataset=dataset, fingerprint=fingerprint)
     if not rows:
-        raise HarnessError(f"no results on split {split!r}"
+        raise HarnessError(f"no{_of_task(view)} results on split {split!r}"
                            + (f" for data set {dataset!r}" if dataset else "")
                            + (f" with data fingerprint {fingerprint}" if fingerprint else ""))
     chosen = latest(rows, key=lambda r: (r.baseline, r.feature_key))
@@ -147,20 +169,20 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
     if over_seeds:
         groups = [seed_runs(rows, r) for r in picked]
         values, stds = (np.stack(x) for x in zip(*(
-            _mean_std(np.stack([result_row(g) for g in group])) for group in groups)))
+            _mean_std(np.stack([view.values(g) for g in group])) for group in groups)))
         run_ids = tuple(group[0].run_id if len(group) == 1 else "" for group in groups)
         keys, cells = (*keys, SEEDS_KEY), tuple(
             (*c, ",".join(str(g.seed) for g in group if g.seed is not None))
             for c, group in zip(cells, groups))
     else:
-        values = np.stack([result_row(r) for r in picked])
+        values = np.stack([view.values(r) for r in picked])
         stds, run_ids = np.full(values.shape, np.nan), tuple(r.run_id for r in picked)
     return Table(
-        title=f"Expression F1 (in %) of each baseline, split {split}, {_data_title(rows[0])}"
+        title=f"{view.what} of each baseline, split {split}, {_data_title(rows[0])}"
               + (", mean ± std over training seeds" if over_seeds else ""),
         label_header="Modal", labels=tuple(r.baseline for r in picked), values=values,
-        stds=stds, bold=_column_max(values, len(picked)), run_ids=run_ids,
-        feature_keys=keys, features=cells,
+        stds=stds, bold=_column_max(values, len(picked), view.decimals), run_ids=run_ids,
+        feature_keys=keys, features=cells, **_view_kw(view),
     )
 
 
@@ -179,20 +201,22 @@ def seed_runs(rows: Sequence[Result], newest_row: Result) -> list[Result]:
 
 
 def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = None,
-           fingerprint: str | None = None) -> Table:
+           fingerprint: str | None = None, task: str | None = None) -> Table:
     """Table 1: ``baseline`` on Official and Split1..5 (latest run each), + folds mean ± std.
 
-    One data set, one fingerprint and one feature configuration: the newest row's, unless the
-    caller filtered the rows first (``queries.with_features``).
+    One task (default ``expr``), data set, fingerprint and feature configuration: the newest
+    row's, unless the caller filtered the rows first (``queries.with_features``).
     """
-    rows = one_data([r for r in results if r.baseline == baseline
+    view = view_of(task)
+    rows = one_data([r for r in _task_rows(results, view) if r.baseline == baseline
                      and r.split in TABLE1_SPLITS], dataset=dataset, fingerprint=fingerprint)
     if not rows:
-        raise HarnessError(f"no results for baseline {baseline!r} on official/fold1..fold5")
+        raise HarnessError(f"no{_of_task(view)} results for baseline {baseline!r} on "
+                           "official/fold1..fold5")
     config = newest(rows).feature_key
     chosen = latest([r for r in rows if r.feature_key == config], key=lambda r: r.split)
     splits = [s for s in TABLE1_SPLITS if s in chosen]
-    values = np.stack([result_row(chosen[s]) for s in splits])
+    values = np.stack([view.values(chosen[s]) for s in splits])
     labels, run_ids = [TABLE1_SPLITS[s] for s in splits], [chosen[s].run_id for s in splits]
     stds = np.full(values.shape, np.nan)
     n_main = len(splits)
@@ -206,10 +230,11 @@ def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = No
     keys = feature_columns(picked)
     cells = _feature_cells(picked, keys)
     return Table(
-        title=f"Expression F1 (in %) of {describe(picked[0])} on each split, "
+        title=f"{view.what} of {describe(picked[0])} on each split, "
               f"{_data_title(rows[0])}",
         label_header="Val Set", labels=tuple(labels), values=values, stds=stds,
-        bold=_column_max(values, n_main), run_ids=tuple(run_ids),
+        bold=_column_max(values, n_main, view.decimals), run_ids=tuple(run_ids),
         summary_from=n_main if len(labels) > n_main else None,
         feature_keys=keys, features=cells + cells[:1] * (len(labels) - n_main),
+        **_view_kw(view),
     )

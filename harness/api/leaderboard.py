@@ -1,4 +1,4 @@
-"""``harness.leaderboard``: the paper's Table 2 (or Table 1) from the results store.
+"""``harness.leaderboard``: the paper's Table 2 (or Table 1) from the results store, per task.
 
 Reading the store imports neither torch nor scikit-learn; a plot loads matplotlib only when
 asked for.
@@ -25,9 +25,11 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
                 dataset: str | None = None, fingerprint: str | None = None,
                 features: Sequence[str] | Mapping[str, str] | None = None, fmt: str = "rich",
                 compare: tuple[str, str] | None = None, plot: Path | None = None,
-                ci: bool = True, over_seeds: bool = False) -> Leaderboard:
-    """Rows of one data set and fingerprint (given, else the newest result's) whose features
-    include ``features`` (``["face=emonet"]`` or ``{"face": "emonet"}``)."""
+                ci: bool = True, over_seeds: bool = False, task: str | None = None
+                ) -> Leaderboard:
+    """Rows of one task (``expr`` by default, ``va``, ``au``), data set and fingerprint (given,
+    else the newest result's) whose features include ``features`` (``["face=emonet"]`` or
+    ``{"face": "emonet"}``)."""
     from leaderboard.output import leaderboard_output
     from leaderboard.queries import parse_features
 
@@ -40,4 +42,5 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
     return Leaderboard(leaderboard_output(
         workdir, by=by, split=split, baseline=baseline, dataset=dataset,
         fingerprint=fingerprint, features=wanted, fmt=fmt,
-        compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds))
+        compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds,
+        task=task))

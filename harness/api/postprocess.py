@@ -20,6 +20,7 @@ from harness.records.lifecycle import removed_if_disk_full
 @dataclass
 class SmoothConfig:
     run: str | None = None  # run folder or id (with saved logits)
+    task: str | None = None  # the run's task (expr, va, au); None: expr
     post: PostConfig = field(default_factory=lambda: PostConfig(method=DEFAULT_METHOD))
     timelines: TimelineConfig = field(default_factory=TimelineConfig)
     data: Path | None = None
@@ -31,9 +32,11 @@ class SmoothConfig:
 @dataclass
 class EnsembleConfig:
     runs: tuple[str, ...] = ()  # runs of one split (seeds), or of fold1..fold5
+    task: str | None = None  # the runs' task (expr, va, au); None: expr
     baselines: tuple[str, ...] = ()  # or: pick runs of these baselines from the store
     split: str = "all"  # with baselines: all (the latest complete fold set) or one split
-    combine: str = "logits"  # logits, probs or vote
+    #: EXPR logits (default), probs or vote; VA mean (default); AU probs (default) or logits
+    combine: str | None = None
     post: PostConfig = field(default_factory=PostConfig)
     timelines: TimelineConfig = field(default_factory=TimelineConfig)
     data: Path | None = None
@@ -46,9 +49,9 @@ class EnsembleConfig:
 POST_KEYS: dict[str, str] = {
     "window": "post.window", "sweep": "post.sweep", "methods": "post.methods",
     "windows": "post.windows", "exclude_imputed": "post.exclude_imputed",
-    "tune_bias": "post.tune_bias", "timelines": "timelines.val",
-    "test_timelines": "timelines.test", "data": "data", "workdir": "out", "quiet": "quiet",
-    "track": "track",
+    "tune_bias": "post.tune_bias", "tune_thresholds": "post.tune_thresholds",
+    "timelines": "timelines.val", "test_timelines": "timelines.test", "data": "data",
+    "workdir": "out", "quiet": "quiet", "track": "track", "task": "task",
 }
 
 
@@ -73,7 +76,7 @@ def _where(cfg: SmoothConfig | EnsembleConfig) -> Where:
 
     check_tracker(cfg.track)
     return Where(workdir=cfg.out, data=cfg.data, timelines=cfg.timelines, quiet=cfg.quiet,
-                 track=cfg.track)
+                 track=cfg.track, task=cfg.task)
 
 
 def _swept(post: PostConfig) -> PostConfig:
@@ -95,15 +98,19 @@ def smooth(run: str | None = None, *, config=None, method: str | None = None,
            tune_bias: bool | None = None, timelines: bool | None = None,
            test_timelines: bool | None = None, data: Path | None = None,
            workdir: Path | None = None, quiet: bool | None = None,
-           track: str | None = None) -> PostResult:
+           track: str | None = None, task: str | None = None,
+           tune_thresholds: bool | None = None) -> PostResult:
     """Temporal smoothing of a run's saved outputs (default: median over 3.4 s), as a derived
-    run with its own metrics, predictions and leaderboard row."""
+    run with its own metrics, predictions and leaderboard row. ``task``: the run's (EXPR by
+    default; VA values and AU logits are filtered where averaging means something, see
+    ``harness.postprocess.spaces``); ``tune_thresholds``: AU's per-AU thresholds."""
     from harness.postprocess import smooth as _smooth
 
     cfg = smooth_config(run, config=config, method=method, window=window, sweep=sweep,
                         methods=methods, windows=windows, exclude_imputed=exclude_imputed,
                         tune_bias=tune_bias, timelines=timelines, test_timelines=test_timelines,
-                        data=data, workdir=workdir, quiet=quiet, track=track)
+                        data=data, workdir=workdir, quiet=quiet, track=track, task=task,
+                        tune_thresholds=tune_thresholds)
     if cfg.run is None:
         raise HarnessError("smooth needs a run (folder or id)")
     where = _where(cfg)
@@ -132,16 +139,19 @@ def ensemble(runs: Sequence[str] | None = None, *, config=None,
              tune_bias: bool | None = None, timelines: bool | None = None,
              test_timelines: bool | None = None, data: Path | None = None,
              workdir: Path | None = None, quiet: bool | None = None,
-           track: str | None = None) -> PostResult:
+             track: str | None = None, task: str | None = None,
+             tune_thresholds: bool | None = None) -> PostResult:
     """Average (or vote) several runs' outputs, optionally smoothed, as a derived run; a fold
-    set gives the pooled out-of-fold validation."""
+    set gives the pooled out-of-fold validation. ``task``: the runs' (EXPR by default; VA
+    values are averaged, AU probabilities averaged and stored back as logits)."""
     from harness.postprocess import ensemble as _ensemble
 
     cfg = ensemble_config(runs, config=config, baseline=baseline, split=split, combine=combine,
                           smooth=smooth, window=window, sweep=sweep, methods=methods,
                           windows=windows, exclude_imputed=exclude_imputed, tune_bias=tune_bias,
                           timelines=timelines, test_timelines=test_timelines, data=data,
-                          workdir=workdir, quiet=quiet, track=track)
+                          workdir=workdir, quiet=quiet, track=track, task=task,
+                          tune_thresholds=tune_thresholds)
     where = _where(cfg)
     with removed_if_disk_full(cfg.out):  # a full disk leaves no half derived run
         derived = _ensemble(cfg.runs, baselines=cfg.baselines, split=cfg.split,

@@ -24,8 +24,11 @@ ExcludeOpt = Annotated[bool, typer.Option(
 BiasOpt = Annotated[bool, typer.Option(
     "--tune-bias", help="Per-class logit offsets chosen for macro F1 on validation (marked "
     "\\[val-tuned]; tuned out of fold on fold sets).")]
+ThresholdsOpt = Annotated[bool, typer.Option(
+    "--tune-thresholds", help="AU: one decision threshold per AU chosen for its F1 on "
+    "validation (marked \\[val-tuned]; tuned out of fold on fold sets).")]
 TimelinesOpt = Annotated[bool, typer.Option(
-    help="Per-video timeline plots of validation (truth, raw, post-processed).")]
+    help="Per-video timeline plots of validation (truth, raw, post-processed labels; EXPR).")]
 TestTimelinesOpt = Annotated[bool, typer.Option(
     "--test-timelines", help="Also plot a timeline per test video.")]
 
@@ -43,7 +46,8 @@ def smooth_cmd(
         help="Run folder or id (with saved logits); or the --config file's run.")] = None,
     config: o.ConfigOpt = None,
     method: Annotated[str, typer.Option(
-        help="Filter: mean, median, gaussian, hamming or mode (or a registered one).")]
+        help="Filter: mean, median, gaussian, hamming or mode (or a registered one); mode "
+        "needs labels (EXPR only).")]
     = "median",
     window: WindowOpt = 3.4,
     sweep: SweepOpt = False,
@@ -51,14 +55,17 @@ def smooth_cmd(
     windows: WindowsOpt = None,
     exclude_imputed: ExcludeOpt = False,
     tune_bias: BiasOpt = False,
+    tune_thresholds: ThresholdsOpt = False,
     timelines: TimelinesOpt = True,
     test_timelines: TestTimelinesOpt = False,
+    task: o.TaskOpt = "expr",
     data: o.DataOpt = None,
     workdir: o.OutOpt = Path("harness-out"),
     quiet: o.QuietOpt = False,
     track: o.TrackOpt = None,
 ) -> None:
-    """Temporal smoothing of a run's saved outputs, as a derived run (validation and test)."""
+    """Temporal smoothing of a run's saved outputs, as a derived run (validation and test):
+    EXPR class probabilities, VA values, AU probabilities."""
     from harness.api.postprocess import smooth
 
     _show(smooth(**o.given(ctx)))
@@ -76,9 +83,10 @@ def ensemble_cmd(
     split: Annotated[str, typer.Option(
         help="With --baseline: all (the latest complete fold set) or one split (the latest "
         "run of each configuration, e.g. seeds).")] = "all",
-    combine: Annotated[str, typer.Option(
-        help="logits (mean of logits), probs (mean of probabilities) or vote (labels).")]
-    = "logits",
+    combine: Annotated[str | None, typer.Option(
+        help="EXPR: logits (mean of logits, the default), probs (mean of probabilities) or "
+        "vote (labels); VA: mean (of values); AU: probs (each AU's mean probability, the "
+        "default) or logits.")] = None,
     smooth: Annotated[str | None, typer.Option(
         "--smooth", help="Then smooth with this filter (mean, median, gaussian, hamming, "
         "mode).")] = None,
@@ -88,8 +96,10 @@ def ensemble_cmd(
     windows: WindowsOpt = None,
     exclude_imputed: ExcludeOpt = False,
     tune_bias: BiasOpt = False,
+    tune_thresholds: ThresholdsOpt = False,
     timelines: TimelinesOpt = True,
     test_timelines: TestTimelinesOpt = False,
+    task: o.TaskOpt = "expr",
     data: o.DataOpt = None,
     workdir: o.OutOpt = Path("harness-out"),
     quiet: o.QuietOpt = False,

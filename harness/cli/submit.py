@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt, OutOpt, say
+from harness.cli.options import DataOpt, OutOpt, TaskOpt, say
 from harness.console import err
 
 
 def submit_cmd(
     run: Annotated[str | None, typer.Argument(
         help="Run folder or id; default: the best run on the official split.")] = None,
+    task: TaskOpt = "expr",
     data: DataOpt = None,
     workdir: OutOpt = Path("harness-out"),
     template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
@@ -24,13 +25,26 @@ def submit_cmd(
     """Write the ABAW submission file of a run (every template frame labelled), validated."""
     from harness.api.submit import submit
 
-    done = submit(run, data=data, workdir=workdir, template=template, out=out, zip=zip)
+    done = submit(run, task=task, data=data, workdir=workdir, template=template, out=out,
+                  zip=zip)
     say(f"Wrote {done.path} ({done.n_rows:,} rows) from {done.run_dir.name}; it validates.")
     if done.zip_path is not None:
         say(f"Zipped: {done.zip_path}")
     if done.test_scores is not None:
-        s = done.test_scores
-        say(f"Test macro F1 on the embedded corpus's hidden labels: {100 * s.macro_f1:.1f} "
+        say(hidden_test_line(done.test_scores))
+
+
+def hidden_test_line(s) -> str:
+    """The hidden-test figures of any task's scores (EXPR ``Scores``, ``VAScores``,
+    ``AUScores``), on one line."""
+    where = "on the embedded corpus's hidden labels"
+    if hasattr(s, "p_va"):
+        return (f"Test P_VA {where}: {s.p_va:.3f} (CCC valence {s.ccc_valence:.3f}, arousal "
+                f"{s.ccc_arousal:.3f}, {s.n_frames:,} frames)")
+    if hasattr(s, "p_au"):
+        return (f"Test P_AU {where}: {100 * s.p_au:.1f} (mean F1 of the 12 AUs in %, "
+                f"{s.n_frames:,} frames)")
+    return (f"Test macro F1 {where}: {100 * s.macro_f1:.1f} "
             f"(accuracy {100 * s.accuracy:.1f}, {s.n_frames:,} frames)")
 
 
@@ -38,12 +52,14 @@ def validate_cmd(
     file: Annotated[Path, typer.Argument(help="Submission file to check.")],
     template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
     = None,
+    task: TaskOpt = "expr",
     data: DataOpt = None,
 ) -> None:
-    """Check any submission file: header, rows, order, names, labels 0..7, duplicates."""
+    """Check any submission file: header, rows, order, names, values (EXPR labels 0..7; VA two
+    numbers in [-1, 1]; AU 12 decisions 0/1), duplicates; every problem with its line."""
     from harness.api.submit import validate
 
-    done = validate(file, template=template, data=data)
+    done = validate(file, task=task, template=template, data=data)
     if done.valid:
         say(f"{file}: valid")
         return

@@ -112,3 +112,18 @@ def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:
         names=tuple(rows.run_names),
         n_frames={name: int(k) for name, k in zip(rows.run_names, lengths)},
     )
+
+
+def hidden_test_labels(release) -> dict[str, np.ndarray] | None:
+    """The test labels of ``release``'s task per template name, where the release has them:
+    the embedded corpus keeps them in ``task.hidden_truth`` (the real Aff-Wild2 test labels are
+    not public); None for a release without them (or without a template)."""
+    from harness.paths import safe_child
+
+    task = release.task
+    folder = release.root / task.hidden_truth
+    if not folder.is_dir() or release.layout.template is None:
+        return None
+    names = release.template.names
+    arrays = task.read_files([safe_child(folder, f"{n}.txt") for n in names])
+    return dict(zip(names, arrays))

@@ -26,6 +26,7 @@ from harness.metrics import Scores
 from harness.postprocess.recipe import Outcome, PostConfig, post_process
 from harness.postprocess.smoothing_plots import plot_sweep, plot_timeline
 from harness.postprocess.source_runs import SourceSet
+from harness.postprocess.spaces import output_space
 from harness.records import (
     DERIVED,
     FrameOutputs,
@@ -59,10 +60,11 @@ class Where:
     timelines: TimelineConfig = field(default_factory=TimelineConfig)
     quiet: bool = False
     track: str | None = None  # experiment tracker (harness.tracking) the derived run logs to
+    task: str | None = None  # the task's part of the release (None: expr)
 
     def load(self) -> Release:
         if self.release is None:
-            self.release = load_release(self.data)
+            self.release = load_release(self.data, task=self.task)
         return self.release
 
 
@@ -85,7 +87,7 @@ class Derived:
     label: str
     split: str
     validation: str  # what the validation figure covers
-    scores: Scores
+    scores: Scores  # the task's: EXPR ``Scores``, ``VAScores``, ``AUScores``
     outcome: Outcome
     sset: SourceSet
     seconds: float = 0.0
@@ -97,20 +99,26 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
     t0 = time.perf_counter()
     tracker = RunTracker(where.track, where.workdir)  # refuses a missing extra before any work
     release, workdir, quiet = where.load(), where.workdir, where.quiet
-    name, val, test, timelines = inputs.name, inputs.val, inputs.test, where.timelines
+    task = release.task
+    space = output_space(task)
+    name, val, test = inputs.name, inputs.val, inputs.test
+    # timelines draw labels over time: a task without one label per frame has none to draw
+    timelines = where.timelines if space.has_labels else TimelineConfig(False, False)
     truth = {n: release.labels(n) for n in val.names}
     needs_fps = cfg.method is not None or cfg.sweep or timelines.val or timelines.test
     names = set(val.names) | set(test.names if test is not None else ())
     fps = {n: release.fps(n) for n in sorted(names)} if needs_fps else {}
-    outcome = post_process(cfg, val, test, truth, fps, sset.folds, quiet=quiet)
-    label = name + outcome.choice.label(oof=bool(sset.folds) and cfg.tune_bias) + (
+    outcome = post_process(cfg, val, test, truth, fps, sset.folds, quiet=quiet,
+                           space=None if space.has_labels else space, task=task)
+    tuned_oof = bool(sset.folds) and (cfg.tune_bias or cfg.tune_thresholds)
+    label = name + outcome.choice.label(oof=tuned_oof) + (
         VAL_TUNED if outcome.validation_tuned else "")
     recipe = recipe | {"post": outcome.choice.to_dict(), "asked": _asked(cfg)}
     folder = start(workdir, _prefix(label, sset.split, recipe), recipe, sset.split_record())
     tracker.start(folder.path, recipe)
-    labels = folder.write_outputs("val", outcome.val)
+    labels = folder.write_outputs("val", outcome.val, task)
     if outcome.test is not None:
-        folder.write_outputs("test", outcome.test)
+        folder.write_outputs("test", outcome.test, task)
     if outcome.sweep is not None:
         table, plot = folder.sweep_files
         write_text(table, outcome.sweep.table_csv())
@@ -118,7 +126,7 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
                    f"{name} on {sset.validation}")
     _timelines(folder, timelines, inputs.raw, outcome, truth, fps, (inputs.raw_label, label),
                quiet)
-    scores = evaluate(folder, truth, labels, label)
+    scores = evaluate(folder, truth, labels, label, task)
     seconds = time.perf_counter() - t0
     finish(folder, _info(release, sset, label, recipe, outcome, seconds), scores, workdir)
     tracker.finish(scores, folder.path)
@@ -126,10 +134,13 @@ def derive(sset: SourceSet, inputs: Inputs, cfg: PostConfig, recipe: dict, where
 
 
 def _asked(cfg: PostConfig) -> dict:
-    return {"method": cfg.method, "window_s": cfg.window, "sweep": cfg.sweep,
-            "methods": list(cfg.grid_methods) if cfg.sweep else None,
-            "windows_s": list(cfg.windows) if cfg.sweep else None,
-            "exclude_imputed": cfg.exclude_imputed, "tune_bias": cfg.tune_bias}
+    asked = {"method": cfg.method, "window_s": cfg.window, "sweep": cfg.sweep,
+             "methods": list(cfg.grid_methods) if cfg.sweep else None,
+             "windows_s": list(cfg.windows) if cfg.sweep else None,
+             "exclude_imputed": cfg.exclude_imputed, "tune_bias": cfg.tune_bias}
+    if cfg.tune_thresholds:  # only where asked: EXPR recipes (and their hashes) are unchanged
+        asked["tune_thresholds"] = True
+    return asked
 
 
 def _prefix(label: str, split: str, recipe: dict) -> str:
@@ -144,6 +155,7 @@ def _info(release: Release, sset: SourceSet, label: str, recipe: dict, outcome: 
     """``run.json`` of a derived run: where its numbers came from, and how honest they are."""
     return RunInfo(
         kind=DERIVED, baseline=label, split=sset.split, dataset=release.dataset,
+        task=release.task.name,
         data_root=str(release.root), data_fingerprint=release.fingerprint,
         config_hash=config_hash(recipe), features=sset.sources[0].info.features,
         sources=tuple(SourceRun(s.folder.run_id, str(s.folder.path), s.label, s.split)

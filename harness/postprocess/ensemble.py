@@ -6,6 +6,10 @@ set (see ``sources``) validation is the pooled out-of-fold estimate: each name c
 runs of the one fold that held it out (combined, when several baselines share the fold), and
 test is the combination of all runs. ORA10 (ABAW10) averaged five fold models' logits, SCLAB
 voted four fold runs.
+
+Other tasks (``harness.postprocess.spaces``): VA runs' values are averaged (``mean``); AU runs'
+probabilities are averaged per AU and stored back as logits (``probs``, the default; ``logits``
+averages the logits instead). There is no vote: neither has one label per frame.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.postprocess.filters import softmax
 from harness.postprocess.source_runs import SourceSet
+from harness.postprocess.spaces import OutputSpace
 from harness.records import FrameOutputs
 
 #: How runs are combined: ``logits`` mean of logits, ``probs`` log of the mean probabilities,
@@ -25,8 +30,10 @@ COMBINE: tuple[str, ...] = ("logits", "probs", "vote")
 _EPS = 1e-6
 
 
-def combine(outputs: Sequence[FrameOutputs], how: str = "logits") -> FrameOutputs:
-    """Frame-by-frame combination of outputs that cover the same names and frames.
+def combine(outputs: Sequence[FrameOutputs], how: str = "logits",
+            space: OutputSpace | None = None) -> FrameOutputs:
+    """Frame-by-frame combination of outputs that cover the same names and frames (``space``:
+    what the outputs are; None: EXPR's class logits).
 
     >>> a = FrameOutputs(("v",), np.array([0, 2]), np.eye(8, dtype=np.float32)[[1, 2]],
     ...                  np.array([False, True]))
@@ -35,7 +42,9 @@ def combine(outputs: Sequence[FrameOutputs], how: str = "logits") -> FrameOutput
     >>> combine([a, b]).logits.argmax(1).tolist(), combine([a, b]).imputed.tolist()
     ([1, 1], [False, True])
     """
-    if how not in COMBINE:
+    if space is not None and not space.has_labels:
+        space.check_combination(how)
+    elif how not in COMBINE:
         raise HarnessError(f"unknown combination {how!r}; choose one of {', '.join(COMBINE)}")
     if not outputs:
         raise HarnessError("nothing to combine")
@@ -44,6 +53,8 @@ def combine(outputs: Sequence[FrameOutputs], how: str = "logits") -> FrameOutput
         if other.names != first.names or not np.array_equal(other.offsets, first.offsets):
             raise HarnessError("the runs do not predict the same videos and frames: "
                                f"{_first_difference(first, other)}")
+    if space is not None and not space.has_labels:
+        return _mean_in_space(outputs, space, averaged=how != "logits")
     total = np.zeros(first.logits.shape, np.float64)  # running sums: one run in memory
     probs = np.zeros(first.logits.shape, np.float64) if how != "logits" else None
     for o in outputs:
@@ -63,6 +74,19 @@ def combine(outputs: Sequence[FrameOutputs], how: str = "logits") -> FrameOutput
     return FrameOutputs(first.names, first.offsets, scores.astype(np.float32), imputed)
 
 
+def _mean_in_space(outputs: Sequence[FrameOutputs], space: OutputSpace, averaged: bool
+                   ) -> FrameOutputs:
+    """The mean of the outputs where ``space`` averages them (``averaged``), else as they are;
+    a frame is imputed where any run imputed it."""
+    total = np.zeros(outputs[0].logits.shape, np.float64)  # running sum: one run in memory
+    for o in outputs:
+        total += space.to_average(o.logits) if averaged else o.logits
+    total /= len(outputs)
+    scores = space.from_average(total) if averaged else total
+    imputed = np.logical_or.reduce([o.imputed for o in outputs])
+    return FrameOutputs(outputs[0].names, outputs[0].offsets, scores.astype(np.float32), imputed)
+
+
 def _first_difference(a: FrameOutputs, b: FrameOutputs) -> str:
     if a.names != b.names:
         diff = sorted(set(a.names) ^ set(b.names))
@@ -72,10 +96,11 @@ def _first_difference(a: FrameOutputs, b: FrameOutputs) -> str:
     return f"{name!r} has a different number of frames"
 
 
-def ensemble_outputs(sset: SourceSet, part: str, how: str = "logits") -> FrameOutputs | None:
+def ensemble_outputs(sset: SourceSet, part: str, how: str = "logits",
+                     space: OutputSpace | None = None) -> FrameOutputs | None:
     """The combined ``part`` outputs of a source set (None: no run predicted test)."""
     if part == "val" and sset.fold_set:
-        per_fold = [combine([s.outputs("val") for s in runs], how)
+        per_fold = [combine([s.outputs("val") for s in runs], how, space)
                     for runs in sset.by_fold().values()]
         return FrameOutputs.concat(per_fold, sorted(n for p in per_fold for n in p.names))
     outs = [s.outputs(part) for s in sset.sources]
@@ -84,7 +109,7 @@ def ensemble_outputs(sset: SourceSet, part: str, how: str = "logits") -> FrameOu
     if any(o is None for o in outs):
         lacking = next(s for s, o in zip(sset.sources, outs) if o is None)
         raise HarnessError(f"run {lacking.folder.run_id} has no {part} outputs; the others do")
-    return combine(outs, how)
+    return combine(outs, how, space)
 
 
 def raw_outputs(sset: SourceSet, part: str) -> FrameOutputs | None:

@@ -20,6 +20,11 @@ frame whose window holds no observed frame falls back to all frames of its windo
 Every filter returns scores whose argmax is the new label and that can be post-processed
 again: log-probabilities for the averaging filters, logits for ``median``, log vote
 fractions for ``mode``.
+
+Other tasks' outputs (``harness.postprocess.spaces``): the averaging filters average VA's values
+themselves and each AU's probability (back to a logit); ``median`` takes the median of VA
+values and AU logits as they are; ``mode`` needs one label per frame and is refused for both,
+saying why.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 from scipy.ndimage import correlate1d
 
 from harness.errors import HarnessError
+from harness.postprocess.spaces import OutputSpace
 from harness.records import FrameOutputs
 from harness.registry import Registry
 
@@ -48,18 +54,40 @@ class TemporalFilter:
     fn: FilterFn
     averages: str  # what the window combines: probabilities, logits or labels
     description: str
+    #: The weights over a window of half-width h, for a weighted mean (None: not one). A
+    #: weighted mean applies to any task's outputs, averaged where its space says.
+    kernel: Callable[[int], np.ndarray] | None = None
 
 
 FILTERS: Registry[TemporalFilter] = Registry("post-processing method")
 
 
-def register_filter(name: str, *, averages: str, description: str
+def register_filter(name: str, *, averages: str, description: str,
+                    kernel: Callable[[int], np.ndarray] | None = None
                     ) -> Callable[[FilterFn], FilterFn]:
-    """Decorator: register ``fn`` as the temporal filter ``name``."""
+    """Decorator: register ``fn`` as the temporal filter ``name`` (``kernel``: its weights,
+    when it is a weighted mean of probabilities)."""
     def deco(fn: FilterFn) -> FilterFn:
-        FILTERS.add(name, TemporalFilter(name, fn, averages, description), owner=fn.__module__)
+        FILTERS.add(name, TemporalFilter(name, fn, averages, description, kernel),
+                    owner=fn.__module__)
         return fn
     return deco
+
+
+def check_filter(method: str, space: OutputSpace | None) -> TemporalFilter:
+    """The filter ``method``, refused (with the reason) where it does not apply to ``space``'s
+    outputs (None: EXPR's class logits, where every filter applies)."""
+    spec = FILTERS.get(method)
+    if space is None or space.has_labels:
+        return spec
+    if spec.averages == "labels":
+        raise HarnessError(f"the {method} filter takes the most frequent label in a window; it "
+                           f"does not apply to {space.task.upper()} {space.what}: "
+                           f"{space.no_labels}. Use mean, median, gaussian or hamming")
+    if spec.averages == "probabilities" and spec.kernel is None:
+        raise HarnessError(f"the {method} filter averages class probabilities in its own way; "
+                           f"it does not apply to {space.task.upper()} {space.what}")
+    return spec
 
 
 def half_width(window_s: float, fps: float) -> int:
@@ -76,14 +104,16 @@ def half_width(window_s: float, fps: float) -> int:
 
 
 def filter_video(method: str, scores: np.ndarray, window_s: float, fps: float,
-                 use: np.ndarray | None = None) -> np.ndarray:
-    """Filter one video's (n, 8) scores; ``use`` marks the frames allowed into a window.
+                 use: np.ndarray | None = None, space: OutputSpace | None = None
+                 ) -> np.ndarray:
+    """Filter one video's (n, k) outputs; ``use`` marks the frames allowed into a window;
+    ``space`` says what they are (None: EXPR's class logits).
 
     >>> x = np.log(np.eye(8)[[0, 0, 3, 0, 0]] + 0.01)
     >>> filter_video("median", x, window_s=0.2, fps=25).argmax(1).tolist()
     [0, 0, 0, 0, 0]
     """
-    spec = FILTERS.get(method)
+    spec = check_filter(method, space)
     scores = np.asarray(scores, dtype=np.float32)
     use = np.ones(scores.shape[0], bool) if use is None else np.asarray(use, bool)
     if use.shape != scores.shape[:1]:
@@ -91,17 +121,21 @@ def filter_video(method: str, scores: np.ndarray, window_s: float, fps: float,
     h = half_width(window_s, fps)
     if h == 0 or scores.shape[0] == 0:
         return scores.copy()
+    if space is not None and not space.has_labels and spec.kernel is not None:
+        averaged = weighted_mean(space.to_average(scores), spec.kernel(h), use)
+        return space.from_average(averaged).astype(np.float32)
     return spec.fn(scores, h, use).astype(np.float32)
 
 
 def smooth_outputs(outputs: FrameOutputs, method: str, window_s: float,
-                   fps: Mapping[str, float], exclude_imputed: bool = False) -> FrameOutputs:
+                   fps: Mapping[str, float], exclude_imputed: bool = False,
+                   space: OutputSpace | None = None) -> FrameOutputs:
     """The same filter applied to every video of ``outputs``, each with its own fps."""
     out = np.empty_like(outputs.logits)
     for i, name in enumerate(outputs.names):
         a, b = outputs.offsets[i], outputs.offsets[i + 1]
         use = ~outputs.imputed[a:b] if exclude_imputed else None
-        out[a:b] = filter_video(method, outputs.logits[a:b], window_s, fps[name], use)
+        out[a:b] = filter_video(method, outputs.logits[a:b], window_s, fps[name], use, space)
     return FrameOutputs(outputs.names, outputs.offsets, out, outputs.imputed)
 
 
@@ -152,12 +186,12 @@ def _log_mean_probs(kernel: Callable[[int], np.ndarray]) -> FilterFn:
     return fn
 
 
-register_filter("mean", averages="probabilities",
+register_filter("mean", averages="probabilities", kernel=_box,
                 description="box mean of class probabilities (HSE, ABAW6)")(_log_mean_probs(_box))
-register_filter("gaussian", averages="probabilities",
+register_filter("gaussian", averages="probabilities", kernel=_gaussian,
                 description="Gaussian-weighted mean of probabilities, sigma = half-width / 3"
                 )(_log_mean_probs(_gaussian))
-register_filter("hamming", averages="probabilities",
+register_filter("hamming", averages="probabilities", kernel=_hamming,
                 description="Hamming-weighted mean of probabilities (SUN, ABAW6)"
                 )(_log_mean_probs(_hamming))
 

@@ -17,8 +17,10 @@ from harness.postprocess.derived import Derived, Inputs, Where, derive
 from harness.postprocess.ensemble import COMBINE, ensemble_outputs, raw_outputs
 from harness.postprocess.recipe import DEFAULT_METHOD, PostConfig
 from harness.postprocess.source_runs import SourceSet, load_sources, pick_runs, source_set
+from harness.postprocess.spaces import output_space
 
-_PREFIX = {"logits": "ensemble", "probs": "ensemble-probs", "vote": "vote"}
+#: Label prefix of a combination that is not the task's default (which reads ``ensemble``).
+_PREFIX = {"logits": "ensemble-logits", "probs": "ensemble-probs", "vote": "vote"}
 
 
 def smooth(run: str | Path, post: PostConfig | None = None, where: Where | None = None
@@ -26,9 +28,11 @@ def smooth(run: str | Path, post: PostConfig | None = None, where: Where | None 
     """Post-process one run's saved logits into a derived run (default: median, 3.4 s)."""
     where = where or Where()
     post = post or PostConfig(method=DEFAULT_METHOD)
-    if post.method is None and not post.sweep and not post.tune_bias:
-        raise HarnessError("nothing to do: choose a filter (--method), --sweep or --tune-bias")
+    if post.method is None and not post.tunes:
+        raise HarnessError("nothing to do: choose a filter (--method), --sweep, --tune-bias "
+                           "or --tune-thresholds")
     release = where.load()
+    post.check(release.task)
     sources = load_sources([run], where.workdir, release)
     sset = source_set(sources, release)
     src = sources[0]
@@ -39,37 +43,47 @@ def smooth(run: str | Path, post: PostConfig | None = None, where: Where | None 
 
 
 def ensemble(runs: Sequence[str | Path] = (), *, baselines: Sequence[str] = (),
-             split: str = "all", combine: str = "logits", post: PostConfig | None = None,
+             split: str = "all", combine: str | None = None, post: PostConfig | None = None,
              where: Where | None = None) -> Derived:
     """Combine runs (given, or picked from the store by baseline and split), then
-    post-process; a fold set gives the pooled out-of-fold validation (split ``cv-oof``)."""
+    post-process; a fold set gives the pooled out-of-fold validation (split ``cv-oof``).
+
+    ``combine``: how runs are combined, by default the task's first way (EXPR ``logits``, VA
+    ``mean`` of values, AU ``probs``: each AU's mean probability, stored back as logits)."""
     where = where or Where()
     post = post or PostConfig()
-    if combine not in COMBINE:
+    release = where.load()
+    space = output_space(release.task)
+    combine = combine or space.default_combination
+    if space.has_labels and combine not in COMBINE:
         raise HarnessError(f"unknown combination {combine!r}; choose one of {', '.join(COMBINE)}")
+    space.check_combination(combine)
+    post.check(release.task)
     if bool(runs) == bool(baselines):
         raise HarnessError("give either runs or --baseline (with --split), not both or neither")
-    release = where.load()
     sources = (load_sources(runs, where.workdir, release) if runs
                else pick_runs(where.workdir, release, baselines, split))
     sset = source_set(sources, release)
     if not sset.fold_set and len(sources) < 2:
         raise HarnessError("an ensemble needs two or more runs of one split, or runs of "
                            "fold1..fold5")
-    val, test = ensemble_outputs(sset, "val", combine), ensemble_outputs(sset, "test", combine)
+    how = None if space.has_labels else space  # EXPR: the class-logit path as it always was
+    val = ensemble_outputs(sset, "val", combine, how)
+    test = ensemble_outputs(sset, "test", combine, how)
     raw = {p: raw_outputs(sset, p) for p in ("val", "test")}
     first = sources[0].label
     raw_label = f"{first} (its fold's model)" if sset.fold_set else first
     recipe = {"command": "ensemble", "combine": combine,
               "sources": [s.folder.run_id for s in sources]}
-    return derive(sset, Inputs(ensemble_name(sset, combine), val, test, raw, raw_label), post,
-                  recipe, where)
+    name = ensemble_name(sset, combine, space.default_combination)
+    return derive(sset, Inputs(name, val, test, raw, raw_label), post, recipe, where)
 
 
-def ensemble_name(sset: SourceSet, combine: str) -> str:
+def ensemble_name(sset: SourceSet, combine: str, default: str = "logits") -> str:
     """``ensemble(attention_fusion x5 folds, OOF)``, ``ensemble(attention_fusion x3)``,
-    ``vote(attention_fusion,current_face x5 folds, OOF)``."""
-    prefix = _PREFIX[combine]
+    ``vote(attention_fusion,current_face x5 folds, OOF)``; a task's default combination is
+    plain ``ensemble`` (AU's mean probabilities; ``ensemble-logits`` for AU's mean logits)."""
+    prefix = "ensemble" if combine == default else _PREFIX.get(combine, f"ensemble-{combine}")
     if sset.fold_set:
         labels = list(dict.fromkeys(s.label for s in sset.sources))
         return f"{prefix}({','.join(labels)} x{len(sset.by_fold())} folds, OOF)"

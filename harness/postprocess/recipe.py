@@ -22,8 +22,10 @@ import numpy as np
 from harness.config_files import require
 from harness.errors import HarnessError
 from harness.postprocess.bias import apply_bias, tune_bias
-from harness.postprocess.filters import FILTERS, smooth_outputs
+from harness.postprocess.filters import FILTERS, check_filter, smooth_outputs
+from harness.postprocess.spaces import OutputSpace
 from harness.postprocess.sweep import DEFAULT_WINDOWS, SweepResult, run_sweep
+from harness.postprocess.thresholds import apply_thresholds, tune_thresholds
 from harness.records import FrameOutputs
 
 #: Default filter and window: ORA10's median over 101 frames is 3.4 s at 30 fps.
@@ -41,6 +43,7 @@ class PostConfig:
     windows: tuple[float, ...] = DEFAULT_WINDOWS  # sweep grid of windows (seconds)
     exclude_imputed: bool = False  # only frames with an observed face enter a window
     tune_bias: bool = False  # per-class offsets chosen for macro F1
+    tune_thresholds: bool = False  # AU: one decision threshold per AU chosen for its F1
 
     def __post_init__(self) -> None:
         if self.method is not None:
@@ -57,10 +60,33 @@ class PostConfig:
     def grid_methods(self) -> tuple[str, ...]:
         return tuple(self.methods) if self.methods else tuple(FILTERS.names())
 
+    def methods_for(self, space: OutputSpace | None) -> tuple[str, ...]:
+        """The sweep's filters: those asked for, else every registered one that applies to
+        ``space``'s outputs (VA/AU: not the label filters)."""
+        if self.methods or space is None or space.has_labels:
+            return self.grid_methods
+        return tuple(m for m in FILTERS.names() if FILTERS.get(m).averages != "labels")
+
     @property
     def tunes(self) -> bool:
         """Whether anything is chosen on data (and so must be chosen honestly)."""
-        return self.sweep or self.tune_bias
+        return self.sweep or self.tune_bias or self.tune_thresholds
+
+    def check(self, task) -> None:
+        """Refuse, before any work, what does not apply to ``task``'s outputs (a
+        ``harness.tasks.Task``): mode for VA/AU, offsets outside EXPR, thresholds outside AU."""
+        from harness.postprocess.spaces import output_space
+
+        space = output_space(task)
+        for m in ([self.method] if self.method else []) + list(self.methods or ()):
+            check_filter(m, space)
+        if self.tune_bias and not task.bias_tuning:
+            raise HarnessError(f"--tune-bias shifts class probabilities before the argmax; "
+                               f"{task.name.upper()} {space.what} have no classes to shift"
+                               + (" (use --tune-thresholds)" if task.threshold_tuning else ""))
+        if self.tune_thresholds and not task.threshold_tuning:
+            raise HarnessError(f"--tune-thresholds chooses one decision threshold per AU; "
+                               f"{task.name.upper()} {space.what} have none (AU only)")
 
 
 @dataclass(frozen=True)
@@ -71,29 +97,40 @@ class Choice:
     window: float = 0.0
     exclude_imputed: bool = False
     bias: tuple[float, ...] | None = None
+    thresholds: tuple[float, ...] | None = None  # AU: per-AU probability thresholds
 
-    def apply(self, outputs: FrameOutputs, fps: Mapping[str, float]) -> FrameOutputs:
+    def apply(self, outputs: FrameOutputs, fps: Mapping[str, float],
+              space: OutputSpace | None = None) -> FrameOutputs:
         if self.method is not None:
             outputs = smooth_outputs(outputs, self.method, self.window, fps,
-                                     self.exclude_imputed)
+                                     self.exclude_imputed, space)
         if self.bias is not None:
             outputs = replace(outputs, logits=apply_bias(outputs.logits, np.array(self.bias)))
+        if self.thresholds is not None:
+            outputs = replace(outputs, logits=apply_thresholds(outputs.logits,
+                                                               np.array(self.thresholds)))
         return outputs
 
     def label(self, oof: bool = False) -> str:
-        """Suffix for a run label: ``+median(1.7s)``, ``+mean(3s,observed)+bias``."""
+        """Suffix for a run label: ``+median(1.7s)``, ``+mean(3s,observed)+bias``,
+        ``+gaussian(0.5s)+thresholds``."""
         text = ""
         if self.method is not None:
             obs = ",observed" if self.exclude_imputed else ""
             text += f"+{self.method}({self.window:g}s{obs})"
         if self.bias is not None:
             text += "+bias(oof)" if oof else "+bias"
+        if self.thresholds is not None:
+            text += "+thresholds(oof)" if oof else "+thresholds"
         return text
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "window_s": self.window,
-                "exclude_imputed": self.exclude_imputed,
-                "bias": list(self.bias) if self.bias is not None else None}
+        d = {"method": self.method, "window_s": self.window,
+             "exclude_imputed": self.exclude_imputed,
+             "bias": list(self.bias) if self.bias is not None else None}
+        if self.thresholds is not None:  # only where tuned: EXPR recipes keep their bytes
+            d["thresholds"] = list(self.thresholds)
+        return d
 
 
 @dataclass
@@ -110,51 +147,60 @@ class Outcome:
 
 def post_process(cfg: PostConfig, val: FrameOutputs, test: FrameOutputs | None,
                  truth: Mapping[str, np.ndarray], fps: Mapping[str, float],
-                 folds: Mapping[str, Sequence[str]] | None = None, quiet: bool = False
-                 ) -> Outcome:
-    """Choose and apply ``cfg`` to validation and test (out-of-fold when ``folds`` is given)."""
-    sweep = (run_sweep(val, truth, fps, cfg.grid_methods, cfg.windows, cfg.exclude_imputed,
-                       quiet=quiet) if cfg.sweep else None)
+                 folds: Mapping[str, Sequence[str]] | None = None, quiet: bool = False,
+                 space: OutputSpace | None = None, task=None) -> Outcome:
+    """Choose and apply ``cfg`` to validation and test (out-of-fold when ``folds`` is given);
+    ``space`` and ``task``: what the outputs are and how they are scored (None: EXPR's class
+    logits and macro F1)."""
+    sweep = (run_sweep(val, truth, fps, cfg.methods_for(space), cfg.windows,
+                       cfg.exclude_imputed, quiet=quiet, space=space,
+                       task=None if space is None else task) if cfg.sweep else None)
     everything = np.ones(len(sweep.names), bool) if sweep else None
-    final = choose(cfg, val, truth, fps, sweep, everything)
-    post_test = final.apply(test, fps) if test is not None else None
+    final = choose(cfg, val, truth, fps, sweep, everything, space)
+    post_test = final.apply(test, fps, space) if test is not None else None
     if not folds or not cfg.tunes:
-        return Outcome(final.apply(val, fps), post_test, final, {}, sweep,
+        return Outcome(final.apply(val, fps, space), post_test, final, {}, sweep,
                        validation_tuned=cfg.tunes)
     parts, per_fold = [], {}
     for fold, held_out in folds.items():
         held = set(held_out)
         others = [n for n in val.names if n not in held]
         keep = np.array([n not in held for n in sweep.names]) if sweep else None
-        per_fold[fold] = choose(cfg, val.select(others), truth, fps, sweep, keep)
-        parts.append(per_fold[fold].apply(val.select([n for n in val.names if n in held]), fps))
+        per_fold[fold] = choose(cfg, val.select(others), truth, fps, sweep, keep, space)
+        parts.append(per_fold[fold].apply(val.select([n for n in val.names if n in held]), fps,
+                                          space))
     return Outcome(FrameOutputs.concat(parts, val.names), post_test, final, per_fold, sweep,
                    validation_tuned=False)
 
 
 def choose(cfg: PostConfig, val: FrameOutputs, truth: Mapping[str, np.ndarray],
-           fps: Mapping[str, float], sweep: SweepResult | None, keep: np.ndarray | None
-           ) -> Choice:
-    """The filter (fixed or the sweep's best over ``keep``), then offsets tuned on ``val``."""
+           fps: Mapping[str, float], sweep: SweepResult | None, keep: np.ndarray | None,
+           space: OutputSpace | None = None) -> Choice:
+    """The filter (fixed or the sweep's best over ``keep``), then offsets (EXPR) or thresholds
+    (AU) tuned on ``val``."""
     if sweep is not None:
         method, window = sweep.best(keep)
     else:
         method, window = cfg.method, (cfg.window if cfg.method else 0.0)
     choice = Choice(method, window, cfg.exclude_imputed and method is not None)
-    if not cfg.tune_bias:
+    if not cfg.tune_bias and not cfg.tune_thresholds:
         return choice
-    smoothed = choice.apply(val, fps)
+    what = "class offsets" if cfg.tune_bias else "thresholds"
+    smoothed = choice.apply(val, fps, space)
     labelled = [n for n in smoothed.names if n in truth]
     if not labelled:
-        raise HarnessError("cannot tune class offsets: no validation video has labels")
+        raise HarnessError(f"cannot tune {what}: no validation video has labels")
     scored = smoothed.select(labelled)
     sizes = np.diff(scored.offsets)
     frame_truth = np.concatenate([_padded(truth[n], k) for n, k in zip(labelled, sizes)])
+    if cfg.tune_thresholds:
+        return replace(choice, thresholds=tuple(
+            float(t) for t in tune_thresholds(scored.logits, frame_truth)))
     return replace(choice, bias=tuple(float(b) for b in tune_bias(scored.logits, frame_truth)))
 
 
 def _padded(labels: np.ndarray, n: int) -> np.ndarray:
-    """``labels`` cut or padded with -1 (unscored) to ``n`` frames."""
-    out = np.full(n, -1, np.int64)
-    out[:min(n, labels.size)] = labels[:n]
+    """``labels`` (frames, ...) cut or padded with -1 (unscored) to ``n`` frames."""
+    out = np.full((n, *np.shape(labels)[1:]), -1, np.int64)
+    out[:min(n, len(labels))] = labels[:n]
     return out

@@ -36,22 +36,26 @@ def save_figure(fig: Figure, path: Path) -> Path:
 
 def plot_sweep(sweep: SweepResult, chosen: tuple[str | None, float], path: Path,
                title: str) -> Path:
-    """Macro F1 (%) against window (s, log scale), one line per filter, raw as a dashed line."""
+    """Macro F1 (%) against window (s, log scale), one line per filter, raw as a dashed line
+    (VA: P_VA as a CCC; AU: P_AU in %)."""
     raw, grid = sweep.scores()
+    k = sweep.scale
+    digits = 1 if k == 100.0 else 3
     fig = Figure(figsize=(7.0, 4.2))
     ax = fig.add_subplot()
     for i, method in enumerate(sweep.methods):
-        ax.plot(sweep.windows, 100 * grid[i], marker="o", label=method)
-    ax.axhline(100 * raw, color="black", linestyle="--", label=f"no filter {100 * raw:.1f}")
+        ax.plot(sweep.windows, k * grid[i], marker="o", label=method)
+    ax.axhline(k * raw, color="black", linestyle="--", label=f"no filter {k * raw:.{digits}f}")
     method, window = chosen
     if method is not None:
         i, j = sweep.methods.index(method), sweep.windows.index(window)
-        ax.plot([window], [100 * grid[i, j]], marker="*", markersize=16, color="black",
+        ax.plot([window], [k * grid[i, j]], marker="*", markersize=16, color="black",
                 linestyle="none", label=f"chosen: {method} {window:g} s")
     ax.set_xscale("log")
     ax.set_xticks(sweep.windows, [f"{w:g}" for w in sweep.windows])
     ax.set_xlabel("window (s)")
-    ax.set_ylabel("macro F1 (%)")
+    metric = "macro F1" if sweep.task is None else sweep.metric
+    ax.set_ylabel(f"{metric} (%)" if k == 100.0 else metric)
     ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return save_figure(fig, path)

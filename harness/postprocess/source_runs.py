@@ -19,6 +19,7 @@ from harness.data.release import Release
 from harness.data.splits import SPLIT_NAMES
 from harness.errors import HarnessError
 from harness.records import FrameOutputs, RunFolder, RunInfo, read_results, store_path
+from harness.tasks import DEFAULT_TASK
 
 FOLDS: tuple[str, ...] = tuple(s for s in SPLIT_NAMES if s.startswith("fold"))
 #: Split value of a fold-set run: validation is the pooled out-of-fold estimate.
@@ -98,6 +99,10 @@ def load_sources(runs: Sequence[str | Path], workdir: Path, release: Release) ->
 
 
 def check_source(src: Source, release: Release) -> None:
+    task = release.task.name
+    if src.info.task != task:
+        raise HarnessError(f"run {src.folder.run_id} is a run of task {src.info.task}, not "
+                           f"{task}: pass --task {src.info.task}")
     got = src.info.data_fingerprint
     if got != release.fingerprint:
         raise HarnessError(f"run {src.folder.run_id} was made on data with fingerprint {got}, "
@@ -154,15 +159,18 @@ def pick_runs(workdir: Path, release: Release, baselines: Sequence[str], split: 
     each configuration on ``split`` (e.g. several seeds)."""
     picked: list[Source] = []
     for baseline in baselines:
-        rows = read_results(store_path(workdir), dataset=release.dataset, baseline=baseline)
+        rows = [r for r in read_results(store_path(workdir), dataset=release.dataset,
+                                        baseline=baseline) if r.task == release.task.name]
         runs = [Source(RunFolder(Path(r.run_dir))) for r in sorted(rows, key=lambda r: r.created)]
         runs = [s for s in runs if _usable(s, release)]
         chosen = _latest_fold_set(runs) if split == "all" else _latest_per_recipe(runs, split)
         if not chosen:
             what = "complete set of fold runs" if split == "all" else f"run on {split}"
+            option = "" if release.task.name == DEFAULT_TASK else \
+                f" --task {release.task.name}"
             raise HarnessError(f"no {what} of {baseline} with saved logits for this data in "
                                f"{store_path(workdir)} (run: harness run {baseline} "
-                               f"--split {split})")
+                               f"--split {split}{option})")
         picked += chosen
     return picked
 
