@@ -19,8 +19,10 @@ from harness.metrics.au import (
     au_stats,
 )
 from harness.metrics.expr import (
+    ExprStats,
     Scores,
     confusion_matrix,
+    expr_stats,
     f1_from_confusion,
     macro_f1_from_confusion,
     scores,
@@ -37,6 +39,8 @@ from harness.metrics.va import (
 )
 
 __all__ = [
+    "ExprStats",
+    "expr_stats",
     "AU_INVALID",
     "AU_NAMES",
     "AUScores",

@@ -73,6 +73,35 @@ def scores_from_confusion(cm: np.ndarray) -> Scores:
     )
 
 
+@dataclass(frozen=True)
+class ExprStats:
+    """Per-video confusion matrices ``cms[v]`` (V, 8, 8): they add up to the pooled matrix.
+
+    ``weights`` (V,) pools videos with those multiplicities (bootstrap counts).
+    """
+
+    cms: np.ndarray  # (V, 8, 8) int64
+
+    def pooled(self, weights: np.ndarray | None = None) -> np.ndarray:
+        if weights is None:
+            return self.cms.sum(axis=0)
+        return np.einsum("...v,vij->...ij", np.asarray(weights, np.float64),
+                         self.cms.astype(np.float64))
+
+    def scores(self, weights: np.ndarray | None = None) -> Scores:
+        return scores_from_confusion(np.rint(self.pooled(weights)).astype(np.int64))
+
+
+def expr_stats(truths, preds) -> ExprStats:
+    """Per-video confusions of ``preds[v]`` against ``truths[v]`` (same lengths)."""
+    if len(truths) != len(preds):
+        raise ValueError(f"{len(truths)} truth arrays but {len(preds)} prediction arrays")
+    cms = np.zeros((len(truths), NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    for v, (t, p) in enumerate(zip(truths, preds)):
+        cms[v] = confusion_matrix(t, p)
+    return ExprStats(cms)
+
+
 def scores(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
     """P_EXPR and friends for pooled frames.
 

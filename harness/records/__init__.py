@@ -15,8 +15,10 @@ time (weights are read and written lazily), nor matplotlib until a plot is drawn
 from harness.records.evaluation import (
     evaluate,
     load_per_video_confusion,
+    load_per_video_stats,
     per_video_confusions,
     save_per_video_confusion,
+    save_per_video_stats,
 )
 from harness.records.folder import PARTS, RunFolder
 from harness.records.info import DERIVED, TRAINED, RunInfo, SourceRun, utc_now
@@ -48,10 +50,12 @@ __all__ = [
     "evaluate",
     "finish",
     "load_per_video_confusion",
+    "load_per_video_stats",
     "per_video_confusions",
     "read_results",
     "result_from_scores",
     "save_per_video_confusion",
+    "save_per_video_stats",
     "start",
     "store_path",
     "utc_now",

@@ -1,5 +1,5 @@
-"""A run's pictures: its confusion matrix and its per-class F1 (``confusion.png``,
-``per_class_f1.png`` of every run folder).
+"""A run's pictures: an EXPR run's confusion matrix and its per-class F1 (``confusion.png``,
+``per_class_f1.png``), a VA/AU run's figures (``scores.png``).
 
 Figures are made with ``matplotlib.figure.Figure`` directly (the Agg canvas), never pyplot: no
 global backend switch, no window, safe in worker processes. Every PNG goes to a temp file beside
@@ -68,6 +68,30 @@ def plot_per_class_f1(per_class_f1: Sequence[float], path: str | Path,
         ax.text(x, v + 1, f"{v:.1f}", ha="center", fontsize=8)
     ax.set_ylim(0, 100)
     ax.set_ylabel("F1 (%)")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(loc="upper right")
+    return save_png(fig, path)
+
+
+def plot_figures(figures: dict[str, float], mean: str, path: str | Path,
+                 title: str = "Scores") -> Path:
+    """A VA/AU run's figures: one bar per item (CCC per dimension, F1 per AU), in %, with
+    their mean (``figures[mean]``: P_VA, P_AU) as a dashed line. CCC may be negative."""
+    items = [k for k in figures if k != mean]
+    values = 100.0 * np.array([figures[k] for k in items], dtype=np.float64)
+    if not items or mean not in figures:
+        raise HarnessError(f"figures must hold items and their mean {mean!r}, got "
+                           f"{sorted(figures)}")
+    fig = Figure(figsize=(max(4.0, 0.6 * len(items) + 2.0), 3.8))
+    ax = fig.add_subplot()
+    ax.bar(items, values, color="tab:blue")
+    ax.axhline(100.0 * figures[mean], color="tab:red", linestyle="--",
+               label=f"{mean} {100.0 * figures[mean]:.1f}")
+    for x, v in enumerate(values):
+        ax.text(x, v + 1, f"{v:.1f}", ha="center", fontsize=8)
+    ax.set_ylim(min(0.0, float(values.min()) - 5.0), 100)
+    ax.set_ylabel("%")
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=30)
     ax.legend(loc="upper right")

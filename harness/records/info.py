@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from harness.tasks import DEFAULT_TASK
+
 #: ``RunInfo.kind`` of a run that trained (or loaded) a model.
 TRAINED = "trained"
 #: ``RunInfo.kind`` of a run made from other runs' saved outputs (no model, no checkpoint).
@@ -62,6 +64,9 @@ class RunInfo:
     split: str = _of(*_BOTH, default="")
     #: The release's data-set name (every real release is called ``affwild2``).
     dataset: str = _of(*_BOTH, default="")
+    #: The challenge the run is on (``harness.tasks``). Written only when it is not the
+    #: default, so EXPR's ``run.json`` is as before; a file without it is an EXPR run.
+    task: str = _of(*_BOTH, default=DEFAULT_TASK)
     #: Where the release was read from (informative only: a copy elsewhere is the same data).
     data_root: str | None = _of(*_BOTH)
     #: What the release's labels and template hashed to: runs on other data never compare.
@@ -112,12 +117,16 @@ class RunInfo:
     def __post_init__(self) -> None:
         if self.kind not in _BOTH:
             raise ValueError(f"kind must be {TRAINED!r} or {DERIVED!r}, not {self.kind!r}")
+        if not isinstance(self.task, str) or not self.task:
+            raise ValueError(f"task must be a task's name, not {self.task!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``run.json``: the fields of this run's kind."""
         out = {}
         for f in fields(self):
             if self.kind in f.metadata["kinds"]:
+                if f.name == "task" and self.task == DEFAULT_TASK:
+                    continue
                 value = getattr(self, f.name)
                 if f.name == "sources":
                     value = [asdict(s) for s in value]

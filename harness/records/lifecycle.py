@@ -18,10 +18,10 @@ import shutil
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from harness.atomic import free_bytes, is_disk_full
 from harness.errors import DiskFullError
-from harness.metrics import Scores
 from harness.records.folder import RunFolder
 from harness.records.info import RunInfo, utc_now
 from harness.records.store import Result, append_result, store_path
@@ -72,9 +72,10 @@ def start(workdir: Path, prefix: str, config: Mapping, split: Mapping) -> RunFol
     return folder
 
 
-def finish(folder: RunFolder, info: RunInfo, scores: Scores, workdir: Path) -> Result:
+def finish(folder: RunFolder, info: RunInfo, scores: Any, workdir: Path) -> Result:
     """Record a finished run: ``run.json``, ``metrics.json`` (figures only), and its row in
-    ``workdir``'s results store; returns that row.
+    ``workdir``'s results store; returns that row. ``scores`` are ``info.task``'s (EXPR
+    ``Scores``, VA ``VAScores``, AU ``AUScores``).
 
     ``info.finished`` and ``info.version`` are stamped here, so no caller keeps its own clock.
     """

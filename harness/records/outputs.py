@@ -1,5 +1,9 @@
 """Per-frame outputs of a model on one part (validation or test): logits in frame order.
 
+``logits`` is (frames, task.output_size): EXPR's 8 class logits, VA's 2 values already in
+[-1, 1] (after the model's tanh), AU's 12 logits (before the sigmoid). Everything that works for
+any task turns them into predictions with ``Task.decisions``; ``labels`` is EXPR's argmax.
+
 What a run predicts and what post-processing reads back, as one array per part with offsets per
 name, so filters, ensembles and label files work on whole parts without per-frame loops.
 """
@@ -11,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.data.labels import NUM_CLASSES
 from harness.errors import HarnessError
 
 
@@ -22,7 +25,7 @@ class FrameOutputs:
 
     names: tuple[str, ...]
     offsets: np.ndarray  # (n_names + 1,) int64
-    logits: np.ndarray  # (frames, 8) float32
+    logits: np.ndarray  # (frames, task.output_size) float32
     imputed: np.ndarray  # (frames,) bool
 
     @classmethod
@@ -41,9 +44,21 @@ class FrameOutputs:
                    np.asarray(imputed[order], bool))
 
     def labels(self) -> dict[str, np.ndarray]:
-        """Argmax labels of frames 1..n per name."""
+        """EXPR's argmax labels of frames 1..n per name (other tasks: ``decisions``)."""
         pred = self.logits.argmax(1)
         return {n: pred[self.offsets[i]:self.offsets[i + 1]] for i, n in enumerate(self.names)}
+
+    def decisions(self, task, thresholds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """``task.decisions`` of frames 1..n per name (``task``: a Task or its name)."""
+        from harness.tasks import get_task
+
+        pred = get_task(task).decisions(self.logits, thresholds)
+        return {n: pred[self.offsets[i]:self.offsets[i + 1]] for i, n in enumerate(self.names)}
+
+    @property
+    def width(self) -> int:
+        """Outputs per frame (the task's ``output_size``)."""
+        return int(self.logits.shape[1])
 
     def rows(self, name: str) -> slice:
         """The rows of ``name`` (frames 1..n)."""
@@ -72,7 +87,8 @@ class FrameOutputs:
         picked = [where[n] for n in names]
         counts = [s.stop - s.start for _, s in picked]
         offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        logits = [p.logits[s] for p, s in picked] or [np.zeros((0, NUM_CLASSES), np.float32)]
+        width = parts[0].width if parts else 0
+        logits = [p.logits[s] for p, s in picked] or [np.zeros((0, width), np.float32)]
         imputed = [p.imputed[s] for p, s in picked] or [np.zeros(0, bool)]
         return FrameOutputs(tuple(names), offsets, np.concatenate(logits),
                             np.concatenate(imputed))

@@ -28,26 +28,35 @@ from filelock import FileLock
 
 from harness.atomic import write_text
 from harness.data.labels import NUM_CLASSES
-from harness.metrics import Scores
 from harness.records.info import RunInfo, utc_now
+from harness.tasks import DEFAULT_TASK, Task, get_task
 
 STORE_NAME = "leaderboard.jsonl"
+#: A classification (EXPR) row's own fields; other tasks' rows hold ``figures`` instead.
+_CLASS_FIELDS = ("per_class_f1", "accuracy", "macro_f1", "confusion")
 #: Seconds to wait for another process's append before giving up with an error.
 LOCK_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
 class Result:
-    """One (run, baseline, split) evaluation: everything a table, a plot or a bootstrap needs."""
+    """One (run, baseline, split) evaluation: everything a table, a plot or a bootstrap needs.
+
+    An EXPR row (``task`` "expr", the default) carries ``per_class_f1``, ``accuracy``,
+    ``macro_f1`` and ``confusion`` as it always did, and is written exactly as before (no
+    ``task`` or ``figures`` key); its ``figures`` are derived from them. A VA or AU row carries
+    ``figures`` instead: ``{leaderboard column: value}`` of its task (VA: CCC-V, CCC-A, P_VA; AU:
+    AU1..AU26, P_AU), and no EXPR field. ``score`` is the task's selection figure either way.
+    """
 
     run_id: str
     baseline: str
     split: str
     dataset: str
-    per_class_f1: tuple[float, ...]
-    accuracy: float
-    macro_f1: float
-    confusion: tuple[tuple[int, ...], ...]
+    per_class_f1: tuple[float, ...] = ()
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    confusion: tuple[tuple[int, ...], ...] = ()
     config_hash: str = ""
     data_fingerprint: str = ""
     created: str = field(default_factory=utc_now)
@@ -60,6 +69,10 @@ class Result:
     #: "deepspectrum", "pose": "coco18", "face_fit": "cross-fitted"}``: rows that differ here
     #: are different systems, never one row of a table. Empty in rows written before it existed.
     features: dict[str, str] = field(default_factory=dict)
+    #: The run's task (``harness.tasks``); rows written before tasks existed are EXPR's.
+    task: str = DEFAULT_TASK
+    #: The task's figures by leaderboard column (EXPR: derived from the fields above).
+    figures: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Refuse malformed rows here, so the store never holds a row a table cannot show.
@@ -67,6 +80,25 @@ class Result:
         Lists (e.g. ``confusion=[list(r) for r in cm]``) are stored as tuples, so a row read
         back from the store compares equal to the one written.
         """
+        for name in ("run_id", "baseline", "split", "dataset", "task"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+        try:
+            task = get_task(self.task)
+        except KeyError as exc:
+            raise ValueError(str(exc)) from None
+        if task.classification:
+            self._check_classes(task)
+        else:
+            self._check_figures(task)
+        if not isinstance(self.features, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.features.items()):
+            raise ValueError(f"features must map names to strings, got {self.features!r}")
+
+    def _check_classes(self, task: Task) -> None:
+        """EXPR's fields, as rows always held them; ``figures`` follow from them."""
+        if self.accuracy is None or self.macro_f1 is None:
+            raise ValueError("an expr row needs accuracy and macro_f1")
         object.__setattr__(self, "per_class_f1", tuple(_number("per_class_f1", x)
                                                        for x in self.per_class_f1))
         object.__setattr__(self, "confusion",
@@ -82,12 +114,33 @@ class Result:
         if len(self.confusion) != NUM_CLASSES or any(len(r) != NUM_CLASSES
                                                      for r in self.confusion):
             raise ValueError("confusion is not 8x8")
-        for name in ("run_id", "baseline", "split", "dataset"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
-        if not isinstance(self.features, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in self.features.items()):
-            raise ValueError(f"features must map names to strings, got {self.features!r}")
+        object.__setattr__(self, "figures", task.figures(self))
+
+    def _check_figures(self, task: Task) -> None:
+        """A VA/AU row: exactly its task's figures, each finite in [-1, 1] (CCC may be
+        negative; F1 and the means of both lie inside), and none of EXPR's fields."""
+        if self.per_class_f1 or self.confusion or self.accuracy is not None \
+                or self.macro_f1 is not None:
+            raise ValueError(f"a {task.name} row holds no per_class_f1, accuracy, macro_f1 or "
+                             "confusion (its figures are in figures)")
+        figures = self.figures if isinstance(self.figures, dict) else {}
+        columns = task.leaderboard_columns
+        if set(figures) != set(columns):
+            raise ValueError(f"a {task.name} row's figures must be {', '.join(columns)}; got "
+                             f"{', '.join(map(str, figures)) or 'none'}")
+        ordered = {k: _number(k, figures[k]) for k in columns}
+        for k, v in ordered.items():
+            if not math.isfinite(v) or not -1.0 <= v <= 1.0:
+                raise ValueError(f"{k} must be a finite number in [-1, 1], got {v!r}")
+        object.__setattr__(self, "figures", ordered)
+        object.__setattr__(self, "n_frames", _count(self.n_frames))
+        if self.n_frames < 0:
+            raise ValueError("n_frames is negative")
+
+    @property
+    def score(self) -> float:
+        """The task's selection figure (EXPR macro F1, P_VA, P_AU)."""
+        return self.figures[get_task(self.task).selection_metric]
 
     @property
     def feature_key(self) -> tuple[tuple[str, str], ...]:
@@ -105,28 +158,45 @@ class Result:
         return self.extra.get("recipe")
 
     def to_json(self) -> str:
-        """One line of the store (keys sorted, no newline inside)."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        """One line of the store (keys sorted, no newline inside). An EXPR row has exactly the
+        keys it always had; a VA/AU row has ``task`` and ``figures`` and no EXPR field."""
+        d = asdict(self)
+        if get_task(self.task).classification:
+            del d["task"], d["figures"]
+        else:
+            for key in _CLASS_FIELDS:
+                del d[key]
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> Result:
         known = {f.name for f in fields(cls)}
-        missing = {"run_id", "baseline", "split", "dataset", "per_class_f1", "accuracy",
-                   "macro_f1", "confusion"} - set(obj)
+        task = obj.get("task", DEFAULT_TASK)
+        try:
+            classes = get_task(task).classification
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"task: {exc}") from None
+        required = {"run_id", "baseline", "split", "dataset"}
+        required |= set(_CLASS_FIELDS) if classes else {"figures"}
+        missing = required - set(obj)
         if missing:
             raise ValueError(f"missing keys {sorted(missing)}")
         kw = {k: v for k, v in obj.items() if k in known}
-        kw["accuracy"] = _number("accuracy", kw["accuracy"])
-        kw["macro_f1"] = _number("macro_f1", kw["macro_f1"])
+        if classes:
+            kw["accuracy"] = _number("accuracy", kw["accuracy"])
+            kw["macro_f1"] = _number("macro_f1", kw["macro_f1"])
+            kw.pop("figures", None)  # derived from the fields above
+        else:
+            kw["figures"] = dict(kw.get("figures") or {})
         kw["n_frames"] = _count(kw.get("n_frames", 0))
         kw["extra"] = dict(kw.get("extra") or {})
         kw["features"] = dict(kw.get("features") or {})
         return cls(**kw)
 
     @classmethod
-    def of_run(cls, info: RunInfo, scores: Scores, run_dir: Path) -> Result:
-        """The row of a finished run: its scores and its ``run.json``."""
-        return result_from_scores(
+    def of_run(cls, info: RunInfo, scores: Any, run_dir: Path) -> Result:
+        """The row of a finished run: its task's scores and its ``run.json``."""
+        return result_from_scores(task=info.task, scores=
             scores, run_id=Path(run_dir).name, baseline=info.baseline, split=info.split,
             dataset=info.dataset, config_hash=info.config_hash or "",
             data_fingerprint=info.data_fingerprint or "", run_dir=str(run_dir),
@@ -155,16 +225,21 @@ def _fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number in [0, 1], got {value!r}")
 
 
-def result_from_scores(scores: Scores, *, run_id: str, baseline: str, split: str, dataset: str,
+def result_from_scores(scores: Any, *, run_id: str, baseline: str, split: str, dataset: str,
                        config_hash: str = "", data_fingerprint: str = "", run_dir: str = "",
                        extra: dict[str, Any] | None = None,
                        features: dict[str, str] | None = None,
-                       created: str | None = None) -> Result:
-    """A ``Result`` from ``harness.metrics.Scores`` plus the run's identity (``created``:
-    now unless given)."""
-    return Result(run_id=run_id, baseline=baseline, split=split, dataset=dataset,
-                  per_class_f1=tuple(scores.per_class_f1), accuracy=scores.accuracy,
-                  macro_f1=scores.macro_f1, confusion=tuple(scores.confusion),
+                       created: str | None = None, task: str | Task | None = None) -> Result:
+    """A ``Result`` from a task's scores (EXPR ``harness.metrics.Scores``, VA ``VAScores``,
+    AU ``AUScores``) plus the run's identity (``created``: now unless given)."""
+    task = get_task(task)
+    if task.classification:
+        kw: dict[str, Any] = {"per_class_f1": tuple(scores.per_class_f1),
+                              "accuracy": scores.accuracy, "macro_f1": scores.macro_f1,
+                              "confusion": tuple(scores.confusion)}
+    else:
+        kw = {"task": task.name, "figures": task.figures(scores)}
+    return Result(run_id=run_id, baseline=baseline, split=split, dataset=dataset, **kw,
                   config_hash=config_hash, data_fingerprint=data_fingerprint,
                   created=created or utc_now(), run_dir=str(run_dir), n_frames=scores.n_frames,
                   extra=dict(extra or {}), features=dict(features or {}))
@@ -202,8 +277,9 @@ def append_results(store: str | Path, results: Iterable[Result]) -> None:
 
 
 def read_results(store: str | Path, *, dataset: str | None = None, baseline: str | None = None,
-                 split: str | None = None) -> list[Result]:
-    """Rows in file order (oldest first), optionally filtered; corrupt lines are skipped."""
+                 split: str | None = None, task: str | None = None) -> list[Result]:
+    """Rows in file order (oldest first), optionally filtered (``task``: one task's rows only;
+    None: every task's); corrupt lines are skipped."""
     store = Path(store)
     if not store.exists():
         return []
@@ -219,6 +295,7 @@ def read_results(store: str | Path, *, dataset: str | None = None, baseline: str
             continue
         if ((dataset is None or result.dataset == dataset)
                 and (baseline is None or result.baseline == baseline)
-                and (split is None or result.split == split)):
+                and (split is None or result.split == split)
+                and (task is None or result.task == get_task(task).name)):
             out.append(result)
     return out

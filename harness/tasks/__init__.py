@@ -14,11 +14,14 @@ reading a release never imports training or submission code.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +81,10 @@ class Task:
     smoothing: tuple[str, ...]  # temporal filters that apply to this task's outputs
     bias_tuning: bool  # per-class logit bias tuned on validation
     threshold_tuning: bool  # per-output decision thresholds tuned on validation
+    #: One class per frame (EXPR): outputs are class logits, targets class indices, and runs
+    #: keep one confusion matrix per video and plot it; the others (VA values, AU's 12 binary
+    #: labels) keep their ``video_stats`` and plot their figures.
+    classification: bool = False
     hidden_truth: Path  # the embedded corpus's test labels, relative to its root
     #: Annotated names per split of the ABAW5 release (train, val, test); VA/AU training counts
     #: are INFERRED (see harness.data.synth.tasks). Sizes the embedded corpus in proportion.
@@ -106,6 +113,53 @@ class Task:
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
         """An annotation file of ``values`` as the release writes it (header included)."""
         raise NotImplementedError
+
+    # -- scoring a run's outputs -------------------------------------------------------------
+    def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """Per-frame predictions a metric and a submission take from a run's (n, output_size)
+        outputs (EXPR: class indices; VA: values in [-1, 1]; AU: 0/1 per AU).
+
+        ``thresholds``: one probability per output, for tasks with ``threshold_tuning`` only.
+        """
+        raise NotImplementedError
+
+    def unknown(self, n: int) -> np.ndarray:
+        """``n`` frames without a label (a test name's, or beyond a file's end): the invalid
+        marker in the task's array layout."""
+        shape = (n, len(self.columns)) if self.columns else (n,)
+        return np.full(shape, self.invalid, dtype=self.dtype)
+
+    def video_stats(self, truths: Sequence[np.ndarray], preds: Sequence[np.ndarray]) -> Any:
+        """Per-video sufficient statistics of ``preds`` (``decisions``) against ``truths``
+        (release arrays, invalid markers included): what a bootstrap over videos resamples.
+        Each has ``scores(weights=None)``, the pooled figures."""
+        raise NotImplementedError
+
+    def stats_arrays(self, stats: Any) -> dict[str, np.ndarray]:
+        """``video_stats``'s result as named arrays (written to a run folder without pickle)."""
+        return {f.name: np.asarray(getattr(stats, f.name)) for f in dataclasses.fields(stats)}
+
+    def stats_from_arrays(self, arrays: Mapping[str, np.ndarray]) -> Any:
+        """The inverse of ``stats_arrays``; raises ``KeyError``/``ValueError`` on a bad file."""
+        raise NotImplementedError
+
+    def scores(self, truths: Sequence[np.ndarray], preds: Sequence[np.ndarray]) -> Any:
+        """The task's pooled scores object (EXPR ``Scores``, VA ``VAScores``, AU ``AUScores``)
+        of ``preds`` (``decisions`` of the same frames) against release ``truths``."""
+        return self.video_stats(truths, preds).scores()
+
+    def scores_from_dict(self, d: Mapping[str, Any]) -> Any:
+        """A scores object from its ``to_dict()`` (``metrics.json``)."""
+        raise NotImplementedError
+
+    def figures(self, scores: Any) -> dict[str, float]:
+        """The scores as ``{leaderboard column: value}``, in ``leaderboard_columns`` order."""
+        raise NotImplementedError
+
+    def selection(self, scores: Any) -> float:
+        """The figure a run's best epoch is chosen by (``selection_metric``; higher is better)."""
+        return self.figures(scores)[self.selection_metric]
 
     # -- lazily imported collaborators -----------------------------------------------------
     def module(self, role: str) -> ModuleType:

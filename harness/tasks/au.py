@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.valuefiles import AU_INVALID, AU_NAMES, au_text, au_valid, read_au_file
+from harness.errors import HarnessError
 from harness.tasks import AnnotationFolder, Task, register_task
 
 CHALLENGE = "AU_Detection_Challenge"
@@ -87,6 +88,40 @@ class AuTask(Task):
 
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
         return au_text(values, self.header, crlf)
+
+    def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """1 where sigmoid(logit) >= the AU's threshold (0.5 unless given: ``logit >= 0``);
+        int8, (n, 12). ``thresholds``: 12 probabilities in (0, 1)."""
+        z = np.asarray(outputs, dtype=np.float32)
+        if thresholds is None:
+            return (z >= 0).astype(np.int8)
+        t = np.asarray(thresholds, dtype=np.float64)
+        if t.shape != (len(AU_NAMES),) or not ((t > 0) & (t < 1)).all():
+            raise HarnessError(f"AU thresholds must be {len(AU_NAMES)} probabilities in (0, 1), "
+                               f"got {t.tolist()}")
+        # sigmoid(z) >= t  <=>  z >= logit(t): no overflow, same decisions
+        return (z >= np.log(t / (1.0 - t))).astype(np.int8)
+
+    def video_stats(self, truths, preds):
+        au_stats = self.module("metric").au_stats
+        return au_stats(truths, preds)
+
+    def stats_from_arrays(self, arrays):
+        AUStats = self.module("metric").AUStats
+        counts, n = np.asarray(arrays["counts"]), np.asarray(arrays["n_frames"])
+        if counts.ndim != 3 or counts.shape[1:] != (len(AU_NAMES), 3) \
+                or n.shape != counts.shape[:1]:
+            raise ValueError(f"counts {counts.shape}, n_frames {n.shape}")
+        return AUStats(counts.astype(np.int64), n.astype(np.int64))
+
+    def scores_from_dict(self, d):
+        AUScores = self.module("metric").AUScores
+        return AUScores(tuple(float(x) for x in d["per_au_f1"]), float(d["p_au"]),
+                        int(d["n_frames"]), tuple(tuple(int(x) for x in r) for r in d["counts"]))
+
+    def figures(self, scores) -> dict[str, float]:
+        return {**dict(zip(AU_NAMES, map(float, scores.per_au_f1))), "P_AU": float(scores.p_au)}
 
     def synth_labels(self, rng: np.random.Generator, timeline, fps: float) -> np.ndarray:
         """The embedded corpus's labels of one person, read off what is drawn and heard."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from harness.data.annotations import annotation_text, read_annotation_file
 from harness.data.labels import ANNOTATION_HEADER, CLASSES, INVALID, NUM_CLASSES, TEMPLATE_HEADER
+from harness.errors import HarnessError
 from harness.tasks import AnnotationFolder, Task, register_task
 
 HIDDEN = Path("synth_truth", "Test_Set")
@@ -59,6 +60,7 @@ class ExprTask(Task):
     smoothing = ("mean", "median", "gaussian", "hamming", "mode")
     bias_tuning = True
     threshold_tuning = False
+    classification = True
 
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:
         return [read_annotation_file(p) for p in paths]
@@ -77,6 +79,33 @@ class ExprTask(Task):
                 "class_counts": dict(zip(CLASSES, counts.tolist()))}
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
         return annotation_text(values, crlf=crlf)
+
+    def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """The class of the largest logit (int64, (n,))."""
+        if thresholds is not None:
+            raise HarnessError("expr decisions take no thresholds (tune class biases instead)")
+        return np.asarray(outputs).argmax(axis=1).astype(np.int64)
+
+    def video_stats(self, truths, preds):
+        expr_stats = self.module("metric").expr_stats
+        return expr_stats(truths, preds)
+
+    def stats_from_arrays(self, arrays):
+        ExprStats = self.module("metric").ExprStats
+        cms = np.asarray(arrays["cms"])
+        if cms.ndim != 3 or cms.shape[1:] != (NUM_CLASSES, NUM_CLASSES):
+            raise ValueError(f"cms of shape {cms.shape}, not (n, 8, 8)")
+        return ExprStats(cms.astype(np.int64))
+
+    def scores_from_dict(self, d):
+        Scores = self.module("metric").Scores
+        return Scores(tuple(d["per_class_f1"]), d["accuracy"], d["macro_f1"],
+                      tuple(tuple(r) for r in d["confusion"]), d["n_frames"])
+
+    def figures(self, scores) -> dict[str, float]:
+        return {**dict(zip(CLASSES, map(float, scores.per_class_f1))),
+                "Acc": float(scores.accuracy), "Avg(F1)": float(scores.macro_f1)}
 
 
 EXPR = register_task(ExprTask())

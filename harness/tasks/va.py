@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.data.valuefiles import VA_INVALID, read_va_files, va_text, va_valid
+from harness.errors import HarnessError
 from harness.tasks import AnnotationFolder, Task, register_task
 
 CHALLENGE = "VA_Estimation_Challenge"
@@ -92,6 +93,34 @@ class VaTask(Task):
 
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
         return va_text(values, self.header, crlf)
+
+    def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """The values, clipped to [-1, 1] (float32, (n, 2))."""
+        if thresholds is not None:
+            raise HarnessError("va decisions take no thresholds (values are predicted directly)")
+        return np.clip(np.asarray(outputs, dtype=np.float32), -1.0, 1.0)
+
+    def video_stats(self, truths, preds):
+        va_stats = self.module("metric").va_stats
+        return va_stats(truths, preds)
+
+    def stats_from_arrays(self, arrays):
+        VAStats = self.module("metric").VAStats
+        sums, n, shift = (np.asarray(arrays[k]) for k in ("sums", "n_frames", "shift"))
+        if sums.ndim != 3 or sums.shape[1:] != (2, 6) or n.shape != sums.shape[:1] \
+                or shift.shape != (2, 2):
+            raise ValueError(f"sums {sums.shape}, n_frames {n.shape}, shift {shift.shape}")
+        return VAStats(sums.astype(np.float64), n.astype(np.int64), shift.astype(np.float64))
+
+    def scores_from_dict(self, d):
+        VAScores = self.module("metric").VAScores
+        return VAScores(float(d["ccc_valence"]), float(d["ccc_arousal"]), float(d["p_va"]),
+                        int(d["n_frames"]), tuple(int(x) for x in d["n_valid"]))
+
+    def figures(self, scores) -> dict[str, float]:
+        return {"CCC-V": float(scores.ccc_valence), "CCC-A": float(scores.ccc_arousal),
+                "P_VA": float(scores.p_va)}
 
     def synth_labels(self, rng: np.random.Generator, timeline, fps: float) -> np.ndarray:
         """The embedded corpus's labels of one person, read off what is drawn and heard."""

@@ -33,12 +33,13 @@ TRANSITIONAL: dict[str, str] = {}
 #: ``run.json`` fields that are also ordinary words of the code base, with other meanings there
 #: (a baseline's registry name, a split's seed, a cache's version, a bench row's seconds, a
 #: synth manifest's parameters, stage-1 metadata's best epoch, a post-processing recipe's
-#: sources, StageClock's per-stage peak memory...). They count only where read off a run's
-#: record: ``info[...]``, ``info.get(...)``, ``extra[...]``, ``"x" in info``.
+#: sources, StageClock's per-stage peak memory, the task registry's name...). They count
+#: only where read off a run's record: ``info[...]``, ``info.get(...)``, ``extra[...]``,
+#: ``"x" in info``.
 ORDINARY_WORDS = frozenset({
     "kind", "baseline", "split", "dataset", "seed", "features", "window", "version", "torch",
     "seconds", "best_epoch", "parameters", "sources", "validation", "post", "stages",
-    "peak_rss_anon_mb", "ranks", "recipe"})
+    "peak_rss_anon_mb", "ranks", "recipe", "task"})
 _RECORD = re.compile(r"(^|\.)(info|extra)(\(\))?$")
 _DIRS = {"predictions", "logits", "timelines", "runs"}
 
