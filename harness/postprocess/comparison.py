@@ -36,7 +36,7 @@ def part_scores(predictions: Mapping[str, np.ndarray], truth: Mapping[str, np.nd
                 task: Task | None = None) -> Any:
     """Pooled scores of per-name predictions against per-name truth (names of ``truth`` only):
     EXPR ``Scores`` of labels; another task's scores (``task.scores``) of its decisions."""
-    if task is not None and not task.per_video_confusion:
+    if task is not None and not task.classification:
         names = list(truth)
         return task.scores([truth[n] for n in names],
                            [predictions[n][:len(truth[n])] for n in names])
@@ -117,7 +117,7 @@ def derived_report(derived: Derived, release: Release) -> list:
     rows.append(run_row(derived.folder, truth, derived.validation))
     title = f"{derived.label}: sources and derived run"
     task = release.task
-    table = (comparison_table(rows, title) if task.per_video_confusion
+    table = (comparison_table(rows, title) if task.classification
              else task_comparison_table(rows, title, task))
     parts: list = [table]
     parts += _notes(derived, task)
@@ -132,7 +132,7 @@ def _notes(derived: Derived, task: Task | None = None) -> list[str]:
     if out.sweep is not None:
         raw, grid = out.sweep.scores()
         c = out.choice
-        labels = task is None or task.per_video_confusion
+        labels = task is None or task.classification
         scale = 100.0 if labels else output_space(task).scale
         digits = 1 if scale == 100.0 else 3
         shown = lambda x: f"{scale * x:.{digits}f}"  # noqa: E731
