@@ -28,9 +28,6 @@ def _workdir(value: Path | None) -> Path | None:
 OutOpt = Annotated[Path, typer.Option(
     "--workdir", envvar="HARNESS_WORKDIR", callback=_workdir,
     help="Working folder for runs, leaderboard, submissions.")]
-TaskOpt = Annotated[str, typer.Option(
-    "--task", help="Challenge: expr (expression recognition, the default), va "
-    "(valence-arousal) or au (action units).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
 ConfigOpt = Annotated[Path | None, typer.Option(
@@ -87,6 +84,9 @@ AudioWeightsOpt = Annotated[Path | None, typer.Option(
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=0, help="Face-image decoding processes (0: decode in the main process; "
     "default: the CPUs available, at most 8, shared among torchrun ranks).")]
+TaskOpt = Annotated[str | None, typer.Option(
+    "--task", help="The challenge: expr (default), va (valence-arousal) or au (action units): "
+    "its labels, splits, head, loss, metric and test template.")]
 TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
     "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "
