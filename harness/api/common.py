@@ -30,17 +30,26 @@ def is_main() -> bool:
     return distributed.is_main()
 
 
-def load_release(data: Path | None, release: Release | None = None) -> Release:
-    """``release`` if given, else the one at ``data`` (None: the embedded corpus); under
-    torchrun only rank 0 shows the release's warnings."""
+def load_release(data: Path | None, release: Release | None = None,
+                 task: str | None = None) -> Release:
+    """``release`` if given, else ``task``'s part of the one at ``data`` (None: the embedded
+    corpus; task None: EXPR); under torchrun only rank 0 shows the release's warnings."""
     if release is not None:
+        from harness.tasks import get_task
+
+        if task is not None and release.task is not get_task(task):
+            return _load_quietly(release.root, task)
         return release
+    return _load_quietly(data, task)
+
+
+def _load_quietly(data: Path | None, task: str | None) -> Release:
     from harness.data.release import load_release as _load
 
     with warnings.catch_warnings():
         if not is_main():  # every rank reads the same release: rank 0 reports it
             warnings.simplefilter("ignore")
-        return _load(data)
+        return _load(data, task=task)
 
 
 def load_user_modules(modules: Sequence[str] | None) -> list[str]:

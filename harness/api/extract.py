@@ -40,6 +40,7 @@ FEATURE_KEYS: dict[str, str] = {
     "audio_weights": "features.audio_weights",
     "face_oof": "features.face_oof",
     "allow_missing_faces": "features.allow_missing_faces",
+    "face_from": "features.face_from",
 }
 
 

@@ -54,6 +54,8 @@ RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
     "chunk_frames": "chunk_frames",
     "folds": "folds",
     "track": "track",
+    "task": "task",
+    "va_loss": "train.va_loss",
 }
 #: Options that say where and how a recipe runs (``harness.recipes.run_recipe`` takes them).
 _RECIPE_ENV = ("data", "workdir", "quiet", "threads")
@@ -128,7 +130,7 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
                              **options)
     check_workdir(cfg.out)
-    rel = load_release(cfg.data, release)
+    rel = load_release(cfg.data, release, cfg.task)
     results = []
     for s in splits:
         one = dataclasses.replace(cfg, split=s, features=dataclasses.replace(cfg.features),

@@ -110,8 +110,20 @@ def baselines_table(infos) -> Table:
 def run_report(result) -> Table:
     """Per-class F1 of one finished run, and where its files went."""
     from harness.data.labels import CLASSES
+    from harness.tasks import get_task
 
     s = result.scores
+    task = get_task(getattr(result, "task", None))
+    if not task.classification:  # VA, AU: the task's figures (CCC or F1, in %)
+        figures = task.figures(s)
+        t = Table(title=f"{result.baseline} on {result.split} ({task.name}): "
+                  f"{task.selection_metric} {100 * figures[task.selection_metric]:.1f} "
+                  f"({s.n_frames:,} validation frames, {result.seconds:.0f} s)",
+                  caption=f"run folder: {result.run_dir}")
+        for c in figures:
+            t.add_column(c, justify="right")
+        t.add_row(*(f"{100 * f:.1f}" for f in figures.values()))
+        return t
     t = Table(title=f"{result.baseline} on {result.split}: macro F1 {100 * s.macro_f1:.1f}, "
               f"accuracy {100 * s.accuracy:.1f} ({s.n_frames:,} validation frames, "
               f"{result.seconds:.0f} s)", caption=f"run folder: {result.run_dir}")
