@@ -139,7 +139,10 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
         if on_result is not None:
             on_result(results[-1])
     table = None
-    if len(splits) > 1 and is_main():
+    from harness.tasks import get_task
+
+    # Table 1 lays out EXPR's figures; other tasks' tables are the leaderboard's (--task)
+    if len(splits) > 1 and is_main() and get_task(cfg.task).classification:
         from leaderboard.queries import results as stored
         from leaderboard.tables import table1
 
