@@ -27,6 +27,7 @@ from harness.features.modalities import MODALITIES
 from harness.features.timeline import PAPER_WINDOW, WindowSpec
 from harness.plugins import import_user_module
 from harness.registry import DuplicateEntryError, Registry, UnknownEntryError
+from harness.tasks import Task, get_task, task_names
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MODALITY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -48,6 +49,8 @@ class BaselineSpec:
     ``window`` is where the steps of a frame's window fall (the paper's 12 steps by default);
     ``sequence`` (``chunk(L)``) makes it a sequence model: it reads chunks of ``L`` consecutive
     frames and returns logits for every frame, ``(B, L, C)`` (``harness.features.chunks``).
+    ``tasks`` names the tasks whose output it can give (None: any task; its head is built
+    ``task.output_size`` wide).
     """
 
     name: str
@@ -59,6 +62,24 @@ class BaselineSpec:
     init_from: str | None = None
     window: WindowSpec = PAPER_WINDOW
     sequence: ChunkSpec | None = None
+    tasks: tuple[str, ...] | None = None
+
+    def supports(self, task: str | Task | None = None) -> bool:
+        return self.tasks is None or get_task(task).name in self.tasks
+
+    def for_task(self, dims: Mapping[str, int], task: str | Task | None = None,
+                 **kwargs) -> nn.Module:
+        """This baseline with a head ``task.output_size`` wide whose outputs the task's
+        ``activate`` brings into range (VA: tanh), as a forward hook: the state dict is the
+        builder's own, so a stage-1 head still loads into ``current_face`` as is."""
+        task = get_task(task)
+        if not self.supports(task):
+            raise HarnessError(f"baseline {self.name!r} gives no {task.name} output; it "
+                               f"supports {', '.join(self.tasks or ())}")
+        model = self.create(dims, task.output_size, **kwargs)
+        if task.activation is not None:
+            model.register_forward_hook(_activation_hook(task))
+        return model
 
     def create(self, dims: Mapping[str, int], num_classes: int = NUM_CLASSES,
                **kwargs) -> nn.Module:
@@ -133,6 +154,7 @@ def register_baseline(
     init_from: str | None = None,
     window: WindowSpec = PAPER_WINDOW,
     sequence: ChunkSpec | None = None,
+    tasks: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorate a builder ``fn(dims, num_classes=8, **kwargs) -> nn.Module`` to register it.
 
@@ -153,7 +175,7 @@ def register_baseline(
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         spec = _make_spec(name or builder.__name__, builder, modalities, description,
-                          trains, init_from, window, sequence)
+                          trains, init_from, window, sequence, tasks)
         _REGISTRY.add(spec.name, spec, owner=spec.module)
         return builder
 
@@ -162,7 +184,8 @@ def register_baseline(
 
 def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
                description: str, trains: bool, init_from: str | None,
-               window: WindowSpec, sequence: ChunkSpec | None = None) -> BaselineSpec:
+               window: WindowSpec, sequence: ChunkSpec | None = None,
+               tasks: tuple[str, ...] | None = None) -> BaselineSpec:
     """Validate one registration; errors are raised at import time, where they are cheap to fix."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"baseline name {name!r} must be letters, digits, '_', '.', '-' "
@@ -174,6 +197,12 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
                          "would ever set its weights")
     if sequence is not None and not isinstance(sequence, ChunkSpec):
         raise ValueError(f"baseline {name!r}: sequence takes chunk(L), got {sequence!r}")
+    if tasks is not None:
+        unknown = [t for t in tasks if t not in task_names()]
+        if isinstance(tasks, str) or unknown or not tasks:
+            raise ValueError(f"baseline {name!r}: tasks must be a tuple of task names "
+                             f"({', '.join(task_names())}), got {tasks!r}")
+        tasks = tuple(tasks)
     doc = (builder.__doc__ or "").strip().splitlines()
     return BaselineSpec(
         name=name,
@@ -185,7 +214,18 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
         init_from=init_from,
         window=window,
         sequence=sequence,
+        tasks=tasks,
     )
+
+
+def _activation_hook(task: Task) -> Callable:
+    """A forward hook replacing the model's output by ``task.activate(output)`` (the first
+    item of a tuple output, e.g. ``attention_fusion``'s ``return_attention``)."""
+    def hook(module: nn.Module, args: object, output: object) -> object:
+        if isinstance(output, tuple):
+            return (task.activate(output[0]), *output[1:])
+        return task.activate(output)
+    return hook
 
 
 def unregister_baseline(name: str) -> BaselineSpec:

@@ -2,8 +2,11 @@
 
 The epoch loop is ``harness.train.fit``; this module gives it the stage's batches (one
 labelled frame in ``frame_stride`` per epoch, a random phase each epoch, shuffled), its loss
-(class-weighted cross-entropy, inverse frequency on the training split in use) and its
-validation (macro F1 on one validation frame in ``val_stride``, fixed phase: deterministic).
+(the task's, ``harness.losses.task_loss``: class-weighted cross-entropy for EXPR, inverse
+frequency on the training split in use; 1 - CCC (or MSE) for VA; BCE with per-AU positive
+weights for AU) and its validation (the task's selection metric, macro F1 for EXPR, on one
+validation frame in ``val_stride``, fixed phase: deterministic). The windows' or chunks' task
+(``WindowSet.task``) says which; frames without a label never reach the loss or the metric.
 
 A sequence baseline (``register_baseline(..., sequence=chunk(L))``) trains through the same
 loop with ``SequenceStage``: chunks of ``L`` frames (``harness.features.chunks``), every labelled
@@ -28,14 +31,14 @@ from torch import Tensor, nn
 
 from harness import distributed
 from harness.config_files import require
-from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, resolve_device
 from harness.errors import HarnessError
 from harness.features.chunks import ChunkSet
 from harness.features.windows import WindowSet
+from harness.losses import VA_LOSSES, task_loss
 from harness.measure import StageClock
 from harness.metrics import scores
-from harness.train import Batch, Schedule, TrainResult, class_weights, fit
+from harness.train import Batch, Schedule, TrainResult, fit, selection_names, validation_figure
 
 #: Optimizers of the fusion stage (``TrainConfig.optimizer``); the first is the default.
 OPTIMIZERS: tuple[str, ...] = ("adamw", "sgd")
@@ -82,6 +85,8 @@ class TrainConfig:
     # ours: bf16 autocast on the CPU (training and prediction); off by default, as every
     # figure in the README was measured in fp32. See device.autocast.
     cpu_bf16: bool = False
+    # VA only (``--va-loss``): "ccc" (1 - CCC per dimension, the VA leaders' choice) or "mse".
+    va_loss: str = "ccc"
 
     def __post_init__(self) -> None:
         """Refuse values that cannot train, named as the command line spells them."""
@@ -93,6 +98,9 @@ class TrainConfig:
                     minimum=minimum)
         require("--lr", self.lr, positive=True)
         require("train.lr_factor", self.lr_factor, positive=True)
+        if self.va_loss not in VA_LOSSES:
+            raise HarnessError(f"unknown --va-loss {self.va_loss!r}: use one of "
+                               f"{', '.join(VA_LOSSES)}")
         if self.optimizer not in OPTIMIZERS:
             raise HarnessError(f"unknown optimizer {self.optimizer!r}: use one of "
                                f"{', '.join(OPTIMIZERS)}")
@@ -127,8 +135,11 @@ class WindowStage:
                 f"frame in {cfg.frame_stride}), fewer than one batch of {cfg.batch_size}: the "
                 f"model would not train; lower --batch-size or --frame-stride")
         self.val_ws = val_ws.subset(np.arange(0, len(val_ws), cfg.val_stride))
+        self.task = train_ws.task
+        self.metric, self.history_key = selection_names(self.task)
         self.labels = torch.from_numpy(train_ws.labels)
-        self.loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_ws.labels).to(device))
+        self.loss_fn = task_loss(self.task, train_ws.labels[train_ws.valid], device,
+                                 va_loss=cfg.va_loss)
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
         stride, size = self.cfg.frame_stride, self.cfg.batch_size
@@ -149,8 +160,11 @@ class WindowStage:
 
     def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
         bar.update(task, total=len(self.val_ws))
-        pred = predict(model, self.val_ws, self.cfg, on_batch=lambda n: bar.advance(task, n))
-        return scores(self.val_ws.labels, pred).macro_f1
+        if self.task.classification:
+            pred = predict(model, self.val_ws, self.cfg, on_batch=lambda n: bar.advance(task, n))
+            return scores(self.val_ws.labels, pred).macro_f1
+        out = predict_logits(model, self.val_ws, self.cfg, on_batch=lambda n: bar.advance(task, n))
+        return validation_figure(self.task, self.val_ws.labels, out)
 
 
 class SequenceStage:
@@ -159,8 +173,8 @@ class SequenceStage:
     A batch's ``targets`` are the labels of its labelled frames only (so the loop's item counts
     and rates are in labelled frames) and its ``weight`` slot holds the ``(B, L)`` mask that
     picks them out of the ``(B, L, C)`` logits: frames outside the video and invalid labels
-    never reach the loss. Class weights are the window stage's (inverse frequency on the
-    training split's labelled frames).
+    never reach the loss. The loss is the window stage's (``task_loss`` fitted on the training
+    split's labelled frames).
     """
 
     unit = "frames"
@@ -170,17 +184,19 @@ class SequenceStage:
         if cfg.chunk_batch_size < 1:
             raise HarnessError(f"chunk_batch_size must be 1 or more, got {cfg.chunk_batch_size}")
         self.train_cs, self.val_cs, self.cfg, self.device = train_cs, val_cs, cfg, device
-        labels = train_cs.frame_labels[train_cs.frame_labels >= 0].astype(np.int64)
-        if labels.size == 0:
+        self.task = train_cs.task
+        self.metric, self.history_key = selection_names(self.task)
+        labels = train_cs.labels[train_cs.frame_valid]
+        if len(labels) == 0:
             raise HarnessError("the training names have no valid label: nothing to train on")
-        self.loss_fn = nn.CrossEntropyLoss(weight=class_weights(labels).to(device))
+        self.loss_fn = task_loss(self.task, labels, device, va_loss=cfg.va_loss)
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
         owner, start = self.train_cs.train_chunks(gen)
         order = torch.randperm(owner.size, generator=gen).numpy()
         owner, start = owner[order], start[order]
         size = self.cfg.chunk_batch_size
-        n_items = int((self.train_cs.frame_labels >= 0).sum())
+        n_items = int(self.train_cs.frame_valid.sum())
 
         def generate() -> Iterator[Batch]:
             for b in range(0, owner.size, size):  # BatchNorm sees B x L frames: none dropped
@@ -188,14 +204,15 @@ class SequenceStage:
                     break  # every rank must take the same number of steps (DDP)
                 sel = distributed.local_part(np.arange(b, min(b + size, owner.size)))
                 o, s = owner[sel], start[sel]
-                targets = torch.from_numpy(self.train_cs.targets(o, s))
-                labelled = targets >= 0
+                targets = self.train_cs.targets(o, s)
+                labelled = torch.from_numpy(self.train_cs.target_mask(targets))
+                targets = torch.from_numpy(targets)
                 yield (self.train_cs.batch(o, s, self.device),
                        targets[labelled].to(self.device), labelled.to(self.device))
         return n_items, generate()
 
     def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
-        """Class-weighted cross-entropy over the labelled frames (``weight``: their mask)."""
+        """The task's loss over the labelled frames (``weight``: their mask)."""
         return self.loss_fn(logits[weight], targets)
 
     def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
@@ -203,6 +220,8 @@ class SequenceStage:
         logits = predict_chunk_logits(model, self.val_cs, self.cfg,
                                       on_batch=lambda n: bar.advance(task, n))
         labels = self.val_cs.labels
+        if not self.task.classification:
+            return validation_figure(self.task, labels, logits)
         keep = labels >= 0
         return scores(labels[keep], logits[keep].argmax(1)).macro_f1
 
@@ -213,7 +232,7 @@ def train_baseline(model: nn.Module, train_ws: WindowSet | ChunkSet,
                    on_epoch: Callable[[list[dict]], None] | None = None,
                    quiet: bool = False, clock: StageClock | None = None) -> TrainResult:
     """Train ``model`` on windows (or chunks, for a sequence baseline); returns (and loads) the
-    best state by validation macro F1."""
+    best state by the validation figure of the task's selection metric (EXPR: macro F1)."""
     device = resolve_device(cfg.device)
     model.to(device)
     stage = (SequenceStage if isinstance(train_ws, ChunkSet) else WindowStage)(
@@ -226,8 +245,9 @@ def train_baseline(model: nn.Module, train_ws: WindowSet | ChunkSet,
 @torch.inference_mode()
 def predict_logits(model: nn.Module, ws: WindowSet | ChunkSet, cfg: TrainConfig,
                    on_batch: Callable[[int], None] | None = None) -> np.ndarray:
-    """Logits ``(N, 8)`` for every window (or every frame of a ``ChunkSet``), in order; eval
-    mode, no randomness.
+    """Outputs ``(N, task.output_size)`` for every window (or every frame of a ``ChunkSet``),
+    in order (EXPR's 8 logits; VA values after the model's tanh; AU logits); eval mode, no
+    randomness.
 
     Under torchrun each rank predicts its contiguous part and every rank gets all the logits.
     """
@@ -236,7 +256,7 @@ def predict_logits(model: nn.Module, ws: WindowSet | ChunkSet, cfg: TrainConfig,
     device = next(model.parameters()).device
     model.eval()
     mine = distributed.local_part(np.arange(len(ws)))
-    out = [torch.zeros((0, NUM_CLASSES))]
+    out = [torch.zeros((0, ws.task.output_size))]
     for start in range(0, mine.size, cfg.eval_batch_size):
         sel = mine[start:start + cfg.eval_batch_size]
         with autocast(device, cpu_bf16=cfg.cpu_bf16):
@@ -256,7 +276,8 @@ def predict(model: nn.Module, ws: WindowSet, cfg: TrainConfig,
 def predict_chunk_logits(model: nn.Module, cs: ChunkSet, cfg: TrainConfig,
                          on_batch: Callable[[int], None] | None = None, shift: int = 0
                          ) -> np.ndarray:
-    """Logits ``(N, 8)`` for every frame of ``cs`` in (name, frame) order, from overlapping
+    """Outputs ``(N, task.output_size)`` for every frame of ``cs`` in (name, frame) order
+    (``predict_logits``), from overlapping
     evaluation chunks combined by the spec's overlap rule; eval mode, no randomness.
 
     ``shift`` moves the chunk grid (tests). Under torchrun every rank predicts every chunk (the
@@ -279,7 +300,7 @@ def predict_chunk_logits(model: nn.Module, cs: ChunkSet, cfg: TrainConfig,
             on_batch(added * cs.spec.eval_stride // cs.spec.frames
                      if cs.spec.overlap == "mean" else added)
     if total is None:
-        return np.zeros((0, NUM_CLASSES), np.float32)
+        return np.zeros((0, cs.task.output_size), np.float32)
     each = 1 if cs.spec.overlap == "centre" else cs.spec.frames // cs.spec.eval_stride
     if not torch.all(count == each):
         raise HarnessError(f"chunk grid: frames were predicted {int(count.min())} to "

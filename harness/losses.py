@@ -16,17 +16,23 @@ class, a value of −5 or "absent". They add nothing to the loss and receive no 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
-from torch import Tensor
+from torch import Tensor, nn
 
+from harness.errors import HarnessError
 from harness.metrics.au import AU_INVALID, AU_NAMES
+from harness.tasks import Task, get_task
 from harness.train import class_weights
 
 __all__ = [
     "VA_LOSSES",
+    "task_loss",
     "au_bce_loss",
     "au_pos_weight",
     "ccc_loss",
@@ -122,6 +128,9 @@ def va_loss(pred: Tensor, target: Tensor, kind: str = "ccc") -> Tensor:
     raise ValueError(f"unknown VA loss {kind!r}; choose one of {', '.join(VA_LOSSES)}")
 
 
+_va_loss = va_loss  # ``task_loss`` takes an argument of that name
+
+
 def au_pos_weight(labels: ArrayLike) -> Tensor:
     """Per-AU positive weight neg/pos over the valid frames of the training labels (n, 12).
 
@@ -159,3 +168,25 @@ def au_bce_loss(logits: Tensor, target: Tensor, pos_weight: Tensor | None = None
         z[valid], t[valid].to(z.dtype),
         pos_weight=None if pos_weight is None else pos_weight.to(z.device, z.dtype))
 
+
+
+def task_loss(task: str | Task | None, train_targets: np.ndarray,
+              device: torch.device | str = "cpu", *, va_loss: str = "ccc"
+              ) -> Callable[[Tensor, Tensor], Tensor]:
+    """The loss a stage trains ``task`` with, fitted on its training split's valid targets:
+    EXPR's class-weighted cross-entropy (``nn.CrossEntropyLoss`` with ``class_weights``, as
+    every EXPR stage computed it), VA's ``va_loss`` ("ccc" or "mse", on values already in
+    [-1, 1]), AU's BCE on logits with ``au_pos_weight``. Returns ``loss(outputs, targets)``.
+    """
+    task = get_task(task)
+    if task.classification:
+        return nn.CrossEntropyLoss(weight=class_weights(train_targets).to(device))
+    if task.loss in VA_LOSSES:
+        if va_loss not in VA_LOSSES:
+            raise HarnessError(f"unknown VA loss {va_loss!r}; choose one of "
+                               f"{', '.join(VA_LOSSES)}")
+        return partial(_va_loss, kind=va_loss)
+    if task.loss == "bce":
+        weight = au_pos_weight(train_targets).to(device)
+        return lambda logits, targets: au_bce_loss(logits, targets, weight)
+    raise HarnessError(f"task {task.name!r}: no training loss named {task.loss!r}")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines import create_baseline, get_baseline
+from baselines import get_baseline
 from harness import distributed
 from harness.config_files import require
 from harness.console import err
@@ -41,11 +41,12 @@ from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
 from harness.features.windows import WindowSet, build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
+from harness.losses import VA_LOSSES
 from harness.measure import StageClock
-from harness.metrics import Scores
 from harness.paths import file_digest
 from harness.records import TRAINED, FrameOutputs, RunFolder, RunInfo, evaluate, finish, start
 from harness.records.lifecycle import removed_if_disk_full
+from harness.tasks import DEFAULT_TASK, get_task
 from harness.tracking import RunTracker
 from harness.train import TrainState, count_parameters
 
@@ -72,6 +73,9 @@ class RunConfig:
     # (what ``harness tune`` searches beside the training settings).
     model: dict[str, Any] = field(default_factory=dict)
     track: str | None = None  # experiment tracker (harness.tracking): never changes a result
+    # The challenge (``harness.tasks``): its labels, splits, head size, loss, selection metric
+    # and test template. EXPR's configs, keys and figures are as they were before tasks.
+    task: str = DEFAULT_TASK
 
     def __post_init__(self) -> None:
         """Refuse a bad split or count before any folder is made."""
@@ -79,6 +83,13 @@ class RunConfig:
         require("--threads", self.threads, minimum=1)
         require("--window-frames", self.window_frames, minimum=1)
         require("--chunk-frames", self.chunk_frames, minimum=1)
+        task = get_task(self.task)  # an unknown name lists the tasks
+        self.task = task.name
+        if self.train.va_loss != TrainConfig.va_loss and task.loss not in VA_LOSSES:
+            raise HarnessError(f"--va-loss applies to a task trained on values (va); this run "
+                               f"is {task.name}'s")
+        if self.features.face_from is not None:
+            get_task(self.features.face_from)
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
@@ -106,6 +117,12 @@ class RunConfig:
             d["train"].pop("chunk_batch_size")
         if not self.model:  # likewise
             d.pop("model")
+        if self.task == DEFAULT_TASK:  # likewise (tasks)
+            d.pop("task")
+        if self.train.va_loss == TrainConfig.va_loss:
+            d["train"].pop("va_loss")
+        if self.features.face_from is None:
+            d["features"].pop("face_from")
         return d
 
 
@@ -114,14 +131,15 @@ class RunResult:
     run_dir: Path
     baseline: str
     split: str
-    scores: Scores
+    scores: Any  # the task's (EXPR ``Scores``, VA ``VAScores``, AU ``AUScores``)
     seconds: float
     best_epoch: int | None
     n_test_frames: int
+    task: str = DEFAULT_TASK
 
 
 def run(baseline: str, split: str = "official", **kwargs) -> RunResult:
-    """Run one baseline on one split. ``kwargs`` are ``RunConfig`` fields.
+    """Run one baseline on one split. ``kwargs`` are ``RunConfig`` fields (``task="va"``...).
 
     >>> result = run("attention_fusion", split="official")   # doctest: +SKIP
     >>> round(result.scores.macro_f1, 3)                      # doctest: +SKIP
@@ -149,13 +167,20 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
     cfg.quiet = cfg.quiet or not main
     tracker = RunTracker(cfg.track if main else None, cfg.out)  # refuses a missing extra now
     spec = get_baseline(cfg.baseline)
+    task = get_task(cfg.task)
+    if not spec.supports(task):
+        raise HarnessError(f"baseline {spec.name!r} gives no {task.name} output; it supports "
+                           f"{', '.join(spec.tasks or ())}")
     window = _window(spec.window, cfg.window_frames)
     chunks = _chunks(spec.sequence, cfg.chunk_frames)
     _check_model_args(spec, cfg.model)
     cfg.train.device = cfg.features.device
     clock = StageClock()
     with clock.stage("features"):
-        release = release if release is not None else load_release(cfg.data)
+        release = release if release is not None else load_release(cfg.data, task=task)
+        if release.task is not task:
+            raise HarnessError(f"the release was read for {release.task.name}, the run is "
+                               f"{task.name}'s")
         resumed = distributed.broadcast(_resumable(cfg, release) if main else None)
         split = _split(cfg, release, resumed)
         sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
@@ -172,7 +197,7 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
             val_ws = build_windows(release, split.val, sources, labelled_only=False, spec=window)
             test_ws = _test_windows(release, sources, window)
     seed_everything(cfg.train.seed)  # initial weights must not depend on what ran before
-    model = create_baseline(cfg.baseline, val_ws.dims, **cfg.model)
+    model = spec.for_task(val_ws.dims, task, **cfg.model)
     folder = distributed.broadcast((resumed or _new_folder(cfg, release, split)) if main
                                    else None)
     tracker.start(folder.path, dataclasses.asdict(cfg))
@@ -202,11 +227,11 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
             folder.write_history(history)
             tracker.epochs(history)
             folder.write_checkpoint(model.state_dict())
-            val_labels = folder.write_outputs("val", val_out)
+            val_labels = folder.write_outputs("val", val_out, task)
             if test_out is not None:
-                folder.write_outputs("test", test_out)
+                folder.write_outputs("test", test_out, task)
             final = evaluate(folder, {n: release.labels(n) for n in val_labels},
-                             val_labels, f"{cfg.baseline} on {split.name}")
+                             val_labels, f"{cfg.baseline} on {split.name}", task)
         clock.close()
         seconds = time.perf_counter() - t0
         # stage 1's own head (current_face on stage-1 features): the fusion recipe never ran
@@ -218,7 +243,7 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
     clock.close()
     final = distributed.broadcast(final)
     return RunResult(folder.path, cfg.baseline, split.name, final, time.perf_counter() - t0,
-                     best_epoch, 0 if test_ws is None else len(test_ws))
+                     best_epoch, 0 if test_ws is None else len(test_ws), cfg.task)
 
 
 def _each_epoch(folder: RunFolder, tracker: RunTracker):
@@ -351,7 +376,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         features=features, window=window, git_commit=_git_commit(),
         torch=torch.__version__, seconds=round(seconds, 2), best_epoch=best_epoch,
         parameters=count_parameters(model), stages=tuple(clock.records),
-        peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size())
+        peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size(), task=cfg.task)
 
 
 def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:

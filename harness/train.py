@@ -1,8 +1,9 @@
 """The one training loop, for every stage that trains: the stage-1 face model and every baseline.
 
 Read ``fit`` top to bottom, as nanoGPT's ``train.py``: seed; then per epoch: the stage's batches
--> forward -> loss -> backward -> step; validation macro F1; keep the best weights by that F1
-alone (the seed release mixed in accuracy); halve the lr once ``lr_patience`` epochs in a row
+-> forward -> loss -> backward -> step; the validation figure of the stage's selection metric
+(the task's: macro F1 for EXPR, P_VA, P_AU); keep the best weights by that figure alone (the seed
+release mixed in accuracy); halve the lr once ``lr_patience`` epochs in a row
 brought no gain (the paper's rule, written out: ``ReduceLROnPlateau(patience=2)`` waits for a
 third); stop after ``early_stop``; save one ``TrainState``, which is both the checkpoint and what a
 resume reads back. A stage (``Stage``) says what its batches are, how its loss is taken and how
@@ -32,6 +33,8 @@ from harness.data.labels import NUM_CLASSES
 from harness.device import autocast, seed_everything
 from harness.errors import reading
 from harness.measure import StageClock
+from harness.metrics import scores
+from harness.tasks import Task
 
 #: One training batch: model inputs, int64 targets, and an optional per-item weight (a mask).
 Batch = tuple[Any, Tensor, Tensor | None]
@@ -42,7 +45,7 @@ class Schedule:
     """The epoch schedule every stage shares; the paper's values are the defaults."""
 
     max_epochs: int
-    lr_patience: int = 2  # paper: x0.5 after 2 epochs without validation-F1 gain (0: never)
+    lr_patience: int = 2  # paper: x0.5 after 2 epochs without validation gain (0: never)
     lr_factor: float = 0.5
     early_stop: int = 5  # ours: the paper gives no patience
     grad_clip: float = 0.0  # 0: no clipping
@@ -54,6 +57,10 @@ class Stage(Protocol):
     """What a training stage gives the loop."""
 
     unit: str  # what one item is, for the progress bar: "images", "windows"
+    #: Optional: the selection metric's name for the progress bar ("macro F1", "P_VA") and its
+    #: ``history`` column (``selection_names``); a stage without them is EXPR's.
+    metric: str
+    history_key: str
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterable[Batch]]:
         """The number of items and the batches of one epoch (order drawn from ``gen``)."""
@@ -62,7 +69,8 @@ class Stage(Protocol):
         """The scalar loss of one batch."""
 
     def validate(self, model: nn.Module, bar: Progress, task: TaskID) -> float:
-        """Validation macro F1 (deterministic), advancing ``task`` as it goes."""
+        """The validation figure of the selection metric (deterministic; higher is better),
+        advancing ``task`` as it goes."""
 
 
 @dataclass
@@ -74,7 +82,7 @@ class TrainState:
     optimizer: dict | None = None  # holds the current learning rates
     generator: Tensor | None = None
     torch_rng: Tensor | None = None
-    best_f1: float = -1.0
+    best_f1: float = float("-inf")  # the best validation figure (macro F1, P_VA...) so far
     best_state: dict | None = None
     best_epoch: int = 0
     stale: int = 0  # epochs since the last gain (early stopping)
@@ -100,7 +108,7 @@ class TrainState:
 class TrainResult:
     state: dict
     best_epoch: int
-    best_val_f1: float
+    best_val_f1: float  # the best epoch's validation figure of the selection metric
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -111,8 +119,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
         clock: StageClock | None = None) -> TrainResult:
     """Train ``model`` (already on ``device``); returns and loads the best state.
 
-    ``history`` rows: epoch, mean training loss, validation macro F1, the lr the epoch trained
-    at (the first parameter group's), and items per second. Under torchrun the stage's batches
+    ``history`` rows: epoch, mean training loss, the validation figure (``val_macro_f1`` for
+    EXPR, ``val_P_VA``...: ``stage.history_key``), the lr the epoch trained at (the first
+    parameter group's), and items per second. Under torchrun the stage's batches
     are this rank's parts and the model trains in ``DistributedDataParallel``
     (``harness.distributed``); only rank 0 saves ``state_file``. ``clock`` records each epoch's
     training and validation time and memory.
@@ -126,6 +135,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
         gen.set_state(state.generator)
         torch.set_rng_state(state.torch_rng)
     state = state or TrainState()
+    metric = getattr(stage, "metric", EXPR_METRIC)
+    history_key = getattr(stage, "history_key", EXPR_HISTORY_KEY)
     t0 = time.perf_counter()
     with progress(stage.unit, disable=quiet) as bar:
         train_task = bar.add_task("train", total=None, info="")
@@ -150,9 +161,9 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
             bar.reset(val_task, total=None)
             with measure.stage(clock, f"validate epoch {epoch}"):
                 f1 = stage.validate(model, bar, val_task)
-            bar.update(val_task, info=f"macro F1 {f1:.3f} (best {max(state.best_f1, f1):.3f})")
+            bar.update(val_task, info=f"{metric} {f1:.3f} (best {max(state.best_f1, f1):.3f})")
             state.history.append({"epoch": epoch, "train_loss": total / max(count, 1),
-                                  "val_macro_f1": f1, "lr": lr,
+                                  history_key: f1, "lr": lr,
                                   f"{stage.unit}_per_s": round(rate, 1)})
             if f1 > state.best_f1:
                 state.best_f1, state.best_epoch, state.stale, state.lr_stale = f1, epoch, 0, 0
@@ -175,6 +186,28 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
     model.load_state_dict(state.best_state)
     return TrainResult(state.best_state, state.best_epoch, state.best_f1, state.history,
                        time.perf_counter() - t0)
+
+
+#: The selection metric's progress-bar name and history column of EXPR (and of any stage
+#: that names none): what every stage reported before other tasks existed.
+EXPR_METRIC, EXPR_HISTORY_KEY = "macro F1", "val_macro_f1"
+
+
+def selection_names(task: Task) -> tuple[str, str]:
+    """A task's selection metric as the progress bar and the history name it: EXPR's as
+    always ("macro F1", ``val_macro_f1``); ``P_VA``, ``val_P_VA`` for VA, and so on."""
+    if task.classification:
+        return EXPR_METRIC, EXPR_HISTORY_KEY
+    return task.selection_metric, f"val_{task.selection_metric}"
+
+
+def validation_figure(task: Task, truth: np.ndarray, outputs: np.ndarray) -> float:
+    """The selection figure of a stage's validation ``outputs`` (N, output_size) against
+    ``truth`` (the task's arrays; frames without a label are left out by the metric)."""
+    if task.classification:
+        keep = truth >= 0
+        return scores(truth[keep], outputs[keep].argmax(1)).macro_f1
+    return float(task.selection(task.scores([truth], [task.decisions(outputs)])))
 
 
 def scale_lr(optimizer: torch.optim.Optimizer, factor: float) -> None:

@@ -40,18 +40,27 @@ def data_synth(out: Path = Path("synth-corpus"), *, seed: int = 0, videos: int |
 class DataInfo:
     release: Release
     coverage: list[PartCoverage]  # per part: faces, audio, poses found (no image opened)
+    #: With a task asked for: its labels per part (``harness.data.task_summary``).
+    labels: list | None = None
 
 
-def data_info(data: Path | None = None, *, release: Release | None = None) -> DataInfo:
-    """A release (edition, folders, names, frames, test set) and its coverage per part."""
+def data_info(data: Path | None = None, *, release: Release | None = None,
+              task: str | None = None) -> DataInfo:
+    """A release (edition, folders, names, frames, test set) and its coverage per part; with
+    ``task`` (expr, va, au), that task's part of the release and a summary of its labels."""
     from harness.console import progress_task
     from harness.data.coverage import release_coverage, release_parts
 
-    rel = load_release(data, release)
+    rel = load_release(data, release, task)
     total = sum(len(names) for _, names in release_parts(rel))
     with progress_task("coverage", total, "names") as advance:
         coverage = release_coverage(rel, on_name=advance)
-    return DataInfo(rel, coverage)
+    labels = None
+    if task is not None:
+        from harness.data.task_summary import task_summary
+
+        labels = task_summary(rel)
+    return DataInfo(rel, coverage, labels)
 
 
 @dataclass
@@ -62,12 +71,13 @@ class Splits:
 
 
 def splits(data: Path | None = None, *, write: Path | None = None, folds: Path | None = None,
-           release: Release | None = None) -> Splits:
-    """The official split and the five seeded folds (rebuilt from ``folds`` if given); with
-    ``write``, their membership file for audit and exact rebuilds."""
+           release: Release | None = None, task: str | None = None) -> Splits:
+    """The official split and the five seeded folds (rebuilt from ``folds`` if given) of
+    ``task``'s names (default expr); with ``write``, their membership file for audit and exact
+    rebuilds."""
     from harness.data.splits import SPLIT_NAMES, get_split, read_membership
 
-    rel = load_release(data, release)
+    rel = load_release(data, release, task)
     if write is not None:  # never over the release (or the --folds file read here)
         from harness.api.common import protected_inputs
         from harness.paths import check_output_file

@@ -40,6 +40,7 @@ FEATURE_KEYS: dict[str, str] = {
     "audio_weights": "features.audio_weights",
     "face_oof": "features.face_oof",
     "allow_missing_faces": "features.allow_missing_faces",
+    "face_from": "features.face_from",
 }
 
 
@@ -109,9 +110,14 @@ class ExtractConfig:
     import_as: str | None = None  # their feature-set name (--as)
     data: Path | None = None
     quiet: bool = False
+    task: str | None = None  # whose labels stage 1 is fine-tuned on (None: expr)
 
     def __post_init__(self) -> None:
         check_split(self.split)
+        if self.task is not None:
+            from harness.tasks import get_task
+
+            self.task = get_task(self.task).name
         if (self.import_from is None) != (self.import_as is None):
             raise HarnessError("--from DIR and --as NAME go together")
         self.shard_range  # noqa: B018 - checks the text
@@ -130,7 +136,7 @@ class ExtractConfig:
 
 
 EXTRACT_KEYS = FEATURE_KEYS | {k: k for k in ("split", "folds", "shard", "import_from",
-                                               "import_as", "data", "quiet")} \
+                                               "import_as", "data", "quiet", "task")} \
     | {"modality": "modalities"}
 
 
@@ -154,7 +160,8 @@ def extract_config(config=None, **options) -> ExtractConfig:
 def extract(data: Path | None = None, *, config=None, modality=None, split: str | None = None,
             shard: str | None = None, import_from: Path | None = None,
             import_as: str | None = None, folds: Path | None = None, quiet: bool | None = None,
-            release: Release | None = None, **feature_options_: Any) -> Extracted:
+            release: Release | None = None, task: str | None = None,
+            **feature_options_: Any) -> Extracted:
     """Extract (once; re-runs do no work) or import features; see ``harness extract --help``.
 
     ``feature_options_`` are the keys of ``FEATURE_KEYS`` (``backbone="light"``, ...).
@@ -164,11 +171,11 @@ def extract(data: Path | None = None, *, config=None, modality=None, split: str 
         raise HarnessError(f"extract() got unknown option(s): {', '.join(sorted(unknown))}")
     cfg = extract_config(config, data=data, modality=modality, split=split, shard=shard,
                          import_from=import_from, import_as=import_as, folds=folds, quiet=quiet,
-                         **feature_options_)
+                         task=task, **feature_options_)
     check_features(cfg.features)
     from harness.features.extract import all_names, extract_all, shard_names
 
-    rel = load_release(cfg.data, release)
+    rel = load_release(cfg.data, release, cfg.task)
     if cfg.import_from is not None:
         from harness.features.imported import import_features
 

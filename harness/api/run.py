@@ -54,6 +54,8 @@ RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
     "chunk_frames": "chunk_frames",
     "folds": "folds",
     "track": "track",
+    "task": "task",
+    "va_loss": "train.va_loss",
 }
 #: Options that say where and how a recipe runs (``harness.recipes.run_recipe`` takes them).
 _RECIPE_ENV = ("data", "workdir", "quiet", "threads")
@@ -128,7 +130,7 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
     cfg, splits = run_recipe(baseline, split, config=config, data=data, workdir=workdir,
                              **options)
     check_workdir(cfg.out)
-    rel = load_release(cfg.data, release)
+    rel = load_release(cfg.data, release, cfg.task)
     results = []
     for s in splits:
         one = dataclasses.replace(cfg, split=s, features=dataclasses.replace(cfg.features),
@@ -137,7 +139,10 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
         if on_result is not None:
             on_result(results[-1])
     table = None
-    if len(splits) > 1 and is_main():
+    from harness.tasks import get_task
+
+    # Table 1 lays out EXPR's figures; other tasks' tables are the leaderboard's (--task)
+    if len(splits) > 1 and is_main() and get_task(cfg.task).classification:
         from leaderboard.queries import results as stored
         from leaderboard.tables import table1
 

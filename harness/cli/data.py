@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt
+from harness.cli.options import DataOpt, TaskOpt
 from harness.console import out
 
 data_app = typer.Typer(help="Inspect a release or generate the embedded synthetic corpus.",
@@ -46,12 +46,15 @@ def data_synth(
 
 
 @data_app.command("info")
-def data_info(data: DataOpt = None) -> None:
-    """Summarise a release: edition, folders found, names, frames, test set, coverage."""
+def data_info(data: DataOpt = None, task: TaskOpt = None) -> None:
+    """Summarise a release: edition, folders found, names, frames, test set, coverage; with
+    --task, that task's part of it and its labels per part."""
     from harness.api.data import data_info as info
-    from harness.cli.tables import coverage_tables, release_table
+    from harness.cli.tables import coverage_tables, release_table, task_table
 
-    done = info(data)
+    done = info(data, task=task)
     out.print(release_table(done.release))
     for part in coverage_tables(done.release, done.coverage):
         out.print(part, soft_wrap=isinstance(part, str))
+    if done.labels is not None:
+        out.print(task_table(done.release, done.labels))

@@ -35,6 +35,8 @@ def extract_cmd(
     face_oof: o.FaceOofOpt = None,
     allow_missing_faces: o.AllowMissingFacesOpt = False,
     folds: o.FoldsOpt = None,
+    task: o.TaskOpt = None,
+    face_from: o.FaceFromOpt = None,
     workers: o.WorkersOpt = None,
     finetune: o.FinetuneOpt = None,
     image_set: o.ImageSetOpt = "cropped_aligned",

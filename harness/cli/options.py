@@ -87,6 +87,13 @@ WorkersOpt = Annotated[int | None, typer.Option(
 TaskOpt = Annotated[str | None, typer.Option(
     "--task", help="The challenge: expr (default), va (valence-arousal) or au (action units): "
     "its labels, splits, head, loss, metric and test template.")]
+VaLossOpt = Annotated[str | None, typer.Option(
+    "--va-loss", help="--task va: the fusion stage's loss, ccc (1 - CCC per dimension, "
+    "default) or mse.")]
+FaceFromOpt = Annotated[str | None, typer.Option(
+    "--face-from", help="Read face features of another task's stage-1 model (e.g. expr), "
+    "fine-tuned on its training names of the same split; refused while a validation or test "
+    "name of this task was one of them.")]
 TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
     "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "

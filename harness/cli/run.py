@@ -75,6 +75,9 @@ def run_cmd(
     hf_audio_layers: o.HfAudioLayersOpt = "last",
     hf_audio_rows: o.HfAudioRowsOpt = "frames",
     track: o.TrackOpt = None,
+    task: o.TaskOpt = None,
+    va_loss: o.VaLossOpt = None,
+    face_from: o.FaceFromOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.
     Several GPUs or processes: torchrun --nproc_per_node N -m harness run ..."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt, FoldsOpt
+from harness.cli.options import DataOpt, FoldsOpt, TaskOpt
 from harness.console import out
 
 
@@ -16,12 +16,13 @@ def splits_cmd(
     write: Annotated[Path | None, typer.Option(
         help="Write fold membership (JSON) here for audit and exact rebuilds.")] = None,
     folds: FoldsOpt = None,
+    task: TaskOpt = None,
 ) -> None:
     """Show the official split and the five seeded folds (grouped by recording), per class."""
     from harness.api.data import splits
     from harness.cli.tables import splits_table
 
-    done = splits(data, write=write, folds=folds)
+    done = splits(data, write=write, folds=folds, task=task)
     out.print(splits_table(done.release, done.splits))
     if done.written is not None:
         out.print(f"Fold membership written to {done.written}")

@@ -31,7 +31,7 @@ are flagged ``False`` in the masks.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -41,7 +41,14 @@ from harness.data.release import Release
 from harness.errors import HarnessError
 from harness.features.sources import FeatureSource
 from harness.features.timeline import frame_times
-from harness.features.windows import SourceTable, _labels_or_unknown, _table, gather_batch
+from harness.features.windows import (
+    SourceTable,
+    _labels_or_unknown,
+    _table,
+    gather_batch,
+    target_dtype,
+)
+from harness.tasks import Task, get_task
 
 #: How overlapping evaluation chunks combine.
 OVERLAPS: tuple[str, ...] = ("centre", "mean")
@@ -127,9 +134,12 @@ class ChunkSet:
     names: list[str]
     n_frames: np.ndarray  # (n_names,)
     fps: np.ndarray  # (n_names,)
-    frame_labels: np.ndarray  # (sum n_frames,) int8, -1 invalid or unknown (test)
+    #: The task's truth per frame: EXPR (sum n_frames,) int8, -1 invalid or unknown (test);
+    #: VA (sum n_frames, 2) float32, AU (sum n_frames, 12) int8, the task's marker there.
+    frame_labels: np.ndarray
     tables: dict[str, SourceTable]
     spec: ChunkSpec
+    task: Task = field(default_factory=get_task)
 
     def __len__(self) -> int:
         return int(self.n_frames.sum())
@@ -153,7 +163,12 @@ class ChunkSet:
 
     @property
     def labels(self) -> np.ndarray:
-        return self.frame_labels.astype(np.int64)
+        return self.frame_labels.astype(target_dtype(self.task))
+
+    @cached_property
+    def frame_valid(self) -> np.ndarray:
+        """(sum n_frames,) whether each frame has a label."""
+        return self.task.valid(self.frame_labels)
 
     def train_chunks(self, gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(owner, start) of one epoch's training chunks: each video tiled edge to edge from a
@@ -164,7 +179,7 @@ class ChunkSet:
         owner = np.repeat(np.arange(len(self.names)), counts)
         k = np.arange(owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
         start = k * length - shift[owner]
-        labelled = np.concatenate(([0], np.cumsum(self.frame_labels >= 0)))
+        labelled = np.concatenate(([0], np.cumsum(self.frame_valid)))
         base = self.offsets[owner]
         lo = base + np.clip(start, 0, self.n_frames[owner])
         hi = base + np.clip(start + length, 0, self.n_frames[owner])
@@ -180,10 +195,18 @@ class ChunkSet:
         return pos, (pos >= 0) & (pos < self.n_frames[owner][:, None])
 
     def targets(self, owner: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """(B, L) int64 labels of the chunks' frames, -1 outside the video or invalid."""
+        """(B, L) labels of the chunks' frames (EXPR int64; VA (B, L, 2), AU (B, L, 12)), the
+        task's invalid marker outside the video or where invalid."""
         pos, inside = self.positions(owner, start)
         flat = self.offsets[owner][:, None] + np.clip(pos, 0, self.n_frames[owner][:, None] - 1)
-        return np.where(inside, self.frame_labels[flat], -1).astype(np.int64)
+        labels = self.frame_labels[flat]
+        inside = inside.reshape(inside.shape + (1,) * (labels.ndim - 2))
+        return np.where(inside, labels, self.task.invalid).astype(target_dtype(self.task))
+
+    def target_mask(self, targets: np.ndarray) -> np.ndarray:
+        """(B, L) whether each frame of ``targets`` has a label."""
+        flat = targets.reshape(-1, *targets.shape[2:])
+        return self.task.valid(flat).reshape(targets.shape[:2])
 
     def batch(self, owner: np.ndarray, start: np.ndarray, device: torch.device | str = "cpu"
               ) -> dict[str, torch.Tensor]:
@@ -232,7 +255,9 @@ def build_chunks(release: Release, names: list[str] | tuple[str, ...],
     if not names:
         raise HarnessError("no names to cut into chunks")
     n_frames = np.array([release.n_frames(n) for n in names], dtype=np.int64)
-    labels = [_labels_or_unknown(release, n, int(k)).astype(np.int8)
+    task = release.task
+    labels = [_labels_or_unknown(release, n, int(k)).astype(np.int8 if task.classification
+                                                             else task.dtype)
               for n, k in zip(names, n_frames)]
     return ChunkSet(
         names=names,
@@ -241,4 +266,5 @@ def build_chunks(release: Release, names: list[str] | tuple[str, ...],
         frame_labels=np.concatenate(labels),
         tables={m: _table(src, names, n_frames) for m, src in sources.items()},
         spec=spec,
+        task=task,
     )

@@ -57,6 +57,10 @@ class FeatureConfig:
     face_oof: int = 0
     allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
     hf_audio: HfAudioOptions = field(default_factory=HfAudioOptions)  # --audio hf:DIR only
+    # ``--face-from TASK``: face features from that task's stage-1 model (fine-tuned on its
+    # training names of the same split) instead of the run's own task's; refused while any
+    # validation or test name of the run was one of them (harness.features.face.transfer).
+    face_from: str | None = None
 
     def __post_init__(self) -> None:
         require("--face-oof", self.face_oof, minimum=0)

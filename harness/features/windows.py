@@ -17,7 +17,7 @@ steps repeat the nearest observation (faces) or describe silence / no body; the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from harness.errors import HarnessError
 from harness.features.cache import Packed
 from harness.features.sources import FeatureSource
 from harness.features.timeline import PAPER_WINDOW, WindowSpec
+from harness.tasks import Task, get_task
 
 #: Added to each entry's times so that one sorted search finds rows within every entry at once
 #: (seconds; far above any video's length, a power of two so the sums stay exact enough).
@@ -65,11 +66,19 @@ class WindowSet:
     names: list[str]
     name_idx: np.ndarray  # (N,) which name each window belongs to
     frames: np.ndarray  # (N,) 1-based frame of the window's current step
-    labels: np.ndarray  # (N,) int64 truth, -1 where invalid or unknown (test)
+    #: The task's truth per window (``targets``): EXPR (N,) int64, -1 where invalid or unknown
+    #: (test); VA (N, 2) float32 and AU (N, 12) int8 with the task's invalid marker there.
+    labels: np.ndarray
     fps: np.ndarray  # (n_names,) each name's video fps
     n_frames: np.ndarray  # (n_names,) frames of each name
     tables: dict[str, SourceTable]
     spec: WindowSpec = PAPER_WINDOW
+    task: Task = field(default_factory=get_task)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(N,) whether each window's frame has a label (the loss and the metric use those)."""
+        return self.task.valid(self.labels)
 
     def __len__(self) -> int:
         return int(self.frames.size)
@@ -105,32 +114,50 @@ class WindowSet:
 
     def subset(self, keep: np.ndarray) -> WindowSet:
         return WindowSet(self.names, self.name_idx[keep], self.frames[keep], self.labels[keep],
-                         self.fps, self.n_frames, self.tables, self.spec)
+                         self.fps, self.n_frames, self.tables, self.spec, self.task)
 
 
 def build_windows(release: Release, names: list[str] | tuple[str, ...],
                   sources: Mapping[str, FeatureSource], *, labelled_only: bool,
                   spec: WindowSpec = PAPER_WINDOW) -> WindowSet:
-    """Windows for the frames of ``names``: valid-labelled ones only, or every frame 1..N."""
+    """Windows for the frames of ``names``: valid-labelled ones only, or every frame 1..N.
+    Labels are the release's task's (``release.task``): frames without one keep its invalid
+    marker, never a value."""
     names = list(names)
+    task = release.task
     n_frames = np.array([release.n_frames(n) for n in names], dtype=np.int64)
     name_idx, frames, labels = [], [], []
     for i, name in enumerate(names):
         lab = _labels_or_unknown(release, name, int(n_frames[i]))
-        fr = np.flatnonzero(lab >= 0) + 1 if labelled_only else np.arange(1, n_frames[i] + 1)
+        fr = (np.flatnonzero(task.valid(lab)) + 1 if labelled_only
+              else np.arange(1, n_frames[i] + 1))
         name_idx.append(np.full(fr.size, i))
         frames.append(fr)
-        labels.append(lab[fr - 1].astype(np.int64))
+        labels.append(lab[fr - 1])
     return WindowSet(
         names=names,
         name_idx=_cat(name_idx, np.int64),
         frames=_cat(frames, np.int64),
-        labels=_cat(labels, np.int64),
+        labels=_targets(labels, task),
         fps=np.array([release.fps(n) for n in names], dtype=np.float64),
         n_frames=n_frames,
         tables={m: _table(src, names, n_frames) for m, src in sources.items()},
         spec=spec,
+        task=task,
     )
+
+
+def target_dtype(task: Task) -> np.dtype:
+    """How a task's truth is held for training: class indices as int64 (EXPR, as always),
+    values and binary labels in the task's own dtype (VA float32, AU int8)."""
+    return np.dtype(np.int64) if task.classification else task.dtype
+
+
+def _targets(labels: list[np.ndarray], task: Task) -> np.ndarray:
+    """Concatenated per-name labels in the task's training layout (empty: 0 rows)."""
+    if not labels:
+        return task.unknown(0).astype(target_dtype(task))
+    return np.concatenate(labels).astype(target_dtype(task))
 
 
 def _table(source: FeatureSource, names: list[str], n_frames: np.ndarray) -> SourceTable:
@@ -158,10 +185,11 @@ def _table(source: FeatureSource, names: list[str], n_frames: np.ndarray) -> Sou
 
 
 def _labels_or_unknown(release: Release, name: str, n: int) -> np.ndarray:
+    """The name's labels, or ``n`` frames of the task's invalid marker (a test name)."""
     try:
         return release.labels(name)
     except KeyError:
-        return np.full(n, -1, dtype=np.int8)
+        return release.task.unknown(n)
 
 
 def _cat(arrays: list[np.ndarray], dtype) -> np.ndarray:

@@ -67,6 +67,8 @@ class Task:
     invalid: float  # marker of an invalid frame in the files and the arrays
     output_size: int  # a model head's width: classes, dimensions or AUs
     outputs: str  # the per-frame outputs a run keeps ("logits", "values")
+    #: The tensor method a model's outputs go through (``activate``); None: none (logits).
+    activation: str | None = None
     test_lists: tuple[str, ...]  # names of the test release list, per edition
     template_names: tuple[str, ...]  # template file names seen, per edition (documentation)
     template_pattern: re.Pattern[str]  # which files in a release are this task's template
@@ -123,6 +125,11 @@ class Task:
         ``thresholds``: one probability per output, for tasks with ``threshold_tuning`` only.
         """
         raise NotImplementedError
+
+    def activate(self, outputs):
+        """What a model's head gives (a torch tensor) brought into the task's output range by
+        its ``activation`` (VA: ``tanh``, so values lie in [-1, 1]); logits stay logits."""
+        return outputs if self.activation is None else getattr(outputs, self.activation)()
 
     def unknown(self, n: int) -> np.ndarray:
         """``n`` frames without a label (a test name's, or beyond a file's end): the invalid

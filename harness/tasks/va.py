@@ -42,6 +42,7 @@ class VaTask(Task):
     invalid = VA_INVALID
     output_size = 2
     outputs = "values"
+    activation = "tanh"  # values in [-1, 1], with a gradient everywhere (a clip has none)
     test_lists = ("Valence_Arousal_Estimation_Challenge_test_set_release.txt",)
     template_names = ("CVPR_5th_ABAW_VA_test_set_sample.txt",
                       "CVPR_5th_ABAW_VA_test_set_example.txt",

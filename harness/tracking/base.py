@@ -33,6 +33,8 @@ from harness.registry import Registry
 ARTIFACTS = (CONFIG, CONFUSION_PLOT, PER_CLASS_PLOT, SWEEP_PLOT, SWEEP_TABLE)
 #: Columns of a training-history row (``harness.train.fit``) that a tracker logs per epoch.
 EPOCH_KEYS = ("train_loss", "lr", "val_macro_f1")
+#: Any task's validation column (``val_P_VA``...: ``harness.train.selection_names``).
+_VALIDATION = "val_"
 
 
 class TrackingWarning(UserWarning):
@@ -90,7 +92,15 @@ def check_tracker(name: str | None) -> None:
 
 
 def final_metrics(scores: Scores) -> dict[str, float]:
-    """Macro F1, accuracy and F1 per class (by the ABAW class name) of a finished run."""
+    """Macro F1, accuracy and F1 per class (by the ABAW class name) of a finished run; for
+    another task, its scores' figures (``p_va``, ``ccc_valence``..., ``f1_AU1``...)."""
+    if not isinstance(scores, Scores):
+        from harness.metrics import AU_NAMES
+
+        d = scores.to_dict()
+        out = {k: float(v) for k, v in d.items()
+               if isinstance(v, int | float) and not isinstance(v, bool)}
+        return out | {f"f1_{a}": float(v) for a, v in zip(AU_NAMES, d.get("per_au_f1", ()))}
     out = {"macro_f1": float(scores.macro_f1), "accuracy": float(scores.accuracy)}
     out |= {f"f1_{c}": float(v) for c, v in zip(CLASSES, scores.per_class_f1)}
     return out
@@ -134,7 +144,8 @@ class RunTracker:
         """``harness.train.fit``'s ``on_epoch``: sends the rows not sent yet."""
         for row in history[self._logged:]:
             self._call(lambda t, row=row: t.log_epoch(
-                int(row["epoch"]), {k: float(row[k]) for k in EPOCH_KEYS if k in row}))
+                int(row["epoch"]), {k: float(row[k]) for k in row
+                                    if k in EPOCH_KEYS or k.startswith(_VALIDATION)}))
         self._logged = len(history)
 
     def finish(self, scores: Scores, run_dir: Path) -> None:

@@ -18,6 +18,7 @@ from harness.data.coverage import check_faces
 from harness.data.layout import DEFAULT_IMAGE_SET
 from harness.data.release import Release
 from harness.data.splits import Split
+from harness.errors import HarnessError
 from harness.features.cache import FeatureCache, cache_root
 from harness.features.extractors import (
     Alignment,
@@ -50,8 +51,42 @@ def face_cache(release: Release, stage_key: str, backbone: str, split: Split) ->
                         inputs=face_inputs(release, split))
 
 
+def _transfer_cache(release: Release, stage_key: str, backbone: str, source, source_split,
+                    ) -> FeatureCache:
+    """Features of the run's names from another task's stage-1 model (``--face-from``): the
+    source model's key, and the task they are for (a name's frames are its own task's)."""
+    return FeatureCache(cache_root(release), f"{MODALITY}-{backbone}",
+                        {"stage": stage_key, "for": release.task.name},
+                        inputs=face_inputs(source, source_split))
+
+
+def _source(req: ExtractRequest, faces: Release, face):
+    """``--face-from``: the source task's release and split, checked for leaks (None: none)."""
+    task = req.cfg.face_from
+    if not task:
+        return None
+    from harness.features.face.transfer import check_transfer, source_of
+
+    if face.frozen:
+        raise HarnessError("--face-from takes another task's fine-tuned stage 1; a frozen face "
+                           "backbone has none (its features are every task's already)")
+    if req.cfg.face_oof:
+        raise HarnessError("--face-from reads the source model's features of every name; "
+                           "--face-oof does not apply to it")
+    source, source_split = source_of(faces, req.split, task)
+    check_transfer(req.release, req.split, source, source_split)
+    return source.with_image_set(face.image_set), source_split
+
+
 def _cache(req: ExtractRequest):
     faces, face = _prepared(req)
+    transfer = _source(req, faces, face)
+    if transfer is not None:
+        from harness.features.face.stage import face_stage_key
+
+        source, source_split = transfer
+        return _transfer_cache(faces, face_stage_key(source, source_split, face),
+                               face.backbone, source, source_split)
     if face.frozen:
         import torch
 
@@ -68,8 +103,11 @@ def _cache(req: ExtractRequest):
 
 def _extract(req: ExtractRequest) -> Extracted:
     faces, face = _prepared(req)
+    transfer = _source(req, faces, face)
     check_faces(faces, sorted({*req.names, *req.split.train, *req.split.val}),
                 allow_missing=req.cfg.allow_missing_faces)
+    if transfer is not None:
+        return Extracted(_transferred(faces, req, *transfer))
     if face.frozen:
         return Extracted(_frozen(faces, req))
     from harness.features.face.stage import finetune_face, warn_if_not_paper
@@ -78,6 +116,23 @@ def _extract(req: ExtractRequest) -> Extracted:
     stage = finetune_face(faces, req.split, face, _models_dir(faces),
                           show_progress=not req.quiet)
     return Extracted(_fine_tuned(faces, req, stage), stage)
+
+
+def _transferred(faces: Release, req: ExtractRequest, source: Release, source_split
+                 ) -> FeatureCache:
+    """The run's names through the source task's stage-1 model (trained or reused here)."""
+    from harness.features.face.features import extract_face_features
+    from harness.features.face.stage import finetune_face, warn_if_not_paper
+
+    face = req.cfg.face
+    warn_if_not_paper(face)
+    check_faces(source, sorted({*source_split.train, *source_split.val}),
+                allow_missing=req.cfg.allow_missing_faces)
+    stage = finetune_face(source, source_split, face, _models_dir(source),
+                          show_progress=not req.quiet)
+    cache = _transfer_cache(faces, stage.key, face.backbone, source, source_split)
+    extract_face_features(faces, req.mine, stage, face, cache, show_progress=not req.quiet)
+    return cache
 
 
 def _frozen(faces: Release, req: ExtractRequest) -> FeatureCache:
@@ -137,6 +192,8 @@ def _record(cfg, cache) -> dict[str, str]:
     from harness.features.face.oof import fit_of
 
     out = {"face_fit": fit_of(cache)}
+    if cfg.face_from:
+        out["face_from"] = cfg.face_from
     if cfg.face.image_set != DEFAULT_IMAGE_SET:
         out["face_images"] = cfg.face.image_set
     return out

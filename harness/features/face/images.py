@@ -117,7 +117,10 @@ class FaceImages(Dataset):
             interp = cv2.INTER_AREA if img.shape[0] > self.size else cv2.INTER_LINEAR
             img = cv2.resize(img, (self.size, self.size), interpolation=interp)
         item = (torch.from_numpy(img), ok)
-        return item if self.labels is None else (*item, int(self.labels[i]))
+        if self.labels is None:
+            return item
+        label = self.labels[i]  # a class index (EXPR), or a task's row (VA values, AU 0/1)
+        return (*item, int(label) if np.ndim(label) == 0 else torch.from_numpy(label))
 
 
 class _Plan(Sampler):

@@ -46,17 +46,26 @@ class FaceModel(nn.Module):
         return self.head(self.backbone(images))
 
 
-def build_face_model(backbone: str, weights: str | None = None) -> FaceModel:
-    """The backbone (with checked pretrained weights, if given) under a fresh 8-class head."""
-    return FaceModel(create_backbone(backbone, weights=weights))
+def build_face_model(backbone: str, weights: str | None = None,
+                     num_classes: int = NUM_CLASSES) -> FaceModel:
+    """The backbone (with checked pretrained weights, if given) under a fresh head of
+    ``num_classes`` outputs (the task's ``output_size``: EXPR's 8 classes by default)."""
+    return FaceModel(create_backbone(backbone, weights=weights), num_classes)
 
 
 def load_face_model(backbone: str, checkpoint: Path, device: torch.device) -> FaceModel:
     """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``."""
-    model = FaceModel(create_backbone(backbone))
     with reading(checkpoint, "delete it (and its .json beside it) to train the face model again"):
-        model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        # the head's width is the task's it was fine-tuned on (8 EXPR classes, 2 VA values...)
+        width = state[_HEAD_OUT].shape[0] if _HEAD_OUT in state else NUM_CLASSES
+        model = FaceModel(create_backbone(backbone), int(width))
+        model.load_state_dict(state)
     return model.to(device).eval()
+
+
+#: The head's last layer's weight in a face model's state dict: its rows are the outputs.
+_HEAD_OUT = "head.3.weight"
 
 
 def architecture_digest(backbone: str) -> str:

@@ -46,8 +46,9 @@ from harness.features.face.images import (
 )
 from harness.features.face.inputs import training_faces
 from harness.features.face.model import FaceModel, architecture_digest, build_face_model
+from harness.losses import task_loss
 from harness.metrics import scores
-from harness.train import Batch, class_weights, fit
+from harness.train import Batch, class_weights, fit, selection_names, validation_figure
 
 
 @dataclass
@@ -61,22 +62,25 @@ class FaceStage:
     key: str = ""
 
 
-#: (name index, 1-based frame, label) arrays of frames with a valid label and their own face.
+#: (name index, 1-based frame, label) arrays of frames with a valid label and their own face;
+#: labels in the release's task's layout (EXPR int64 classes, VA (n, 2), AU (n, 12)).
 FaceItems = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def labelled_face_frames(release: Release, names: tuple[str, ...]) -> FaceItems:
-    """Every frame of ``names`` with a valid label and its own face image."""
+    """Every frame of ``names`` with a valid label (of ``release.task``) and its own face."""
+    task = release.task
     idx, frames, labels = [], [], []
     for i, name in enumerate(names):
         lab = release.labels(name)
         have = release.faces.frames(name)
-        have = have[have <= lab.size]
-        have = have[lab[have - 1] >= 0]
+        have = have[have <= len(lab)]
+        have = have[task.valid(lab)[have - 1]]
         idx.append(np.full(have.size, i))
         frames.append(have)
         labels.append(lab[have - 1])
-    return np.concatenate(idx), np.concatenate(frames), np.concatenate(labels).astype(np.int64)
+    dtype = np.int64 if task.classification else task.dtype
+    return np.concatenate(idx), np.concatenate(frames), np.concatenate(labels).astype(dtype)
 
 
 class FaceFrameStage:
@@ -92,8 +96,13 @@ class FaceFrameStage:
         self.val = labelled_face_frames(release, split.val)
         if self.train[0].size == 0 or self.val[0].size == 0:
             raise HarnessError(f"split {split.name}: no labelled face frames to fine-tune on")
-        weights = class_weights(self.train[2]).to(device)
-        self.loss_fn = nn.CrossEntropyLoss(weight=weights, reduction="none")
+        self.task = release.task
+        self.metric, self.history_key = selection_names(self.task)
+        if self.task.classification:
+            weights = class_weights(self.train[2]).to(device)
+            self.loss_fn = nn.CrossEntropyLoss(weight=weights, reduction="none")
+        else:  # the task's loss over the decodable images (``loss``)
+            self.loss_fn = task_loss(self.task, self.train[2], device)  # VA: CCC
         self.train_images = self._loader(split.train, self.train)
         self.val_images = self._loader(split.val, self.val)
 
@@ -115,7 +124,11 @@ class FaceFrameStage:
         return sum(distributed.local_part(b).size for b in plan), generate()
 
     def loss(self, logits: Tensor, targets: Tensor, weight: Tensor | None) -> Tensor:
-        """Class-weighted cross-entropy averaged over decodable images (``weight`` = ok)."""
+        """Class-weighted cross-entropy averaged over decodable images (``weight`` = ok); for
+        VA/AU the task's loss over those images, on the task's outputs (VA: tanh)."""
+        if not self.task.classification:
+            ok = weight.bool()
+            return self.loss_fn(self.task.activate(logits[ok]), targets[ok])
         return (self.loss_fn(logits, targets) * weight).sum() / weight.sum().clamp(min=1)
 
     @torch.inference_mode()
@@ -125,14 +138,17 @@ class FaceFrameStage:
         mine = distributed.local_part(keep)  # under torchrun: this rank's part, gathered below
         model.eval()
         bar.update(task, total=mine.size)
-        preds = [np.zeros(0, np.int64)]
+        preds = [np.zeros((0, self.task.output_size), np.float32)]
         for img, *_ in self.val_images.batches([mine[b] for b in chunks(mine.size,
                                                                          self.cfg.batch_size)]):
             img = to_model_input(to_device(img, self.device), self.size)
             with autocast(self.device):
-                preds.append(model(img).argmax(1).cpu().numpy())
+                preds.append(self.task.activate(model(img).float()).cpu().numpy())
             bar.advance(task, len(img))
-        return scores(labels[keep], distributed.gather(np.concatenate(preds), keep.size)).macro_f1
+        outputs = distributed.gather(np.concatenate(preds), keep.size)
+        if self.task.classification:
+            return scores(labels[keep], outputs.argmax(1)).macro_f1
+        return validation_figure(self.task, labels[keep], outputs)
 
     def _loader(self, names: tuple[str, ...], items: FaceItems) -> FaceLoader:
         """Persistent decoding workers over every labelled face of ``names``."""
@@ -176,9 +192,12 @@ def warn_if_not_paper(cfg: FaceConfig) -> None:
 
 
 def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
-    blob = json.dumps({"cfg": cfg.identity(), "train": split.train, "val": split.val,
-                       "data": release.fingerprint, "arch": architecture_digest(cfg.backbone)},
-                      sort_keys=True)
+    """The stage-1 model's key: its own per task (EXPR's as it always was)."""
+    what = {"cfg": cfg.identity(), "train": split.train, "val": split.val,
+            "data": release.fingerprint, "arch": architecture_digest(cfg.backbone)}
+    if not release.task.classification:
+        what["task"] = release.task.name
+    blob = json.dumps(what, sort_keys=True)
     return f"{cfg.backbone}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
@@ -238,7 +257,7 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
                  faces: tuple[str, str], show_progress: bool) -> None:
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)  # the head's initial weights
-    model = build_face_model(cfg.backbone, cfg.weights).to(device)
+    model = build_face_model(cfg.backbone, cfg.weights, release.task.output_size).to(device)
     stage = FaceFrameStage(release, split, cfg, model, device)
     state_file = models_dir / f"{key}.state.pt"
     if distributed.is_main():  # which faces a resumed fine-tune was started on
