@@ -201,6 +201,11 @@ def test_smooth_and_ensemble_per_task(task_work, synth_root, cli):
     out = cli("smooth", au_run, "--task", "au", "--method", "median", "--window", 0.5,
               "--tune-thresholds", *common)[1]
     assert "+thresholds[val-tuned]" in out and "Thresholds (probability" in out
+    tuned = out.split("Submit it with: harness submit ")[1].split()[0]
+    assert f"harness submit {tuned} --task au" in out
+    _, done, _ = cli("submit", tuned, "--task", "au", "--data", synth_root, "--workdir", work,
+                     "--out", work / "tuned-au.txt")
+    assert "validates" in done and "Test P_AU" in done
     code, _, err = cli("ensemble", "--baseline", "only_video", "--task", "va",
                        "--tune-thresholds", *common, check=False)
     assert code == 2 and "AU only" in err
