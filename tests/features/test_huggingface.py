@@ -454,8 +454,10 @@ def test_default_keys_are_unchanged_and_hf_keys_follow_content(models, tmp_path)
     assert face.identity()["hf"] == {"pool": None, "layers": "last"}
     last4 = FaceConfig(backbone=face.backbone, hf=HfBackboneConfig(layers="last4"))
     assert last4.identity() != face.identity()
-    with pytest.raises(HarnessError, match="fine-tuned"):
-        FaceConfig(backbone=f"hf:{models['vit']}", finetune=True).check()
+    tuned = FaceConfig(backbone=f"hf:{models['vit']}", finetune=True)  # stage 1 fine-tunes it
+    tuned.check()
+    assert not tuned.frozen and tuned.label() == "hf:vit-finetuned"
+    assert tuned.identity()["finetune"] is True and tuned.identity()["hf"] == face.identity()["hf"]
     with pytest.raises(HarnessError, match=str(models["vit"])):
         FaceConfig(backbone=face.backbone, hf=HfBackboneConfig(pool="max")).check()
     ids = [RunConfig("attention_fusion", features=FeatureConfig(

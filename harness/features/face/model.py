@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -15,6 +16,10 @@ from torch import nn
 from harness.data.labels import NUM_CLASSES
 from harness.errors import reading
 from harness.features.face.backbones import create_backbone
+from harness.features.face.schemes import location, scheme_of
+
+if TYPE_CHECKING:
+    from harness.features.face.config import FaceConfig
 
 
 class FaceHead(nn.Sequential):
@@ -46,20 +51,40 @@ class FaceModel(nn.Module):
         return self.head(self.backbone(images))
 
 
-def build_face_model(backbone: str, weights: str | None = None) -> FaceModel:
-    """The backbone (with checked pretrained weights, if given) under a fresh 8-class head."""
-    return FaceModel(create_backbone(backbone, weights=weights))
+def build_face_model(backbone: str | FaceConfig, weights: str | None = None) -> FaceModel:
+    """The backbone (with checked pretrained weights, if given) under a fresh 8-class head;
+    given the face settings, a scheme's model to fine-tune (``finetune.build_backbone``)."""
+    if isinstance(backbone, str):
+        return FaceModel(create_backbone(backbone, weights=weights))
+    from harness.features.face.finetune import build_backbone
+
+    return FaceModel(build_backbone(backbone))
 
 
-def load_face_model(backbone: str, checkpoint: Path, device: torch.device) -> FaceModel:
-    """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``."""
-    model = FaceModel(create_backbone(backbone))
+def load_face_model(backbone: str | FaceConfig, checkpoint: Path,
+                    device: torch.device) -> FaceModel:
+    """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``.
+
+    A scheme's fine-tuned model (``hf:PATH --finetune``) is rebuilt from its folder with the
+    settings given, or (a name only) those recorded beside the checkpoint."""
+    name = backbone if isinstance(backbone, str) else backbone.backbone
+    if scheme_of(name) is None:
+        model = FaceModel(create_backbone(name))
+    else:
+        from harness.features.face.finetune import build_backbone, checkpoint_config
+
+        cfg = checkpoint_config(name, checkpoint) if isinstance(backbone, str) else backbone
+        model = FaceModel(build_backbone(cfg, for_training=False))
     with reading(checkpoint, "delete it (and its .json beside it) to train the face model again"):
         model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     return model.to(device).eval()
 
 
 def architecture_digest(backbone: str) -> str:
-    """Parameter names and shapes: a changed backbone definition must not reuse old models."""
+    """Parameter names and shapes: a changed backbone definition must not reuse old models
+    (a scheme's model: its content digest, which covers its configuration)."""
+    scheme = scheme_of(backbone)
+    if scheme is not None:
+        return scheme.digest(location(backbone))
     shapes = [(k, tuple(v.shape)) for k, v in create_backbone(backbone).state_dict().items()]
     return hashlib.sha256(repr(shapes).encode()).hexdigest()[:10]
