@@ -246,3 +246,19 @@ def test_a_changed_weight_file_changes_the_cached_digest(dinov2, tmp_path):
         assert folder_digest(folder) not in (first,) and len(hashed) == 2
     finally:
         loading._hash_files = real
+
+
+def test_face_extraction_counts_images_batch_by_batch(dinov2, corpus):
+    """The extraction bar (images/s) advances after every batch by the faces it encoded."""
+    from harness.features.face.features import _face_frames, _features
+
+    release = load_release(corpus)
+    names = sorted(official_split(release).train)[:2]
+    faces = {n: _face_frames(release, n) for n in names}
+    steps: list[int] = []
+    cfg = FaceConfig(batch_size=16, num_workers=0)
+    out = list(_features(release, names, create_hf_backbone(f"hf:{dinov2}"), cfg,
+                         torch.device("cpu"), faces, steps.append))
+    assert [name for name, *_ in out] == names
+    assert sum(steps) == sum(f.size for f in faces.values()) and max(steps) <= 16
+    assert len(steps) == sum(-(-f.size // 16) for f in faces.values())
