@@ -129,3 +129,45 @@ def _audio_row(spec: str, device: torch.device, peak: float, seconds: float, war
     row["achieved_gflops"] = flops / seconds * rate / 1e9
     row["fraction_of_peak"] = row["achieved_gflops"] / peak if peak > 0 else None
     return row
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    """``python -m harness.throughput.huggingface``: the rows of random models of the published
+    sizes (DINOv2 ViT-S/14, wav2vec2-base; speed does not depend on the weights), built into a
+    temp folder, on this machine, without the rest of ``harness bench``."""
+    import argparse
+    import json
+
+    from harness.device import resolve_device
+    from harness.features.huggingface.bench import build_models
+
+    from .timing import load_average, matmul_peak_gflops
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=8, help="faces per forward pass")
+    parser.add_argument("--images", type=int, default=32, help="jpgs per extraction pass")
+    parser.add_argument("--workers", default="0,1", help="decoding-worker counts")
+    parser.add_argument("--seconds", type=float, default=10.0, help="audio per track")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    load_start = load_average()
+    peak = matmul_peak_gflops(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = build_models(Path(tmp))
+        rows = hf_rows([f"hf:{folders['image']}", f"hf:{folders['audio']}"], device, peak,
+                       workers=tuple(int(w) for w in args.workers.split(",")),
+                       images=args.images, batch=args.batch, audio_s=args.seconds, warmup=1,
+                       repeats=args.repeats)
+    for row in rows:
+        row |= {"device": str(device), "threads": args.threads, "matmul_peak_gflops": peak,
+                "load_average_start": load_start, "load_average_end": load_average()}
+        print(json.dumps(row))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,6 @@ from harness.features.face.config import (
     SCRATCH_BACKBONE_LR,
     FaceConfig,
 )
-from harness.features.face.finetune import key_name
 from harness.features.face.images import (
     FaceFiles,
     FaceImages,
@@ -181,7 +180,7 @@ def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
     blob = json.dumps({"cfg": cfg.identity(), "train": split.train, "val": split.val,
                        "data": release.fingerprint, "arch": architecture_digest(cfg.backbone)},
                       sort_keys=True)
-    return f"{key_name(cfg)}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+    return f"{finetune.key_name(cfg)}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
 def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: Path,
