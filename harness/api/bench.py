@@ -12,12 +12,30 @@ from pathlib import Path
 from harness.api.common import names
 
 
+def _hf_specs(hf: str | Sequence[str] | None) -> list[str] | None:
+    """``hf:DIR`` models, each checked (folder, extra) before minutes of measuring."""
+    from harness.errors import HarnessError
+    from harness.features.huggingface import import_transformers, is_hf, resolve_folder
+
+    specs = [s for s in (hf.split(",") if isinstance(hf, str) else hf or ()) if s]
+    for spec in specs:
+        if not is_hf(spec):
+            raise HarnessError(f"--hf takes hf:DIR (a Hugging Face model folder), not {spec!r}")
+        import_transformers()
+        resolve_folder(spec)
+    return specs or None
+
+
 def bench(baselines: str | Sequence[str] | None = None,
           batch_sizes: str | Sequence[int] = (1, 32, 256, 1024), *, device: str = "auto",
           amp: bool = False, compile: bool = False, repeats: int = 10,
           threads: int | None = None, backbones: str | Sequence[str] | None = None,
-          quick: bool = False, json_out: Path | None = Path("harness-out/bench.json")) -> dict:
-    """Measure every row (see ``harness.throughput``) and save the figures to ``json_out``."""
+          quick: bool = False, hf: str | Sequence[str] | None = None,
+          json_out: Path | None = Path("harness-out/bench.json")) -> dict:
+    """Measure every row (see ``harness.throughput``) and save the figures to ``json_out``.
+
+    ``hf``: ``hf:DIR`` models (a list, or text separated by commas) timed as face or audio
+    extractors besides the rest."""
     from harness.errors import HarnessError
     from harness.paths import check_output_file
     from harness.throughput import BenchConfig, run_bench, write_bench_json
@@ -36,7 +54,8 @@ def bench(baselines: str | Sequence[str] | None = None,
     back = names(backbones)
     cfg = BenchConfig(baselines=list(base) if base else None, batch_sizes=tuple(batch_sizes),
                       device=device, amp=amp, compile=compile, repeats=repeats, threads=threads,
-                      backbones=list(back) if back else None, quick=quick)
+                      backbones=list(back) if back else None, quick=quick,
+                      hf=_hf_specs(hf))
     result = run_bench(cfg)
     if json_out is not None:
         write_bench_json(result, json_out)

@@ -27,6 +27,8 @@ FEATURE_KEYS: dict[str, str] = {
     "face_epochs": "features.face.max_epochs",
     "workers": "features.face.num_workers",
     "finetune": "features.face.finetune",
+    "finetune_blocks": "features.face.finetune_blocks",
+    "layer_decay": "features.face.layer_decay",
     "image_set": "features.face.image_set",
     "onnx_size": "features.face.onnx.size",
     "onnx_channels": "features.face.onnx.channels",
@@ -77,7 +79,7 @@ def check_features(cfg: FeatureConfig) -> None:
                 scheme is None or scheme.prefix != prefix):
             raise HarnessError(f"the --{prefix}-* face options apply to --backbone "
                                f"{prefix}:PATH, not {face.backbone}")
-    if scheme is not None:
+    if scheme is not None or (face.finetune_blocks, face.layer_decay) != ("all", 1.0):
         face.check()
     check_audio_options(cfg)
 

@@ -27,6 +27,10 @@ def bench_cmd(
     backbones: Annotated[str | None, typer.Option(
         help="Comma-separated face backbones to time; default: all.")] = None,
     quick: Annotated[bool, typer.Option(help="Tiny sizes: a smoke test of the bench.")] = False,
+    hf: Annotated[list[str] | None, typer.Option(
+        "--hf", help="hf:DIR model to time as a face or audio extractor (images/s per "
+        "decoding-worker count, or audio-s/s; FLOPs per item, fraction of peak); repeatable.")]
+    = None,
     json_out: Annotated[Path, typer.Option("--json", help="Where to save all figures.")]
     = Path("harness-out/bench.json"),
     fmt: Annotated[str, typer.Option("--format", help="rich or markdown.")] = "rich",
@@ -36,7 +40,7 @@ def bench_cmd(
     from harness.throughput import bench_table
 
     result = bench(baselines, batch_sizes, device=device, amp=amp, compile=compile,
-                   repeats=repeats, threads=threads, backbones=backbones, quick=quick,
+                   repeats=repeats, threads=threads, backbones=backbones, quick=quick, hf=hf,
                    json_out=json_out)
     table = bench_table(result, fmt)
     out.print(table) if fmt == "rich" else print(table)

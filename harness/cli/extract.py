@@ -39,6 +39,8 @@ def extract_cmd(
     face_from: o.FaceFromOpt = None,
     workers: o.WorkersOpt = None,
     finetune: o.FinetuneOpt = None,
+    finetune_blocks: o.FinetuneBlocksOpt = "all",
+    layer_decay: o.LayerDecayOpt = 1.0,
     image_set: o.ImageSetOpt = "cropped_aligned",
     onnx_size: o.OnnxSizeOpt = None,
     onnx_channels: o.OnnxChannelsOpt = "rgb",

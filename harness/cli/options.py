@@ -50,7 +50,14 @@ BackboneOpt = Annotated[str, typer.Option(
 FinetuneOpt = Annotated[bool | None, typer.Option(
     "--finetune/--no-finetune", help="Fine-tune the face backbone in stage 1, or use it "
     "frozen (features straight from it; --no-finetune needs --face-weights). Default: "
-    "fine-tune light and emonet; an onnx: or hf: backbone is always frozen.")]
+    "fine-tune light and emonet; an onnx: backbone is always frozen, an hf: one frozen unless "
+    "--finetune.")]
+FinetuneBlocksOpt = Annotated[str, typer.Option(
+    "--finetune-blocks", help="With --backbone hf:DIR --finetune: all (default) or lastK "
+    "(the last K blocks and the final norm train; the rest stays frozen).")]
+LayerDecayOpt = Annotated[float, typer.Option(
+    "--layer-decay", help="With --backbone hf:DIR --finetune: block d below the top trains at "
+    "the backbone lr x DECAY^d (e.g. 0.75); 1 (default): one lr.")]
 ImageSetOpt = Annotated[str, typer.Option(
     "--image-set", help="Face images: cropped_aligned (default) or cropped (the release's "
     "non-aligned crops).")]

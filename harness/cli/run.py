@@ -65,6 +65,8 @@ def run_cmd(
     allow_missing_faces: o.AllowMissingFacesOpt = False,
     folds: o.FoldsOpt = None,
     finetune: o.FinetuneOpt = None,
+    finetune_blocks: o.FinetuneBlocksOpt = "all",
+    layer_decay: o.LayerDecayOpt = 1.0,
     image_set: o.ImageSetOpt = "cropped_aligned",
     onnx_size: o.OnnxSizeOpt = None,
     onnx_channels: o.OnnxChannelsOpt = "rgb",

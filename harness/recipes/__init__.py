@@ -159,6 +159,8 @@ def _substitute(keys: dict, data: Path | None, release) -> list[str]:
     if missing:
         face.update(backbone=default_face.backbone, weights=None, finetune=None,
                     lr_backbone=None)
+        for key in ("hf", "finetune_blocks", "layer_decay"):  # the hf: model's own options
+            face.pop(key, None)
         notes.append(f"face backbone: {missing}; substituted {default_face.backbone!r} "
                      "fine-tuned from scratch (the embedded default)")
     image_set = face.get("image_set", default_face.image_set)
@@ -172,6 +174,12 @@ def _substitute(keys: dict, data: Path | None, release) -> list[str]:
                      f"({feats.get('audio_weights') or 'features.audio_weights'}); substituted "
                      f"{default_audio!r} (the embedded default)")
         feats.update(audio=default_audio, audio_weights=None)
+    audio = str(feats.get("audio", default_audio))
+    if audio.startswith("hf:") and not _present(audio.split(":", 1)[1]):
+        notes.append(f"audio: {audio} is not on this machine; substituted {default_audio!r} "
+                     "(the embedded default)")
+        feats.update(audio=default_audio)
+        feats.pop("hf_audio", None)  # the hf: model's own options
     return notes
 
 

@@ -10,6 +10,10 @@
   ``flops_per_window``, ``achieved_gflops``, ``fraction_of_peak``, ``peak_mem_mb``; or ``error``
   (e.g. ``torch.compile`` failing) instead of the numbers;
 - ``backbone_rows``: face-feature extraction ``images_per_s`` at each backbone's input size;
+- ``hf_rows`` (``--hf hf:DIR``): an ``hf:`` vision model's ``images_per_s`` (``model``, and
+  ``extract`` per decoding-worker count) or speech model's ``audio_s_per_s``, each with FLOPs
+  per item (``flops_per_image``, ``flops_per_audio_s``), ``achieved_gflops`` and
+  ``fraction_of_peak`` (see ``huggingface``);
 - ``paper_design``: seconds per epoch with the face model in the training loop (the paper's
   design, batch 4) vs on cached features (batch 256), and their ``ratio``;
 - ``profile``: the top operators of one ``attention_fusion`` training step.

@@ -55,6 +55,9 @@ class BenchConfig:
     # None: 0, 1, 2 and default_workers() (quick: 0 and 1)
     data_path_workers: tuple[int, ...] | None = None
     data_path_images: int = 2048  # jpgs per timed pass (quick: 64)
+    hf: list[str] | None = None  # hf:DIR models to time (harness.throughput.huggingface)
+    hf_images: int = 256  # jpgs per timed extraction pass of an hf: vision model (quick: 16)
+    hf_audio_s: float = 30.0  # seconds of audio per timed pass of an hf: speech model (quick: 2)
 
     def __post_init__(self) -> None:
         """Refuse a count that cannot be measured before minutes of warm-up (a batch of 0
@@ -71,6 +74,8 @@ class BenchConfig:
         for w in self.data_path_workers or ():
             require("data_path_workers", w, minimum=0)
         require("data_path_images", self.data_path_images, minimum=1)
+        require("hf_images", self.hf_images, minimum=1)
+        require("hf_audio_s", self.hf_audio_s, positive=True)
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
@@ -83,6 +88,8 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
         peak = result["matmul_peak_gflops"]
         result["rows"] = _baseline_rows(cfg, device, peak, progress)
         result["backbone_rows"] = _backbone_rows(cfg, device, peak, progress)
+        if cfg.hf:
+            result["hf_rows"] = _hf_rows(cfg, device, peak, progress)
         if cfg.data_path:
             _say(progress, "face data path: jpgs to device batches, per worker count")
             result["data_path_rows"] = _data_path_rows(cfg, device)
@@ -175,11 +182,32 @@ def _backbone_rows(cfg: BenchConfig, device: torch.device, peak: float, progress
     return rows
 
 
+def _hf_rows(cfg: BenchConfig, device: torch.device, peak: float, progress: bool
+             ) -> list[dict]:
+    from .huggingface import hf_rows
+
+    _say(progress, f"hf: models {', '.join(cfg.hf)}")
+    quick = cfg.quick and device.type == "cpu"
+    return hf_rows(list(cfg.hf), device, peak, workers=_workers(cfg),
+                   images=16 if quick and cfg.hf_images == BenchConfig().hf_images
+                   else cfg.hf_images,
+                   batch=8 if cfg.quick else (32 if device.type == "cpu" else 128),
+                   audio_s=2.0 if quick and cfg.hf_audio_s == BenchConfig().hf_audio_s
+                   else cfg.hf_audio_s,
+                   warmup=min(cfg.warmup, 1) if cfg.quick else cfg.warmup,
+                   repeats=min(cfg.repeats, 2) if cfg.quick else cfg.repeats)
+
+
+def _workers(cfg: BenchConfig) -> tuple[int, ...]:
+    """Decoding-worker counts to time: given, else 0, 1 (quick) or 0, 1, 2 and the default."""
+    if cfg.data_path_workers is not None:
+        return tuple(cfg.data_path_workers)
+    return (0, 1) if cfg.quick else tuple(sorted({0, 1, 2, default_workers()}))
+
+
 def _data_path_rows(cfg: BenchConfig, device: torch.device) -> list[dict]:
     sizes = tuple(sorted({get_backbone_spec(n).input_size for n in _backbone_names(cfg)}))
-    workers = cfg.data_path_workers
-    if workers is None:
-        workers = (0, 1) if cfg.quick else tuple(sorted({0, 1, 2, default_workers()}))
+    workers = _workers(cfg)
     images = 64 if cfg.quick and cfg.data_path_images == BenchConfig().data_path_images \
         else cfg.data_path_images
     extract = tuple(n for n in _backbone_names(cfg)  # EmoNet: minutes per pass on a CPU
@@ -232,7 +260,7 @@ def _recheck_peak(result: dict, device: torch.device) -> None:
     result["matmul_peak_gflops_start_end"] = [first, again]
     peak = max(first, again)
     result["matmul_peak_gflops"] = peak
-    for row in result["rows"] + result["backbone_rows"]:
+    for row in result["rows"] + result["backbone_rows"] + result.get("hf_rows", []):
         if row.get("achieved_gflops") is not None:
             row["fraction_of_peak"] = row["achieved_gflops"] / peak
 

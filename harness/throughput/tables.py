@@ -26,6 +26,7 @@ def bench_table(result: dict, fmt: str = "rich") -> Table | str:
     """The result as a rich ``Table`` (``fmt="rich"``) or GitHub markdown text (``"markdown"``)."""
     sections = [[_baseline_cells(r) for r in result.get("rows", [])],
                 [_backbone_cells(r) for r in result.get("backbone_rows", [])],
+                [_hf_cells(r) for r in result.get("hf_rows", [])],
                 [_data_path_cells(r) for r in result.get("data_path_rows", [])],
                 _paper_cells(result.get("paper_design"))]
     if fmt == "rich":
@@ -99,6 +100,24 @@ def _backbone_cells(row: dict) -> list[str]:
         return head + ["-"] * 7 + [_note(row)]
     return (head + _rate_cells(row, "images") + _flop_cells(row, "flops_per_image")
             + [_num(row.get("peak_mem_mb")), _note(row) + " (images/s)"])
+
+
+def _hf_cells(row: dict) -> list[str]:
+    """An ``hf:`` model: images/s (in memory, or jpgs through W decoding workers) or audio
+    seconds per second, with FLOPs per image or per second of audio."""
+    audio = row.get("kind") == "audio"
+    what = "audio" if audio else f"{row.get('input_size', '?')}px faces"
+    mode = row["mode"] if row.get("workers") is None else f"{row['mode']}, {row['workers']} workers"
+    head = [f"{row['model']} ({what})", mode, str(row["batch"])]
+    if "error" in row:
+        return head + ["-"] * 7 + [_note(row)]
+    unit = "audio_s" if audio else "images"
+    cells = _rate_cells(row, unit) + _flop_cells(row, "flops_per_audio_s" if audio
+                                                 else "flops_per_image")
+    note = (f"{row['audio_s']:g} s tracks (audio-s/s; MFLOP per audio second)" if audio
+            else f"{row['images']:,} jpgs a pass (images/s)" if "images" in row
+            else "uint8 faces in memory (images/s)")
+    return head + cells + [_num(row.get("peak_mem_mb")), _note(row) + f", {note}"]
 
 
 def _data_path_cells(row: dict) -> list[str]:

@@ -330,6 +330,18 @@ def test_chunked_audio_equals_one_pass_where_the_receptive_field_allows(models):
     assert np.abs(last_chunked - last_one).max() < 0.5
 
 
+def test_audio_reports_its_progress_chunk_by_chunk(models):
+    """The extraction bar (audio-seconds/s) advances after each forward pass, not per video."""
+    ex = create_hf_audio_extractor(f"hf:{models['wav2vec2']}", chunk_s=0.25, context_s=0.05,
+                                   batch_size=1)
+    done: list[float] = []
+    ex.report = done.append
+    ex(_track(1.0))
+    g = ex.geometry
+    assert len(done) == 4 and all(s > 0 for s in done)
+    assert sum(done) == pytest.approx(g.frames(SR) * g.hop / SR)  # 1 s, less one field
+
+
 def test_audio_rows_are_timed_flagged_and_poolable(models):
     spec = f"hf:{models['wavlm']}"
     track = _track(2.0, spans=((1.2, 2.0),), audio_end=2.0)  # audio starts late, at 1.2 s
@@ -454,8 +466,10 @@ def test_default_keys_are_unchanged_and_hf_keys_follow_content(models, tmp_path)
     assert face.identity()["hf"] == {"pool": None, "layers": "last"}
     last4 = FaceConfig(backbone=face.backbone, hf=HfBackboneConfig(layers="last4"))
     assert last4.identity() != face.identity()
-    with pytest.raises(HarnessError, match="fine-tuned"):
-        FaceConfig(backbone=f"hf:{models['vit']}", finetune=True).check()
+    tuned = FaceConfig(backbone=f"hf:{models['vit']}", finetune=True)  # stage 1 fine-tunes it
+    tuned.check()
+    assert not tuned.frozen and tuned.label() == "hf:vit-finetuned"
+    assert tuned.identity()["finetune"] is True and tuned.identity()["hf"] == face.identity()["hf"]
     with pytest.raises(HarnessError, match=str(models["vit"])):
         FaceConfig(backbone=face.backbone, hf=HfBackboneConfig(pool="max")).check()
     ids = [RunConfig("attention_fusion", features=FeatureConfig(

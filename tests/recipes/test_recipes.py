@@ -73,6 +73,20 @@ def test_the_config_reader_names_the_file_and_key(tmp_path):
     assert again.identity() == cfg.identity()
 
 
+def test_ora10_reads_hf_faces_and_the_last_four_layers_of_hf_audio(tiny):
+    """ORA10's extractors: DINOv2 faces and wav2vec2 audio (mean of its last four layers);
+    without the model folders, both are substituted and the notes say so."""
+    features = read_recipe("ora10").config.features
+    assert features.face.backbone.startswith("hf:") and features.audio.startswith("hf:")
+    assert features.hf_audio.layers == "last4"
+    root, release = tiny
+    recipe = load_recipe("ora10", data=root, overrides=CUT, release=release)
+    assert recipe.config.features.audio == "logmel"
+    assert recipe.config.features.hf_audio.layers == "last"
+    assert any(n.startswith("audio: hf:") and "not on this machine" in n
+               for n in recipe.substituted)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_each_recipe_loads_with_its_epochs_cut(name, tiny):
     """Every recipe's config, cut and substituted, is a valid run (features checked too);

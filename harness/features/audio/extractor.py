@@ -158,6 +158,9 @@ def _extract(req: ExtractRequest) -> Extracted:
         seconds = {v: release.video_info(v).duration for v in videos}
         label = f"audio {extractor_for(MODALITY, req.cfg).label(req.cfg)}"
         task = bar.add_task(label, total=sum(seconds.values()), info="")
+        if hasattr(extractor, "report"):  # a slow model reports each chunk it has done
+            extractor.report = lambda s: bar.advance(task, s)
+        done = 0.0
         for video in videos:
             info = release.video_info(video)
             with warnings.catch_warnings():
@@ -168,5 +171,6 @@ def _extract(req: ExtractRequest) -> Extracted:
             else:
                 cache.save(video, extractor(track), window_centres(track.duration),
                            window_flags(track))
-            bar.update(task, advance=seconds[video], info=video)
+            done += seconds[video]
+            bar.update(task, completed=done, info=video)
     return Extracted(cache)

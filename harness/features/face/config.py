@@ -86,6 +86,9 @@ class FaceConfig:
     # ours: None fine-tunes a registered backbone (the paper's stage 1) and freezes a
     # scheme's (which cannot be fine-tuned); False freezes a registered one (needs weights)
     finetune: bool | None = None
+    # ours, a scheme's model fine-tuned (hf:PATH --finetune; see harness.features.face.finetune):
+    finetune_blocks: str = "all"  # "all", or "lastK": the last K blocks (and the final norm)
+    layer_decay: float = 1.0  # block d below the top trains at lr_backbone x layer_decay^d
     image_set: str = DEFAULT_IMAGE_SET  # or "cropped": the release's non-aligned faces
     # a scheme's preprocessing (the name predates other schemes: kept, as run hashes hold it)
     onnx: OnnxBackboneConfig = field(default_factory=OnnxBackboneConfig)
@@ -108,21 +111,27 @@ class FaceConfig:
 
     @property
     def frozen(self) -> bool:
-        """Whether features come straight from the backbone, with no stage-1 fine-tune."""
-        return scheme_of(self.backbone) is not None or self.finetune is False
+        """Whether features come straight from the backbone, with no stage-1 fine-tune: a
+        scheme's model unless ``--finetune`` (and the scheme can train it), or ``--no-finetune``."""
+        if self.finetune is False:
+            return True
+        scheme = scheme_of(self.backbone)
+        return scheme is not None and not (self.finetune and scheme.trainable is not None)
 
     def label(self) -> str:
         """The backbone as run.json and the leaderboard show it (a scheme's model by name)."""
         scheme = scheme_of(self.backbone)
         if scheme is not None:
-            return f"{scheme.prefix}:{scheme.label(self.backbone.split(':', 1)[1])}"
+            name = f"{scheme.prefix}:{scheme.label(self.backbone.split(':', 1)[1])}"
+            return name if self.frozen else f"{name}-finetuned"
         return f"{self.backbone}-frozen" if self.frozen else self.backbone
 
     def check(self) -> None:
         """Refuse combinations that cannot work, before any work is done."""
         scheme = scheme_of(self.backbone)
+        self._check_blocks(scheme)
         if scheme is not None:
-            if self.finetune:
+            if self.finetune and scheme.trainable is None:
                 raise HarnessError(f"--finetune: a {scheme.prefix}: backbone cannot be "
                                    "fine-tuned (the harness only runs it); drop --finetune for "
                                    "frozen features")
@@ -133,6 +142,19 @@ class FaceConfig:
         elif self.finetune is False and not self.weights:
             raise HarnessError(f"--no-finetune with --backbone {self.backbone} needs "
                                "--face-weights: frozen random weights make no features")
+
+    def _check_blocks(self, scheme) -> None:
+        """``--finetune-blocks``/``--layer-decay`` need a scheme's model being fine-tuned."""
+        from harness.features.face.finetune import parse_blocks
+
+        parse_blocks(self.finetune_blocks)
+        if not 0 < self.layer_decay <= 1:
+            raise HarnessError(f"--layer-decay takes a number in (0, 1], not {self.layer_decay}")
+        if (self.finetune_blocks, self.layer_decay) != ("all", 1.0) and (
+                scheme is None or self.frozen):
+            raise HarnessError("--finetune-blocks and --layer-decay apply to --finetune with a "
+                               f"pretrained model's backbone (hf:PATH), not --backbone "
+                               f"{self.backbone}" + (" (frozen)" if scheme is not None else ""))
 
     def identity(self) -> dict:
         """Fields the trained model depends on (not where or how fast it ran).
@@ -147,6 +169,9 @@ class FaceConfig:
             d["weights"] = file_digest(Path(self.weights))
         if self.finetune is None:
             d.pop("finetune")
+        for key, default in (("finetune_blocks", "all"), ("layer_decay", 1.0)):
+            if d[key] == default:  # absent when unused: every earlier key is kept
+                d.pop(key)
         if self.image_set == DEFAULT_IMAGE_SET:
             d.pop("image_set")
         scheme = scheme_of(self.backbone)

@@ -96,9 +96,10 @@ def _cache(req: ExtractRequest):
         with torch.inference_mode():
             encoder = frozen_encoder(face, resolve_device(face.device))
         return frozen_cache(faces, face, encoder)
+    from harness.features.face.finetune import key_name
     from harness.features.face.stage import face_stage_key
 
-    return face_cache(faces, face_stage_key(faces, req.split, face), face.backbone, req.split)
+    return face_cache(faces, face_stage_key(faces, req.split, face), key_name(face), req.split)
 
 
 def _extract(req: ExtractRequest) -> Extracted:
@@ -153,18 +154,19 @@ def _fine_tuned(release: Release, req: ExtractRequest, stage):
     training each cross-fitting model that any rank needs (training is collective).
     """
     from harness.features.face.features import extract_face_features
+    from harness.features.face.finetune import key_name
     from harness.features.face.oof import CrossFitCache, face_fit, oof_splits
     from harness.features.face.stage import face_stage_key, finetune_face
 
     cfg, quiet, split, names = req.cfg, req.quiet, req.split, req.names
-    full = face_cache(release, stage.key, cfg.face.backbone, split)
+    full = face_cache(release, stage.key, key_name(cfg.face), split)
     mine = req.mine
     if not cfg.face_oof:
         extract_face_features(release, mine, stage, cfg.face, full, show_progress=not quiet)
         return full
     folds = oof_splits(release, split, cfg.face_oof)
     fit = face_fit(len(folds))
-    oof = FeatureCache(cache_root(release), f"{MODALITY}-{cfg.face.backbone}", {
+    oof = FeatureCache(cache_root(release), f"{MODALITY}-{key_name(cfg.face)}", {
         "stage": stage.key, "fit": fit,
         "folds": [face_stage_key(release, fold, cfg.face) for fold, _ in folds]},
         inputs=face_inputs(release, split))  # each fold's faces are the split's, or fewer

@@ -44,7 +44,7 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
     if not todo:
         return
     device = resolve_device(cfg.device)
-    model = load_face_model(cfg.backbone, stage.checkpoint, device)
+    model = load_face_model(cfg, stage.checkpoint, device)
     encode_faces(release, todo, model.backbone, cfg, cache, device, show_progress=show_progress)
 
 
@@ -56,26 +56,34 @@ Encoder = Callable[[torch.Tensor], torch.Tensor]
 def encode_faces(release: Release, todo: list[str], encoder: Encoder, cfg: FaceConfig,
                  cache: FeatureCache, device: torch.device, *, show_progress: bool = True
                  ) -> None:
-    """Cache ``encoder``'s feature of every frame 1..N of every name of ``todo``."""
-    with progress("frames", disable=not show_progress) as bar:
-        sizes = {name: release.n_frames(name) for name in todo}
-        task = bar.add_task("face features", total=sum(sizes.values()), info="")
-        for name, feat, flag, bad in _features(release, todo, encoder, cfg, device):
+    """Cache ``encoder``'s feature of every frame 1..N of every name of ``todo``.
+
+    The bar counts face images through the encoder, batch by batch (images/s: a large model
+    can take minutes a name); frames without a face image cost nothing and are not counted.
+    """
+    with progress("images", disable=not show_progress) as bar:
+        have = {name: _face_frames(release, name) for name in todo}
+        task = bar.add_task("face features", total=sum(h.size for h in have.values()),
+                            info="")
+        for name, feat, flag, bad in _features(release, todo, encoder, cfg, device, have,
+                                               lambda n: bar.advance(task, n)):
             cache.save(name, feat, frame_times(np.arange(1, feat.shape[0] + 1),
                                                release.fps(name)), flag)
             if bad.size:
                 warnings.warn(f"{name}: {bad.size} unreadable face image(s) (corrupt or empty), "
                               f"treated as frames without a face, first: frame {bad[0]}",
                               stacklevel=2)
-            bar.update(task, advance=sizes[name], info=name)
+            bar.update(task, info=name)
 
 
 @torch.inference_mode()
 def _features(release: Release, names: list[str], encoder: Encoder, cfg: FaceConfig,
-              device: torch.device
+              device: torch.device, faces: dict[str, np.ndarray],
+              advance: Callable[[int], None]
               ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per name: features and flags of frames 1..N, and the frames whose jpg did not decode."""
-    have = [_face_frames(release, n) for n in names]
+    """Per name: features and flags of frames 1..N, and the frames whose jpg did not decode
+    (``faces``: each name's frames with a face image; ``advance(n)`` after each batch)."""
+    have = [faces[n] for n in names]
     counts = np.array([h.size for h in have], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(counts)))
     files = FaceFiles.of(release.faces, names, np.repeat(np.arange(len(names)), counts),
@@ -93,6 +101,7 @@ def _features(release: Release, names: list[str], encoder: Encoder, cfg: FaceCon
             with autocast(device):
                 feats.append(encoder(x).float().cpu())
             oks.append(ok)
+            advance(len(ok))
         n = release.n_frames(name)
         if not feats:
             yield name, np.zeros((n, dim), np.float32), np.ones(n, bool), frames[:0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -15,6 +16,10 @@ from torch import nn
 from harness.data.labels import NUM_CLASSES
 from harness.errors import reading
 from harness.features.face.backbones import create_backbone
+from harness.features.face.schemes import location, scheme_of
+
+if TYPE_CHECKING:
+    from harness.features.face.config import FaceConfig
 
 
 class FaceHead(nn.Sequential):
@@ -46,20 +51,36 @@ class FaceModel(nn.Module):
         return self.head(self.backbone(images))
 
 
-def build_face_model(backbone: str, weights: str | None = None,
+def build_face_model(backbone: str | FaceConfig, weights: str | None = None,
                      num_classes: int = NUM_CLASSES) -> FaceModel:
     """The backbone (with checked pretrained weights, if given) under a fresh head of
-    ``num_classes`` outputs (the task's ``output_size``: EXPR's 8 classes by default)."""
-    return FaceModel(create_backbone(backbone, weights=weights), num_classes)
+    ``num_classes`` outputs (the task's ``output_size``: EXPR's 8 classes by default); given the
+    face settings, a scheme's model to fine-tune (``finetune.build_backbone``)."""
+    if isinstance(backbone, str):
+        return FaceModel(create_backbone(backbone, weights=weights), num_classes)
+    from harness.features.face.finetune import build_backbone
+
+    return FaceModel(build_backbone(backbone), num_classes)
 
 
-def load_face_model(backbone: str, checkpoint: Path, device: torch.device) -> FaceModel:
-    """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``."""
+def load_face_model(backbone: str | FaceConfig, checkpoint: Path,
+                    device: torch.device) -> FaceModel:
+    """A fine-tuned face model from its stage-1 state dict, in eval mode on ``device``.
+
+    A scheme's fine-tuned model (``hf:PATH --finetune``) is rebuilt from its folder with the
+    settings given, or (a name only) those recorded beside the checkpoint. The head's width is
+    the task's it was fine-tuned on (8 EXPR classes, 2 VA values...)."""
     with reading(checkpoint, "delete it (and its .json beside it) to train the face model again"):
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        # the head's width is the task's it was fine-tuned on (8 EXPR classes, 2 VA values...)
-        width = state[_HEAD_OUT].shape[0] if _HEAD_OUT in state else NUM_CLASSES
-        model = FaceModel(create_backbone(backbone), int(width))
+        width = int(state[_HEAD_OUT].shape[0]) if _HEAD_OUT in state else NUM_CLASSES
+        name = backbone if isinstance(backbone, str) else backbone.backbone
+        if scheme_of(name) is None:
+            model = FaceModel(create_backbone(name), width)
+        else:
+            from harness.features.face.finetune import build_backbone, checkpoint_config
+
+            cfg = checkpoint_config(name, checkpoint) if isinstance(backbone, str) else backbone
+            model = FaceModel(build_backbone(cfg, for_training=False), width)
         model.load_state_dict(state)
     return model.to(device).eval()
 
@@ -69,6 +90,10 @@ _HEAD_OUT = "head.3.weight"
 
 
 def architecture_digest(backbone: str) -> str:
-    """Parameter names and shapes: a changed backbone definition must not reuse old models."""
+    """Parameter names and shapes: a changed backbone definition must not reuse old models
+    (a scheme's model: its content digest, which covers its configuration)."""
+    scheme = scheme_of(backbone)
+    if scheme is not None:
+        return scheme.digest(location(backbone))
     shapes = [(k, tuple(v.shape)) for k, v in create_backbone(backbone).state_dict().items()]
     return hashlib.sha256(repr(shapes).encode()).hexdigest()[:10]

@@ -23,6 +23,9 @@ else knows its prefix. The interface a scheme provides:
   name of the file or folder ``locate`` finds).
 - ``check(cfg)``: refuse, before any data is read, options that cannot work with the scheme.
 - ``require()``: fail fast, with how to install it, when an optional dependency is missing.
+- ``trainable(path, cfg) -> nn.Module`` (optional): the model as a module stage 1 can fine-tune
+  (``--finetune``; CPU, float32, the same features as ``load``'s in eval mode). A scheme without
+  it is always frozen. See ``harness.features.face.finetune`` for what a module must offer.
 
 The built-in schemes are the modules of ``BUILTIN_SCHEMES`` (those present are imported on the
 first look-up); a scheme elsewhere registers when its module is imported.
@@ -53,6 +56,7 @@ class BackboneScheme:
     check: Callable[[Any], None] = field(default=lambda cfg: None)
     require: Callable[[], None] = field(default=lambda: None)
     shown: Callable[[str], str] | None = None  # (rest) -> the model's name in tables
+    trainable: Callable[[Path, Any], Any] | None = None  # (path, FaceConfig) -> nn.Module
 
     def label(self, rest: str) -> str:
         return self.shown(rest) if self.shown is not None else self.locate(rest).name

@@ -29,6 +29,7 @@ from harness.data.release import Release
 from harness.data.splits import Split
 from harness.device import autocast, resolve_device
 from harness.errors import HarnessError, reading
+from harness.features.face import finetune
 from harness.features.face.config import (
     PRETRAINED_BACKBONE_LR,
     SCRATCH_BACKBONE_LR,
@@ -198,7 +199,7 @@ def face_stage_key(release: Release, split: Split, cfg: FaceConfig) -> str:
     if not release.task.classification:
         what["task"] = release.task.name
     blob = json.dumps(what, sort_keys=True)
-    return f"{cfg.backbone}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+    return f"{finetune.key_name(cfg)}-{split.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
 def finetune_face(release: Release, split: Split, cfg: FaceConfig, models_dir: Path,
@@ -257,7 +258,7 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
                  faces: tuple[str, str], show_progress: bool) -> None:
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)  # the head's initial weights
-    model = build_face_model(cfg.backbone, cfg.weights, release.task.output_size).to(device)
+    model = build_face_model(cfg, num_classes=release.task.output_size).to(device)
     stage = FaceFrameStage(release, split, cfg, model, device)
     state_file = models_dir / f"{key}.state.pt"
     if distributed.is_main():  # which faces a resumed fine-tune was started on
@@ -277,12 +278,5 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
 
 
 def _optimizer(model: FaceModel, cfg: FaceConfig) -> torch.optim.Optimizer:
-    lr_b = cfg.lr_backbone
-    if lr_b is None:
-        lr_b = PRETRAINED_BACKBONE_LR if cfg.weights else SCRATCH_BACKBONE_LR
-    return torch.optim.AdamW(
-        [{"params": model.backbone.parameters(), "lr": lr_b},
-         {"params": model.head.parameters(), "lr": cfg.lr_head}],
-        weight_decay=cfg.weight_decay,
-    )
+    return finetune.optimizer(model, cfg)  # the paper's groups; per block for a scheme's model
 

@@ -3,6 +3,8 @@
 - ``--backbone hf:PATH``: a vision model (DINOv2, ViT, BEiT, CLIP/SigLIP vision towers,
   ConvNeXt, Swin...) gives one feature per face (``image.HfImageBackbone``), through the face
   backbone scheme ``hf`` (``harness.features.face.schemes``) registered here.
+  ``--finetune`` fine-tunes it in stage 1 instead (``trainable.HfFaceEncoder``; blocks and
+  lr decay: ``harness.features.face.finetune``).
 - ``--audio hf:PATH``: a speech model (wav2vec2, HuBERT, WavLM, data2vec-audio) gives timed
   hidden states at its own frame rate (``audio.HfAudioExtractor``), through the audio extractor
   ``hf:`` registered here.
@@ -91,6 +93,14 @@ def check_audio(spec: str, layers: str = "last", rows: str = "frames") -> None:
     HfAudioConfig(layers=layers, rows=rows).check(spec)
 
 
+def _trainable_face(path: Path, cfg):
+    """The model as a module stage 1 fine-tunes (``--finetune``), on the CPU."""
+    from harness.features.huggingface.image import HfImageConfig
+    from harness.features.huggingface.trainable import HfFaceEncoder
+
+    return HfFaceEncoder(PREFIX + str(path), HfImageConfig(pool=cfg.hf.pool, layers=cfg.hf.layers))
+
+
 def _load_face(path: Path, cfg, device):
     return create_hf_backbone(PREFIX + str(path), device, pool=cfg.hf.pool, layers=cfg.hf.layers)
 
@@ -103,6 +113,7 @@ register_scheme(BackboneScheme(
     check=_check_face,
     require=import_transformers,
     shown=_shown,
+    trainable=_trainable_face,
 ), owner=__name__)
 
 register_audio_extractor(

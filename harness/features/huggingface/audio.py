@@ -19,6 +19,7 @@ track's mean and variance, the track being the utterance.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,9 +96,14 @@ def geometry(config, folder) -> FrameGeometry:
 
 
 class HfAudioExtractor:
-    """Hidden states of a speech model per frame (timed rows) or per 1 s window."""
+    """Hidden states of a speech model per frame (timed rows) or per 1 s window.
+
+    ``report`` (set by the caller, e.g. the extraction's progress bar) is called with the
+    seconds of audio done after each forward pass: a long track advances the bar chunk by chunk.
+    """
 
     name = "hf"
+    report: Callable[[float], None] | None = None
 
     def __init__(self, spec: str, device: str = "cpu", cfg: HfAudioConfig | None = None):
         self.spec = spec
@@ -178,6 +184,8 @@ class HfAudioExtractor:
                                    f"{length} samples, the strides say {batch[0][1]}")
             for (a0, _, keep0, kept), rows in zip(batch, h):
                 out[a0 + keep0: a0 + keep0 + kept] = rows[keep0: keep0 + kept]
+            if self.report is not None:
+                self.report(sum(kept for *_, kept in batch) * g.hop / self.sr)
             i = j
         return out
 

@@ -231,9 +231,9 @@ class HfImageBackbone:
             out = self.model(pixel_values=pixel_values.to(self.device),
                              output_hidden_states=self.choice.needs_hidden_states,
                              return_dict=True)
-        return self._pool(out).float().reshape(len(pixel_values), -1)
+        return self.pool_output(out).float().reshape(len(pixel_values), -1)
 
-    def _pool(self, out) -> torch.Tensor:
+    def pool_output(self, out) -> torch.Tensor:
         if self.pool == "pooler":
             pooled = getattr(out, "pooler_output", None)
             if pooled is None or not self._pooler_ok or self.choice.kind != "last":

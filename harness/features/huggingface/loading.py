@@ -113,11 +113,34 @@ def read_config_json(folder: Path, name: str = "config.json", required: bool = T
 
 
 def folder_digest(folder: Path) -> str:
-    """Content digest of the weights and configuration of ``folder`` (a changed file: new key)."""
+    """Content digest of the weights and configuration of ``folder`` (a changed file: new key).
+
+    Hashing gigabytes of weights takes seconds to minutes, and ``identity()`` is asked for often
+    (every config hash, cache key and run): the digest is kept per process, keyed by each
+    file's path, size, inode, mtime and ctime (``os.stat``), and hashed again only when one of
+    those changed (a rewritten, replaced, touched or added file).
+    """
+    files = [p for p in [*weight_files(folder), *(folder / n for n in CONFIG_FILES)]
+             if p.is_file()]
+    stamp = (str(folder), tuple(_stamp(p) for p in files))
+    digest = _DIGESTS.get(stamp)
+    if digest is None:
+        digest = _DIGESTS[stamp] = _hash_files(files)
+    return digest
+
+
+#: (folder, file stamps) -> digest: see ``folder_digest``.
+_DIGESTS: dict[tuple, str] = {}
+
+
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return path.name, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _hash_files(files: list[Path]) -> str:
     h = hashlib.sha256()
-    for path in [*weight_files(folder), *(folder / n for n in CONFIG_FILES)]:
-        if not path.is_file():
-            continue
+    for path in files:
         h.update(path.name.encode() + b"\0")
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
