@@ -4,12 +4,13 @@
     harness extract --data fo --from fo/features/face --as face256   # audio1024, pose36 likewise
     python benchmarks/profile_sequence.py fo                         # corpus, [epochs]
 
-Prints CPU seconds (``time.process_time``: what the load of other jobs changes least) of
-(1) the data path (chunk sampling, targets, gathering rows from the packed tables) against the
-whole epoch, (2) the operators taking most self CPU time under ``torch.profiler``, (3) one
-training step and one 16-chunk prediction batch of 4 x 300 frames inside their videos with the
-encoder's all-False key mask and without one (``DenseTemporal`` passes none when no step is
-padded), interleaved, with the largest difference in loss and gradients between the two.
+Prints how full an epoch's chunks are, then CPU seconds (``time.process_time``: what the
+load of other jobs changes least) of (1) the data path (chunk sampling, targets, gathering
+rows from the packed tables) against the whole epoch, (2) the operators taking most self
+CPU time under ``torch.profiler``, (3) one training step and one 16-chunk prediction batch of
+4 x 300 frames inside their videos with the encoder's all-False key mask and without one
+(``DenseTemporal`` passes none when no step is padded), interleaved, with the largest
+difference in loss, gradients and prediction logits between the two.
 """
 
 import copy
@@ -66,6 +67,11 @@ def epoch() -> tuple[float, float, int]:
     return data, time.process_time() - start, frames
 
 
+owner, start = train_cs.train_chunks(torch.Generator().manual_seed(0))
+labelled = int((train_cs.frame_labels >= 0).sum())
+print(f"{len(train_cs.names)} training videos of {train_cs.n_frames.mean():,.0f} frames on "
+      f"average: {labelled:,} labelled frames in {owner.size} chunks of 300 "
+      f"({100 * labelled / (owner.size * 300):.0f} % of the chunks' slots)")
 epoch()  # warm-up
 data = total = 0.0
 frames = 0
