@@ -85,7 +85,8 @@ class DenseTemporal(nn.Module):
         if not self.per_frame:
             pad[:, steps // 2] = False  # the predicted frame is inside its video by construction
         pad &= ~pad.all(dim=1, keepdim=True)  # a row with no step to attend to would be NaN
-        return self.encoder(h, src_key_padding_mask=pad)
+        # no step masked: the same attention without a mask to add (exact; faster kernels)
+        return self.encoder(h, src_key_padding_mask=pad if bool(pad.any()) else None)
 
 
 def _positions(steps: int, width: int, device: torch.device, dtype: torch.dtype) -> Tensor:

@@ -11,7 +11,9 @@ when the run uses CUDA (each rank on GPU ``LOCAL_RANK``), gloo on the CPU. Then:
   rank during the step; rank 0's are copied to all before each validation (``sync_buffers``).
 - validation and prediction: every rank predicts its contiguous part of the items and
   ``gather`` puts the parts back together, in order, on every rank, so every rank sees the
-  same validation F1 and takes the same decisions (lr, early stop).
+  same validation F1 and takes the same decisions (lr, early stop). A sequence baseline's
+  ranks each predict their part of the chunks and ``all_sum_tensor`` adds the per-frame
+  totals (each chunk is predicted on one rank; the others add zeros).
 - extraction: the names are cut by video (``shard``), each rank extracts its own, then all wait
   for all (``barrier``).
 - files: rank 0 alone writes the stage-1 model, packed tables, the run folder and the
@@ -171,6 +173,20 @@ def all_sum(values: list[float]) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=_comm_device())
     dist.all_reduce(t)
     return t.cpu().tolist()
+
+
+def all_sum_tensor(t: torch.Tensor) -> torch.Tensor:
+    """``t`` summed element-wise over ranks, on every rank (in place; ``t`` itself without
+    torchrun). Sequence prediction: each rank adds its chunks' logits into per-frame totals
+    that are zero elsewhere."""
+    if not active():
+        return t
+    device = _comm_device()
+    moved = t.to(device)
+    dist.all_reduce(moved)
+    if moved is not t:
+        t.copy_(moved)
+    return t
 
 
 def wrap(model: nn.Module, device: torch.device) -> nn.Module:

@@ -257,8 +257,9 @@ def predict_logits(model: nn.Module, ws: WindowSet | ChunkSet, cfg: TrainConfig,
     model.eval()
     mine = distributed.local_part(np.arange(len(ws)))
     out = [torch.zeros((0, ws.task.output_size))]
-    for start in range(0, mine.size, cfg.eval_batch_size):
-        sel = mine[start:start + cfg.eval_batch_size]
+    size = ws.eval_batch(cfg.eval_batch_size)  # memory: inputs within EVAL_BATCH_BYTES
+    for start in range(0, mine.size, size):
+        sel = mine[start:start + size]
         with autocast(device, cpu_bf16=cfg.cpu_bf16):
             out.append(model(ws.batch(sel, device)).float().cpu())
         if on_batch is not None:
@@ -280,27 +281,34 @@ def predict_chunk_logits(model: nn.Module, cs: ChunkSet, cfg: TrainConfig,
     (``predict_logits``), from overlapping
     evaluation chunks combined by the spec's overlap rule; eval mode, no randomness.
 
-    ``shift`` moves the chunk grid (tests). Under torchrun every rank predicts every chunk (the
-    result is the same on every rank; not yet shared out: prediction is cheap in chunks).
+    ``shift`` moves the chunk grid (tests). Chunks wholly inside their video go first
+    (``ChunkSet.eval_order``). Under torchrun each rank predicts its part of the chunks and
+    the per-frame sums are added over ranks: every rank gets the same logits.
     """
     device = next(model.parameters()).device
     model.eval()
     owner, start = cs.eval_chunks(shift)
+    if owner.size == 0:
+        return np.zeros((0, cs.task.output_size), np.float32)
+    order = cs.eval_order(owner, start)
+    mine = distributed.local_part(order)
     total = count = None
-    size = 4 * max(cfg.chunk_batch_size, 1)
-    for b in range(0, owner.size, size):
-        o, s = owner[b:b + size], start[b:b + size]
+    size = cs.eval_batch(4 * max(cfg.chunk_batch_size, 1))
+    for b in range(0, max(mine.size, 1), size):
+        sel = mine[b:b + size] if mine.size else order[:1]  # no chunk here: only sizes `total`
+        o, s = owner[sel], start[sel]
         with autocast(device, cpu_bf16=cfg.cpu_bf16):
             logits = model(cs.batch(o, s, device)).float().cpu()
         if total is None:
             total = torch.zeros((len(cs), logits.shape[-1]))
             count = torch.zeros(len(cs))
+        if not mine.size:
+            break
         added = cs.combine(o, s, logits, total, count)
         if on_batch is not None:  # frames done (mean rule: each is added L / stride times)
             on_batch(added * cs.spec.eval_stride // cs.spec.frames
                      if cs.spec.overlap == "mean" else added)
-    if total is None:
-        return np.zeros((0, cs.task.output_size), np.float32)
+    total, count = distributed.all_sum_tensor(total), distributed.all_sum_tensor(count)
     each = 1 if cs.spec.overlap == "centre" else cs.spec.frames // cs.spec.eval_stride
     if not torch.all(count == each):
         raise HarnessError(f"chunk grid: frames were predicted {int(count.min())} to "

@@ -45,6 +45,7 @@ from harness.features.windows import (
     SourceTable,
     _labels_or_unknown,
     _table,
+    eval_batch_items,
     gather_batch,
     target_dtype,
 )
@@ -188,6 +189,19 @@ class ChunkSet:
 
     def eval_chunks(self, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return self.spec.eval_starts(self.n_frames, shift)
+
+    def eval_order(self, owner: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """The order to predict chunks in: those wholly inside their video first (grid order),
+        then those over a video's edge. A batch without a padded step attends with no key mask,
+        which takes the faster attention kernels (dense_sequence's prediction about 4x faster
+        on the CPU, docs/sequence-models.md); in eval mode a chunk's logits do not depend on
+        the other chunks of its batch, and ``combine`` puts each frame back in its place."""
+        edge = (start < 0) | (start + self.spec.frames > self.n_frames[owner])
+        return np.argsort(edge, kind="stable")
+
+    def eval_batch(self, limit: int) -> int:
+        """Chunks per prediction batch: ``limit`` within ``windows.EVAL_BATCH_BYTES``."""
+        return eval_batch_items(limit, self.spec.frames, self.dims)
 
     def positions(self, owner: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, L) 0-based frames of the chunks and whether each lies inside its video."""

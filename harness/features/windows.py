@@ -32,6 +32,20 @@ from harness.tasks import Task, get_task
 #: Added to each entry's times so that one sorted search finds rows within every entry at once
 #: (seconds; far above any video's length, a power of two so the sums stay exact enough).
 _ENTRY_SPAN_S = float(2**20)
+#: Bytes of gathered inputs (float32 rows and bool masks) one prediction batch may hold. At the
+#: real feature sizes (1,316 per frame) 2,048 windows of 75 steps were 808 MB of inputs and a
+#: 2.2 GB peak (docs/sequence-models.md); smaller batches are no slower on the CPU.
+EVAL_BATCH_BYTES = 256 * 2**20
+
+
+def eval_batch_items(limit: int, steps: int, dims: Mapping[str, int],
+                     budget: int | None = None) -> int:
+    """How many windows (or chunks) of ``steps`` steps a prediction batch takes: at most
+    ``limit``, and no more than fit in ``budget`` bytes (default ``EVAL_BATCH_BYTES``) of
+    gathered inputs (at least one)."""
+    per_item = steps * (4 * sum(dims.values()) + len(dims) + 1)
+    budget = EVAL_BATCH_BYTES if budget is None else budget
+    return max(1, min(int(limit), budget // per_item))
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,10 @@ class WindowSet:
         timed = any(not t.per_frame for t in self.tables.values())
         times = self.spec.step_times(frames, fps) if timed else None
         return gather_batch(self.tables, ni, raw, times, n, inside, device)
+
+    def eval_batch(self, limit: int) -> int:
+        """Windows per prediction batch: ``limit`` within ``EVAL_BATCH_BYTES``."""
+        return eval_batch_items(limit, self.spec.steps, self.dims)
 
     def observed(self, modality: str) -> np.ndarray:
         """(N,) whether each window's current frame has its own ``modality`` observation."""

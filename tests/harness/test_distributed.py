@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 import torch.multiprocessing as mp
 
 from harness import distributed
@@ -34,6 +35,7 @@ def _collectives(rank: int, port: int, out: str) -> None:
         "gathered_2d": distributed.gather(np.stack([mine, -mine], 1).astype(np.float32),
                                           7).tolist(),
         "sum": distributed.all_sum([1.5, float(rank)]),
+        "sum_tensor": distributed.all_sum_tensor(torch.tensor([[1.0, rank], [0.0, 2.0]])).tolist(),
         "broadcast": distributed.broadcast({"from": rank}),
     }
     order = os.path.join(out, "order.txt")
@@ -56,6 +58,7 @@ def test_collectives_on_two_gloo_processes(tmp_path):
         assert r["gathered"] == [0, 10, 20, 30, 40, 50, 60]
         assert r["gathered_2d"] == [[k, -k] for k in range(7)]
         assert r["sum"] == [3.0, 1.0]
+        assert r["sum_tensor"] == [[2.0, 1.0], [0.0, 4.0]]
         assert r["broadcast"] == {"from": 0}
     assert (tmp_path / "order.txt").read_text() == "0\n1\n"  # rank 0 first
 
@@ -65,6 +68,8 @@ def test_single_process_is_the_identity():
     assert distributed.local_part(items) is items
     assert distributed.gather(items, 5) is items
     assert distributed.all_sum([2.0, 3]) == [2.0, 3]
+    t = torch.ones(2)
+    assert distributed.all_sum_tensor(t) is t
     assert distributed.broadcast("x") == "x" and distributed.shard() is None
     assert distributed.is_main() and distributed.world_size() == 1
 

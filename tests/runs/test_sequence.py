@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import warnings
@@ -14,12 +15,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as mp
 from torch import nn
 
 from baselines import chunk, create_baseline, get_baseline
 from harness.features.cache import Packed
 from harness.features.chunks import ChunkSet, ChunkSpec
-from harness.features.windows import SourceTable
+from harness.features.windows import SourceTable, eval_batch_items
 from harness.fusion_stage import SequenceStage, TrainConfig, predict_chunk_logits, train_baseline
 from harness.records import FrameOutputs
 from harness.train import TrainState
@@ -80,6 +82,106 @@ def test_every_frame_predicted_exactly_once_whatever_the_grid(spec):
     out = FrameOutputs.from_frames(cs.names, cs.name_idx, cs.frames, logits,
                                    np.zeros(len(cs), bool))
     assert out.offsets[-1] == sum(LENGTHS)
+
+
+def test_prediction_takes_chunks_inside_a_video_first_and_bounds_its_batches(monkeypatch):
+    cs = _chunks(chunk(12, stride=8))
+    owner, start = cs.eval_chunks(3)
+    order = cs.eval_order(owner, start)
+    assert np.array_equal(np.sort(order), np.arange(owner.size))  # a permutation
+    edge = (start < 0) | (start + 12 > cs.n_frames[owner])
+    assert edge.any() and not edge.all()
+    k = int((~edge).sum())
+    assert not edge[order[:k]].any() and edge[order[k:]].all()
+    assert np.all(np.diff(order[:k]) > 0)  # grid order within each group
+    torch.manual_seed(0)
+    model, cfg = create_baseline("dense_sequence", DIMS), TrainConfig(chunk_batch_size=4)
+    ref = predict_chunk_logits(model, cs, cfg, shift=3)
+    # batches bounded by bytes: 2 chunks of 12 frames x 22 features, then 1 chunk a batch
+    per_chunk = 12 * (4 * sum(DIMS.values()) + len(DIMS) + 1)
+    assert eval_batch_items(16, 12, DIMS, budget=2 * per_chunk) == 2
+    assert eval_batch_items(16, 12, DIMS, budget=1) == 1  # at least one
+    assert eval_batch_items(16, 12, DIMS, budget=1 << 30) == 16
+    monkeypatch.setattr("harness.features.windows.EVAL_BATCH_BYTES", 2 * per_chunk)
+    assert cs.eval_batch(16) == 2
+    np.testing.assert_allclose(predict_chunk_logits(model, cs, cfg, shift=3), ref, atol=1e-5)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _predict_on_rank(rank: int, port: int, out: str) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
+                      LOCAL_WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    from harness import distributed
+
+    torch.set_num_threads(1)
+    distributed.setup("cpu")
+    torch.manual_seed(0)
+    model = create_baseline("dense_sequence", DIMS)
+    cfg = TrainConfig(chunk_batch_size=1)
+    for name, spec, lengths in (("grid", chunk(12, stride=8), LENGTHS),
+                                ("mean", chunk(8, overlap="mean"), LENGTHS),
+                                ("one", chunk(12, stride=8), (5,))):  # one chunk: rank 1 idle
+        np.save(os.path.join(out, f"{name}-{rank}.npy"),
+                predict_chunk_logits(model, _chunks(spec, lengths), cfg))
+
+
+def test_sequence_prediction_is_shared_out_over_ranks(tmp_path):
+    """Two gloo processes each predict their part of the chunks; both get every frame's
+    logits, equal to one process's (also when one rank has no chunk)."""
+    mp.start_processes(_predict_on_rank, args=(_free_port(), str(tmp_path)), nprocs=2,
+                       start_method="fork")
+    torch.manual_seed(0)
+    model = create_baseline("dense_sequence", DIMS)
+    cfg = TrainConfig(chunk_batch_size=1)
+    for name, spec, lengths in (("grid", chunk(12, stride=8), LENGTHS),
+                                ("mean", chunk(8, overlap="mean"), LENGTHS),
+                                ("one", chunk(12, stride=8), (5,))):
+        ref = predict_chunk_logits(model, _chunks(spec, lengths), cfg)
+        for rank in (0, 1):
+            got = np.load(tmp_path / f"{name}-{rank}.npy")
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5, err_msg=f"{name} {rank}")
+
+
+def test_a_batch_without_padding_attends_unmasked_with_the_same_loss_and_gradients():
+    """No padded step: the encoder gets no key mask (faster kernels) and trains exactly as with
+    an all-False one (same dropout draws, same loss and gradients)."""
+    gen = torch.Generator().manual_seed(0)
+    batch = {"mask": torch.ones(3, 20, dtype=torch.bool)}
+    for m, d in DIMS.items():
+        batch[m] = torch.randn(3, 20, d, generator=gen)
+        batch[f"{m}_mask"] = torch.rand(3, 20, generator=gen) > 0.2
+    targets = torch.randint(8, (60,), generator=gen)
+    seen = []
+
+    def run(force_mask: bool):
+        torch.manual_seed(0)
+        model = create_baseline("dense_sequence", DIMS).train()
+        forward = model.encoder.forward
+
+        def encoder(h, src_key_padding_mask=None):
+            seen.append(src_key_padding_mask)
+            if force_mask:
+                src_key_padding_mask = torch.zeros(h.shape[:2], dtype=torch.bool)
+            return forward(h, src_key_padding_mask=src_key_padding_mask)
+
+        model.encoder.forward = encoder
+        torch.manual_seed(1)
+        loss = nn.functional.cross_entropy(model(batch).reshape(-1, 8), targets)
+        loss.backward()
+        return loss.detach(), [p.grad for p in model.parameters()]
+
+    (a, grads_a), (b, grads_b) = run(True), run(False)
+    assert seen == [None, None]
+    assert torch.equal(a, b)
+    assert all(torch.equal(x, y) for x, y in zip(grads_a, grads_b))
+    batch["mask"][0, :3] = False  # frames outside the video: the key mask is back
+    run(False)
+    assert seen[-1] is not None and bool(seen[-1][0, :3].all()) and not bool(seen[-1][1:].any())
 
 
 def test_training_chunks_cover_every_labelled_frame_once_at_seeded_random_offsets():
