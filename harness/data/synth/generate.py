@@ -17,8 +17,8 @@ from harness.atomic import write_json, write_text
 from harness.console import progress_task
 from harness.data.labels import NUM_CLASSES
 from harness.data.synth import files
-from harness.data.synth.plan import SPLITS, CorpusPlan, VideoPlan, plan_corpus
 from harness.data.synth.mtl import write_mtl
+from harness.data.synth.plan import SPLITS, CorpusPlan, VideoPlan, plan_corpus
 from harness.data.synth.render import render_video
 from harness.data.synth.script import (
     Timeline,
