@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.rowscan import line_text, split_lines
+from harness.data.rowscan import RowProblem, line_text, scan, split_lines
 from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID, quoted
 from harness.errors import HarnessError, ReleaseFormatError
 
@@ -168,17 +168,31 @@ def _check_lines(path: Path, buf: np.ndarray, starts: np.ndarray, ends: np.ndarr
             line=i + 1)
 
 
-def _table(path: Path, data: bytes, first: int, n: int) -> pd.DataFrame:
-    """All data lines as strings (16 columns), or the first line pandas could not split."""
+def _table(path: Path, data: bytes, first: int, n: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """All data lines (16 columns, the values as strings) and (n, 15) float64 values.
+
+    Fast path: pandas' C parser reads the 15 value columns as floats directly; when a field is
+    no number it fails, and the slow path reads strings to name the first bad field's line.
+    """
+    body = io.BytesIO(data[first:])
+    kw = dict(header=None, names=list(range(FIELDS)), na_filter=False, skip_blank_lines=False,
+              engine="c")
     try:
-        table = pd.read_csv(io.BytesIO(data[first:]), header=None, names=list(range(FIELDS)),
-                            dtype=str, na_filter=False, skip_blank_lines=False, engine="c")
+        table = pd.read_csv(body, dtype={0: str} | {k: np.float64 for k in range(1, FIELDS)},
+                            **kw)
+        values = table.iloc[:, 1:].to_numpy(np.float64)
+        if len(table) == n and np.isfinite(values).all():
+            return table, values
+    except (ValueError, pd.errors.ParserError):
+        pass
+    try:
+        table = pd.read_csv(io.BytesIO(data[first:]), dtype=str, **kw)
     except (ValueError, pd.errors.ParserError) as exc:
         raise ReleaseFormatError(path, f"unreadable rows ({quoted(str(exc))})") from None
     if len(table) != n:
         raise ReleaseFormatError(path, f"{len(table):,} rows parsed where {n:,} lines were "
                                  "counted (a stray carriage return or quote?)")
-    return table
+    return table, _numbers(path, table)
 
 
 def _numbers(path: Path, table: pd.DataFrame) -> np.ndarray:
@@ -192,10 +206,27 @@ def _numbers(path: Path, table: pd.DataFrame) -> np.ndarray:
     return values
 
 
+def quoted_name(text: str, limit: int = 80) -> str:
+    """An image path for a message: whole up to ``limit`` characters (they are ~25), else cut."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
+def _field(table: pd.DataFrame, i: int, column: int) -> str:
+    """Field ``column`` of row ``i`` as written (values parsed as floats are re-read from the
+    raw line kept in ``table.attrs``)."""
+    raw = table.attrs.get("lines")
+    if raw is not None:
+        buf, starts, ends = raw
+        return line_text(buf, int(starts[i]), int(ends[i])).split(",")[column].strip()
+    return str(table.iat[i, column]).strip()
+
+
 def _refuse(path: Path, table: pd.DataFrame, bad: np.ndarray, column: int, why: str) -> None:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ReleaseFormatError(path, f"{COLUMNS[column]} {quoted(str(table.iat[i, column]))} "
+        field = _field(table, i, column)
+        shown = quoted_name(field) if column == 0 else quoted(field)
+        raise ReleaseFormatError(path, f"{COLUMNS[column]} {shown} "
                                  f"{why}", line=i + 2)
 
 
@@ -212,7 +243,7 @@ def _labels(path: Path, table: pd.DataFrame, values: np.ndarray
     bad_au = ~np.isin(au, (0, 1, AU_INVALID))
     if bad_au.any():
         i, j = (int(x) for x in np.argwhere(bad_au)[0])
-        raise ReleaseFormatError(path, f"{AU_NAMES[j]} {quoted(str(table.iat[i, 4 + j]))} is "
+        raise ReleaseFormatError(path, f"{AU_NAMES[j]} {quoted(_field(table, i, 4 + j))} is "
                                  f"not 0, 1 or the missing marker {AU_INVALID}", line=i + 2)
     half = marker.any(axis=1) & ~marker.all(axis=1)
     part = (au == AU_INVALID).any(axis=1) & ~(au == AU_INVALID).all(axis=1)
@@ -237,20 +268,30 @@ def parse_mtl_rows(path: Path, data: bytes) -> MtlLabels:
     if starts.size == 1:
         raise ReleaseFormatError(path, "the file has a header but no rows", line=1)
     _check_lines(path, buf, starts, ends)
-    table = _table(path, data[:int(ends[-1])], int(starts[1]), int(starts.size - 1))
+    table, values = _table(path, data[:int(ends[-1])], int(starts[1]), int(starts.size - 1))
+    table.attrs["lines"] = (buf, starts[1:], ends[1:])
     images = table[0].str.strip()
-    parts = images.str.extract(IMAGE_PATTERN)
-    _refuse(path, table, parts["video"].isna().to_numpy(), 0,
-            "is not an image path <video>/<NNNNN>.jpg")
+    videos, frames = _image_parts(path, data, table)
     dup = images.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero((images == images.iat[i]).to_numpy())[0]) + 2
-        raise ReleaseFormatError(path, f"image {quoted(images.iat[i])} repeats line {first}",
+        raise ReleaseFormatError(path, f"image {quoted_name(images.iat[i])} repeats line {first}",
                                  line=i + 2)
-    va, expr, au = _labels(path, table, _numbers(path, table))
-    return MtlLabels(path, images.to_numpy(object), parts["video"].to_numpy(object),
-                     parts["frame"].astype(np.int32).to_numpy(), va, expr, au)
+    va, expr, au = _labels(path, table, values)
+    return MtlLabels(path, images.to_numpy(object), videos, frames, va, expr, au)
+
+
+def _image_parts(path: Path, data: bytes, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Video folder and frame number of each row's image, parsed over the bytes
+    (``harness.data.rowscan``); the first row whose image is not ``<video>/<NNNNN>.jpg``
+    (five digits or more) names its line."""
+    rows = scan(data)
+    digits = rows.comma - rows.slash - 1 - len(".jpg")
+    bad = (rows.problem != RowProblem.OK) | (digits < 5)
+    _refuse(path, table, bad, 0, "is not an image path <video>/<NNNNN>.jpg")
+    videos = np.array(rows.run_names, dtype=object)[rows.run_of_row]
+    return videos, rows.frames.astype(np.int32)
 
 
 def read_mtl_annotations(path: str | Path, images: Path | None = None) -> MtlLabels:
@@ -276,7 +317,7 @@ def check_images(path: Path, images: np.ndarray, folder: Path) -> None:
     missing = ~pd.Series(images).isin(present).to_numpy()
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise ReleaseFormatError(path, f"image {quoted(str(images[i]))} is not in {folder} "
+        raise ReleaseFormatError(path, f"image {quoted_name(str(images[i]))} is not in {folder} "
                                  f"({int(missing.sum()):,} row(s) have no image)", line=i + 2)
 
 
@@ -328,13 +369,13 @@ def read_mtl_test_list(path: str | Path) -> MtlTestList:
         rows.str.count(",").to_numpy() > 1)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ReleaseFormatError(path, f"{quoted(rows.iat[i])} is not a test image "
+        raise ReleaseFormatError(path, f"{quoted_name(rows.iat[i])} is not a test image "
                                  "<video>/<NNNNN>.jpg (with at most a trailing comma)",
                                  line=i + 2)
     dup = images.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise ReleaseFormatError(path, f"image {quoted(images.iat[i])} is listed twice",
+        raise ReleaseFormatError(path, f"image {quoted_name(images.iat[i])} is listed twice",
                                  line=i + 2)
     return MtlTestList(path, tuple(images.tolist()), bool(comma.any()))
 
