@@ -248,8 +248,8 @@ def _check_values(table: pd.DataFrame, line: np.ndarray, col: _Collector
     text = table[3].str.strip()
     good = text.str.fullmatch("[0-7]").to_numpy(bool)
     shown = text.to_numpy(object)
-    col.add(line[~good], lambda k: f"expression {quote(str(shown[~good][k]))} is not a class "
-            "0..7")
+    col.add(line[~good], lambda k, s=shown[~good]: f"expression {quote(str(s[k]))} is not a "
+            "class 0..7")
     expr = np.where(good, pd.to_numeric(text.where(good, "0")).to_numpy(), 0).astype(np.int64)
     au = np.zeros((len(table), len(AU_NAMES)), dtype=np.int64)
     for k, name in enumerate(AU_NAMES):
