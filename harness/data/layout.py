@@ -24,6 +24,9 @@ SEARCH_DEPTH = 3
 #: after it, optionally with a suffix (``cropped_aligned_new_50_vids``), or hold batch folders.
 IMAGE_SETS = ("cropped_aligned", "cropped")
 DEFAULT_IMAGE_SET = "cropped_aligned"
+#: Folders holding the MTL challenge's test images (``<folder>/cropped_aligned``, ABAW4 and
+#: ABAW7): not image roots of the per-video tasks (``harness.data.mtl`` reads them).
+MTL_TEST_FOLDERS = ("mtl_test_data", "test_data")
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,7 @@ def _find_image_roots(dirs: list[Path], image_set: str = DEFAULT_IMAGE_SET
     """Folders of ``image_set``; when one only holds batch folders, those are the roots."""
     roots: list[Path] = []
     for d in dirs:
-        if image_set_of(d) != image_set:
+        if image_set_of(d) != image_set or d.parent.name in MTL_TEST_FOLDERS:
             continue
         children = sorted(p for p in d.iterdir() if p.is_dir())
         if children and all(_holds_only_dirs(c) for c in children[:3]):

@@ -41,7 +41,7 @@ def corpus(tmp_path_factory) -> tuple[Path, object]:
 
 
 def task_only_paths(root: Path) -> set[str]:
-    """Paths (relative) that only VA/AU own: their folders, test files, extra videos."""
+    """Paths (relative) that only VA/AU/MTL own: their folders, test files, extra videos."""
     meta = json.loads((root / files.MANIFEST).read_text())
     out = set()
     for name in meta["tasks"]:
@@ -52,7 +52,7 @@ def task_only_paths(root: Path) -> set[str]:
     for video in meta["task_videos"]:
         out |= {f"{files.FACES.as_posix()}/{video}", f"{files.VIDEOS.as_posix()}/{video}.mp4",
                 f"{files.POSES.as_posix()}/{video}"}
-    return out
+    return out | set(meta["mtl"]["paths"])  # the MTL release (harness.data.synth.mtl)
 
 
 def test_expr_files_are_byte_identical_to_main(corpus):

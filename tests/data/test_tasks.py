@@ -13,8 +13,8 @@ from harness.errors import HarnessError
 from harness.tasks import TASKS, UnknownTaskError, get_task, task_names
 
 
-def test_the_three_tasks_are_registered_with_expr_the_default():
-    assert task_names() == ["expr", "va", "au"]
+def test_the_four_tasks_are_registered_with_expr_the_default():
+    assert task_names() == ["expr", "va", "au", "mtl"]
     assert get_task() is get_task("expr") is get_task(get_task("expr"))
     with pytest.raises(UnknownTaskError, match="did you mean 'va'"):
         get_task("vaa")
