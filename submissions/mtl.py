@@ -15,7 +15,6 @@ problem with its line (at most ``MAX_PROBLEMS``, then a count).
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.atomic import atomic_open, write_bytes
 from harness.data.mtl import FIELDS, N_CLASSES, TEST_HEADER, MtlLabels, MtlTestList
 from harness.data.rowscan import split_lines
 from harness.errors import HarnessError, ReleaseFormatError
 from harness.metrics.au import AU_NAMES
 from harness.metrics.mtl import MTLScores, MTLStats, mtl_stats
-from submissions.abaw import zip_path
+from submissions.abaw import write_file
 from submissions.reading import quote, read_submission_bytes
 from submissions.validate import Problem, _Collector, raise_problems, screen
 from submissions.values import _value_bytes_au, _value_bytes_va
@@ -104,12 +102,7 @@ def write_mtl_submission(test: MtlTestList, predictions: Mapping[str, np.ndarray
     """
     out = Path(out)
     data = submission_bytes(test, predictions)
-    write_bytes(out, data)
-    if zip:
-        with atomic_open(zip_path(out), "wb") as fh, \
-                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(out.name, data)
-    return out
+    return write_file(out, data, zip=zip)
 
 
 # ----------------------------------------------------------------------------- validation

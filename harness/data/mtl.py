@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from harness.data.rowscan import RowProblem, line_text, scan, split_lines
-from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID, quoted
+from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID, _read, quoted
 from harness.errors import HarnessError, ReleaseFormatError
 
 #: The first four header names of an annotation file (the rest was never seen).
@@ -120,15 +120,6 @@ class MtlLabels:
         """(n, 15) float32 ``[valence, arousal, expression, AU1..AU26]``: the task's array."""
         return np.concatenate([self.va, self.expr[:, None].astype(np.float32),
                                self.au.astype(np.float32)], axis=1)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ReleaseFormatError(path, "file not found") from None
-    except IsADirectoryError:
-        raise ReleaseFormatError(path, "a folder where an MTL file was expected") from None
 
 
 def _line_of(starts: np.ndarray, offset: int) -> int:

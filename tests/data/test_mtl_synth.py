@@ -90,3 +90,12 @@ def test_annotation_only_release_is_read_back(tmp_path):
     write_mtl_scale(again, 0, plan, real_scale=False)
     for name in ("training_set_annotations.txt", "test_set_examples/MTL.txt"):
         assert (again / name).read_bytes() == (tmp_path / name).read_bytes()
+
+
+@pytest.mark.parametrize("n, rows", [(3, 20), (4, 268), (8, 511), (22, 1_423), (43, 26_876),
+                                     (228, 142_333), (82, 51_159)])
+def test_rows_per_video_folder_fit_and_sum(n, rows):
+    from harness.data.synth.scale_mtl import _lengths
+
+    lengths = _lengths(np.random.default_rng(0), n, rows)
+    assert len(lengths) == n and lengths.sum() == rows and lengths.min() >= 2

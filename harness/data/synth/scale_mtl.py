@@ -78,10 +78,9 @@ def write_mtl_scale(root: Path, seed: int, plan: ScalePlan, real_scale: bool) ->
     for split, target in (("train", TRAIN), ("val", VAL),
                           ("test", get_task("mtl").hidden_truth)):
         rows, valid, classes = _sizes(split, real_scale)
-        n_videos = VIDEOS[split] if real_scale else max(2, VIDEOS[split] // 10)
-        names = _names(plan, split, n_videos)
-        lengths = file_lengths(rng, len(names), rows, max(2, rows // (20 * len(names))),
-                               max(4, rows // max(1, len(names) // 6)))
+        n_videos = VIDEOS[split] if real_scale else max(3, VIDEOS[split] // 10)
+        names = _names(plan, split, n_videos)[:max(3, rows // 8)]
+        lengths = _lengths(rng, len(names), rows)
         images = _images(rng, names, lengths)
         ok = missing_layout(rng, rows, valid)
         va = va_values(rng, rows)
@@ -100,6 +99,18 @@ def write_mtl_scale(root: Path, seed: int, plan: ScalePlan, real_scale: bool) ->
         out["valid"][split] = {t: int(ok[:, j].sum()) for j, t in
                                enumerate(get_task("mtl").components)}
     return out
+
+
+def _lengths(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
+    """Rows per video folder: skewed lengths summing to ``rows``, between a twentieth and
+    three times the mean, every one at least 2 (``file_lengths`` needs ``lo + hi`` and the
+    ``n - 2`` others to fit inside ``rows``)."""
+    if n < 3:
+        raise ValueError(f"{n} video folder(s) for {rows} rows: the plan needs 3 or more")
+    mean = rows / n
+    lo = max(2, int(mean / 20))
+    hi = max(lo + 2, min(int(3 * mean), rows - (n - 1) * (lo + 1)))
+    return file_lengths(rng, n, rows, lo, hi)
 
 
 def _images(rng: np.random.Generator, names: list[str], lengths: np.ndarray) -> np.ndarray:
