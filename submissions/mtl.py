@@ -151,8 +151,11 @@ def _problems_and_values(data: bytes, test: MtlTestList
     fields = _per_line(buf, starts, ends, buf == ord(",")) + 1
     wrong = ~blank & ~odd & (fields != FIELDS)
     counts = fields[wrong]
+    comma = (buf[np.maximum(ends - 1, 0)] == ord(","))[wrong]
     col.add(lines[wrong], lambda j: f"{counts[j]} field(s) where an MTL row has {FIELDS} "
-            "(image, valence, arousal, expression, 12 AUs)")
+            "(image, valence, arousal, expression, 12 AUs)" + (
+                "; it ends with a comma (ABAW7's MTL.txt lists each image with one; a "
+                "submission row has none)" if comma[j] else ""))
     fit = np.flatnonzero(~blank & ~odd & (fields == FIELDS))
     table = _table(buf, starts[fit], ends[fit])
     position = _check_images(table[0].str.strip(), fit, lines, test, col)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt
+from harness.cli.options import DataOpt, TaskOpt
 from harness.console import out
 
 data_app = typer.Typer(help="Inspect a release or generate the embedded synthetic corpus.",
@@ -46,8 +46,12 @@ def data_synth(
 
 
 @data_app.command("info")
-def data_info(data: DataOpt = None) -> None:
+def data_info(data: DataOpt = None, task: TaskOpt = "expr") -> None:
     """Summarise a release: edition, folders found, names, frames, test set, coverage."""
+    from harness.cli import mtl
+
+    if mtl.sparse(task):  # MTL: rows, per-task valid counts, classes and AUs per part
+        return mtl.show_info(data)
     from harness.api.data import data_info as info
     from harness.cli.tables import coverage_tables, release_table
 

@@ -28,6 +28,9 @@ def _workdir(value: Path | None) -> Path | None:
 OutOpt = Annotated[Path, typer.Option(
     "--workdir", envvar="HARNESS_WORKDIR", callback=_workdir,
     help="Working folder for runs, leaderboard, submissions.")]
+TaskOpt = Annotated[str, typer.Option(
+    "--task", help="Challenge: expr (expression recognition, the default), va "
+    "(valence-arousal), au (action units) or mtl (multi-task, s-Aff-Wild2).")]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda[:N].")]
 QuietOpt = Annotated[bool, typer.Option(help="No progress bars.")]
 ConfigOpt = Annotated[Path | None, typer.Option(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt, FoldsOpt
+from harness.cli.options import DataOpt, FoldsOpt, TaskOpt
 from harness.console import out
 
 
@@ -16,8 +16,13 @@ def splits_cmd(
     write: Annotated[Path | None, typer.Option(
         help="Write fold membership (JSON) here for audit and exact rebuilds.")] = None,
     folds: FoldsOpt = None,
+    task: TaskOpt = "expr",
 ) -> None:
     """Show the official split and the five seeded folds (grouped by recording), per class."""
+    from harness.cli import mtl
+
+    if mtl.sparse(task):  # MTL: folds of the pooled rows, by the image path's video folder
+        return mtl.show_splits(data, write, folds)
     from harness.api.data import splits
     from harness.cli.tables import splits_table
 

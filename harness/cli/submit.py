@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from harness.cli.options import DataOpt, OutOpt, say
+from harness.cli.options import DataOpt, OutOpt, TaskOpt, say
 from harness.console import err
+from harness.errors import HarnessError
 
 
 def submit_cmd(
@@ -38,11 +39,24 @@ def validate_cmd(
     file: Annotated[Path, typer.Argument(help="Submission file to check.")],
     template: Annotated[Path | None, typer.Option(help="Template; default: the release's.")]
     = None,
+    task: TaskOpt = "expr",
     data: DataOpt = None,
+    score: Annotated[bool, typer.Option(
+        "--score", help="--task mtl: also score a valid file (P_MTL and its terms) against "
+        "the embedded corpus's hidden test labels, or --truth.")] = False,
+    truth: Annotated[Path | None, typer.Option(
+        help="--task mtl: annotation file (16-field rows) to score against; implies "
+        "--score.")] = None,
 ) -> None:
     """Check any submission file: header, rows, order, names, labels 0..7, duplicates."""
     from harness.api.submit import validate
+    from harness.cli import mtl
 
+    if mtl.sparse(task):  # MTL: 16-field rows in test-list order; --score, --truth
+        return mtl.show_validation(file, template, data, score, truth)
+    if score or truth is not None:
+        raise HarnessError("--score and --truth are for --task mtl; harness submit scores "
+                           "the other tasks' files on the embedded corpus")
     done = validate(file, template=template, data=data)
     if done.valid:
         say(f"{file}: valid")

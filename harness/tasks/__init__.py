@@ -87,6 +87,10 @@ class Task:
     #: A composite task (MTL) names the single tasks whose heads it joins, in head order
     #: (its ``output_size`` is the sum of their widths); empty for a single task.
     components: tuple[str, ...] = ()
+    #: True where the release is files of sparse images, not one annotation file per video
+    #: (MTL's s-Aff-Wild2): ``harness.data.release`` does not read it; ``harness.data.mtl``
+    #: does, and the commands take it through ``harness.api.mtl``.
+    sparse_images: bool = False
 
     # -- reading ---------------------------------------------------------------------------
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:

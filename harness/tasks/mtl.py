@@ -63,6 +63,7 @@ class MtlTask(Task):
     dtype = np.dtype(np.float32)
     invalid = EXPR_INVALID  # per task: VA -5, EXPR -1, AU -1 (``rows_valid``)
     components = tuple(h.task for h in HEADS)
+    sparse_images = True
     output_size = sum(h.width for h in HEADS)
     outputs = "logits and values"
     #: ABAW3, ABAW4, ABAW7 (``test_set_examples/MTL.txt``); ABAW11's name is not known and

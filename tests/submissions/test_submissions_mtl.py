@@ -99,6 +99,11 @@ def good_lines() -> list[str]:
     (lambda ls: ls.__setitem__(0, "image,valence,arousal,expression," + ",".join(
         f"AU{k}" for k in (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26))), ["line 1: header"]),
     (lambda ls: ls.__setitem__(2, ls[2] + ",1"), ["line 3: 17 field(s)"]),
+    (lambda ls: ls.__setitem__(2, ls[2] + ","), ["line 3: 17 field(s) where an MTL row has 16 "
+                                                 "(image, valence, arousal, expression, 12 AUs)"
+                                                 "; it ends with a comma"]),
+    (lambda ls: ls.__setitem__(2, ls[2].split(",")[0] + ","), ["line 3: 2 field(s)",
+                                                               "ABAW7's MTL.txt"]),
     (lambda ls: ls.__setitem__(2, ls[2].replace("0.1,0.2", "1.5,0.2")),
      ["line 3: valence '1.5' is outside [-1, 1]"]),
     (lambda ls: ls.__setitem__(2, ls[2].replace("0.1,0.2", "nan,0.2")),
