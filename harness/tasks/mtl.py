@@ -74,7 +74,9 @@ class MtlTask(Task):
         r"^(Multi_Task_Learning_Challenge_test_set_release|MTL_Challenge_test_set_release|MTL)"
         r"\.txt$")
     template_header = TEST_HEADER
-    submission_format = "mtl"
+    submission_format = ("ABAW4/7 MTL: one file, 'image,valence,arousal,expression,aus' (5 "
+                         "names), '<video>/<NNNNN>.jpg,<v>,<a>,<expr>,<12 x 0/1>' per test-list "
+                         "image")
     leaderboard_columns = ("P_MTL", "P_VA", "P_EXPR", "P_AU")
     #: The detail view adds these: CCCs, per-class F1, per-AU F1.
     detail_columns = ("CCC-V", "CCC-A", *CLASSES, *AU_NAMES)
@@ -89,6 +91,8 @@ class MtlTask(Task):
                      "val": {"va": 26_876, "expr": 15_440, "au": 26_876}}
     selection_metric = "P_MTL"
     metric_module = "harness.metrics.mtl"
+    #: Not yet a name in ``harness.losses``: MTL training (a masked loss per head) is a later
+    #: step, after the VA/AU training lands (docs/mtl.md, "Not built yet").
     loss = "masked sum of ccc, class-weighted cross-entropy and bce (one per head)"
     loss_module = "harness.losses"
     submission_module = "submissions.mtl"
@@ -117,6 +121,52 @@ class MtlTask(Task):
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
         raise HarnessError("an MTL row needs its image path: write it with "
                            "harness.data.synth.mtl.mtl_text")
+
+    # -- scoring: rows in, rows out ----------------------------------------------------------
+    def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """(n, 15) float32 rows ``[valence, arousal, expression, AU1..AU26]`` (the layout of
+        ``MtlLabels.rows``) from (n, 22) outputs: VA clipped to [-1, 1], the argmax of the 8
+        EXPR logits, each AU 1 where ``sigmoid(logit) >= threshold`` (0.5 by default)."""
+        outputs = np.asarray(outputs, dtype=np.float64)
+        if outputs.ndim != 2 or outputs.shape[1] != self.output_size:
+            raise HarnessError(f"MTL outputs have shape {outputs.shape}; the head is "
+                               f"{self.output_size} wide (2 VA values, 8 + 12 logits)")
+        at = head_slices()
+        au = outputs[:, at["au"]]
+        if thresholds is None:
+            chosen = au >= 0.0
+        else:
+            thr = np.clip(np.asarray(thresholds, dtype=np.float64), 1e-12, 1 - 1e-12)
+            if thr.shape != (len(AU_NAMES),):
+                raise HarnessError(f"{thr.size} AU thresholds where the head has "
+                                   f"{len(AU_NAMES)}")
+            chosen = au >= np.log(thr / (1 - thr))  # sigmoid(x) >= t  <=>  x >= logit(t)
+        return np.concatenate([np.clip(outputs[:, at["va"]], -1.0, 1.0),
+                               outputs[:, at["expr"]].argmax(axis=1)[:, None],
+                               chosen], axis=1).astype(np.float32)
+
+    def video_stats(self, truths, preds):
+        """``harness.metrics.mtl.MTLStats`` of per-video (n, 15) rows: truth with -5 / -1 /
+        -1 where a task is missing, predictions as ``decisions`` gives them."""
+        mtl_stats = self.module("metric").mtl_stats
+        t = [np.asarray(a) for a in truths]
+        p = [np.asarray(a) for a in preds]
+        return mtl_stats([a[:, 0:2] for a in t], [a[:, 0:2] for a in p],
+                         [a[:, 2].astype(np.int64) for a in t],
+                         [a[:, 2].astype(np.int64) for a in p],
+                         [a[:, 3:].astype(np.int64) for a in t],
+                         [a[:, 3:].astype(np.int64) for a in p])
+
+    def scores(self, truths, preds):
+        """P_MTL, its terms and theirs (``MTLScores``) pooled over every video."""
+        return self.video_stats(truths, preds).scores()
+
+    def figures(self, scores) -> dict[str, float]:
+        return scores.columns()
+
+    def selection(self, scores) -> float:
+        return float(scores.p_mtl)
 
 
 MTL = register_task(MtlTask())

@@ -94,3 +94,32 @@ def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="predicted label 9"):
         mtl_scores(np.zeros((1, 2)), np.zeros((1, 2)), np.zeros(1, int), np.array([9]),
                    np.zeros((1, 12), int), np.zeros((1, 12), int))
+
+
+def test_the_task_turns_22_outputs_into_rows_and_scores_them():
+    """``MtlTask.decisions``: clipped VA, argmax EXPR, AU logits against thresholds; its
+    ``scores`` of per-video rows equal ``mtl_scores`` of the pooled arrays."""
+    from harness.errors import HarnessError
+    from harness.tasks import get_task
+
+    task = get_task("mtl")
+    rng = np.random.default_rng(0)
+    out = rng.normal(0, 2, (40, 22))
+    rows = task.decisions(out)
+    assert rows.shape == (40, 15) and rows.dtype == np.float32
+    assert rows[:, :2] == pytest.approx(np.clip(out[:, :2], -1, 1))
+    assert rows[:, 2].tolist() == out[:, 2:10].argmax(axis=1).tolist()
+    assert rows[:, 3:].tolist() == (out[:, 10:] >= 0).astype(int).tolist()
+    high = task.decisions(out, np.full(12, 0.9))
+    assert high[:, 3:].tolist() == (1 / (1 + np.exp(-out[:, 10:])) >= 0.9).astype(int).tolist()
+    truth = np.concatenate([rng.uniform(-1, 1, (40, 2)), rng.integers(0, 8, (40, 1)),
+                            rng.integers(0, 2, (40, 12))], axis=1).astype(np.float32)
+    truth[::3, :2], truth[1::4, 2], truth[2::5, 3:] = -5, -1, -1
+    s = task.scores([truth[:25], truth[25:]], [rows[:25], rows[25:]])
+    want = mtl_scores(truth[:, :2], rows[:, :2], truth[:, 2].astype(int), rows[:, 2].astype(int),
+                      truth[:, 3:].astype(int), rows[:, 3:].astype(int))
+    assert s.p_mtl == pytest.approx(want.p_mtl, abs=1e-9)
+    assert task.figures(s) == s.columns() and task.selection(s) == s.p_mtl
+    assert list(task.figures(s)) == list(task.leaderboard_columns)
+    with pytest.raises(HarnessError, match="22 wide"):
+        task.decisions(out[:, :12])
