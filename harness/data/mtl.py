@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.data.layout import MTL_TEST_FOLDERS
 from harness.data.rowscan import RowProblem, line_text, scan, split_lines
 from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID, _read, quoted
 from harness.errors import HarnessError, ReleaseFormatError
@@ -49,6 +50,7 @@ COLUMNS = ("image", "valence", "arousal", "expression", *AU_NAMES)
 EXPR_INVALID = -1
 N_CLASSES = 8
 IMAGES = "cropped_aligned"
+ABAW4_TEST, ABAW7_TEST = MTL_TEST_FOLDERS  # the folders holding the test images' cropped_aligned
 SEARCH_DEPTH = 2
 #: The image path of a row: ``<video>/<NNNNN>.jpg`` (five digits or more).
 IMAGE_PATTERN = r"^(?P<video>[^/\\\s]+)/(?P<frame>[0-9]{5,9})\.jpg$"
@@ -69,17 +71,17 @@ class MtlEdition:
 EDITIONS = (
     MtlEdition("ABAW7/11", Path("training_set_annotations.txt"),
                Path("validation_set_annotations.txt"), Path("test_set_examples", "MTL.txt"),
-               (Path("test_data", IMAGES),)),
+               (Path(ABAW7_TEST, IMAGES),)),
     MtlEdition("ABAW4", Path("training_set_annotations.txt"),
                Path("validation_set_annotations.txt"),
-               Path("MTL_Challenge_test_set_release.txt"), (Path("mtl_test_data", IMAGES),)),
+               Path("MTL_Challenge_test_set_release.txt"), (Path(ABAW4_TEST, IMAGES),)),
     MtlEdition("ABAW3", Path("Third ABAW Annotations", "MTL_Challenge", "train_set.txt"),
                Path("Third ABAW Annotations", "MTL_Challenge", "validation_set.txt"),
                Path("Multi_Task_Learning_Challenge_test_set_release.txt"),
                # ABAW3's test image folder: not found; both later names are accepted
-               (Path("mtl_test_data", IMAGES), Path("test_data", IMAGES))),
+               (Path(ABAW4_TEST, IMAGES), Path(ABAW7_TEST, IMAGES))),
 )
-TEST_FOLDERS = tuple(dict.fromkeys(t.parts[0] for e in EDITIONS for t in e.test_images))
+TEST_FOLDERS = MTL_TEST_FOLDERS
 TEST_LIST_NAMES = tuple(dict.fromkeys(e.test_list.name for e in EDITIONS))
 
 
