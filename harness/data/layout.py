@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.data.mtl import TEST_FOLDERS as MTL_TEST_FOLDERS
 from harness.errors import HarnessError
 from harness.tasks import TRAIN_DIR, VAL_DIR, Task, get_task
 
@@ -24,9 +25,6 @@ SEARCH_DEPTH = 3
 #: after it, optionally with a suffix (``cropped_aligned_new_50_vids``), or hold batch folders.
 IMAGE_SETS = ("cropped_aligned", "cropped")
 DEFAULT_IMAGE_SET = "cropped_aligned"
-#: Folders holding the MTL challenge's test images (``<folder>/cropped_aligned``, ABAW4 and
-#: ABAW7): not image roots of the per-video tasks (``harness.data.mtl`` reads them).
-MTL_TEST_FOLDERS = ("mtl_test_data", "test_data")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.layout import MTL_TEST_FOLDERS
 from harness.data.rowscan import RowProblem, line_text, scan, split_lines
 from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID, _read, quoted
 from harness.errors import HarnessError, ReleaseFormatError
@@ -50,7 +49,9 @@ COLUMNS = ("image", "valence", "arousal", "expression", *AU_NAMES)
 EXPR_INVALID = -1
 N_CLASSES = 8
 IMAGES = "cropped_aligned"
-ABAW4_TEST, ABAW7_TEST = MTL_TEST_FOLDERS  # the folders holding the test images' cropped_aligned
+#: The folders holding the test images' ``cropped_aligned`` (ABAW4, ABAW7): not image roots of
+#: the per-video tasks (``harness.data.layout`` skips them).
+ABAW4_TEST, ABAW7_TEST = TEST_FOLDERS = ("mtl_test_data", "test_data")
 SEARCH_DEPTH = 2
 #: The image path of a row: ``<video>/<NNNNN>.jpg`` (five digits or more).
 IMAGE_PATTERN = r"^(?P<video>[^/\\\s]+)/(?P<frame>[0-9]{5,9})\.jpg$"
@@ -81,7 +82,6 @@ EDITIONS = (
                # ABAW3's test image folder: not found; both later names are accepted
                (Path(ABAW4_TEST, IMAGES), Path(ABAW7_TEST, IMAGES))),
 )
-TEST_FOLDERS = MTL_TEST_FOLDERS
 TEST_LIST_NAMES = tuple(dict.fromkeys(e.test_list.name for e in EDITIONS))
 
 
