@@ -34,6 +34,13 @@ from submissions.values import _value_bytes_au, _value_bytes_va
 
 HEADS = ("va", "expr", "au")
 _FLOAT = r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*"
+#: The last 13 fields of a row as writers write them, one digit each: ``,<expr>`` and 12
+#: ``,<au>``. Rows that all end so are decoded from their bytes (no string per field).
+TAIL = 2 * (1 + len(AU_NAMES))
+#: Bytes of two VA fields (and the comma between them) that pandas' number parser reads
+#: exactly as ``_FLOAT`` does: where a row holds only these, a finite value needs no pattern.
+_PLAIN = np.zeros(256, dtype=bool)
+_PLAIN[np.frombuffer(b"0123456789.+-eE,", dtype=np.uint8)] = True
 
 
 # -------------------------------------------------------------------------------- writing
@@ -157,9 +164,11 @@ def _problems_and_values(data: bytes, test: MtlTestList
                 "; it ends with a comma (ABAW7's MTL.txt lists each image with one; a "
                 "submission row has none)" if comma[j] else ""))
     fit = np.flatnonzero(~blank & ~odd & (fields == FIELDS))
-    table = _table(buf, starts[fit], ends[fit])
+    digits = _tail_digits(buf, starts[fit], ends[fit])
+    table = _table(buf, starts[fit], ends[fit], 3 if digits is not None else FIELDS)
     position = _check_images(table[0].str.strip(), fit, lines, test, col)
-    va, expr, au = _check_values(table, lines[fit], col)
+    va = _check_va(table, lines[fit], col, _plain_va(buf, starts[fit]))
+    expr, au = digits if digits is not None else _check_labels(table, lines[fit], col)
     out = {"va": np.zeros((n, 2)), "expr": np.zeros(n, np.int64),
            "au": np.zeros((n, len(AU_NAMES)), np.int64)}
     at = position >= 0
@@ -174,8 +183,35 @@ def _per_line(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, hit: np.nda
     return np.searchsorted(at, ends) - np.searchsorted(at, starts)
 
 
-def _table(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pd.DataFrame:
-    """The well-formed rows (16 fields, ASCII) as strings; one pandas call over their bytes."""
+def _tail_digits(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Expression (m,) and AUs (m, 12) read off the rows' last ``TAIL`` bytes when every row
+    ends in 13 one-digit fields with the expression in 0..7 and each AU 0 or 1; None when any
+    row does not (the string checks then name every problem)."""
+    if not starts.size or (ends - starts <= TAIL).any():
+        return None
+    tail = buf[(ends - TAIL)[:, None] + np.arange(TAIL)]
+    value = tail[:, 1::2].astype(np.int64) - ord("0")
+    expr, au = value[:, 0], value[:, 1:]
+    if (tail[:, 0::2] == ord(",")).all() and ((expr >= 0) & (expr < N_CLASSES)).all() \
+            and ((au == 0) | (au == 1)).all():
+        return expr, au
+    return None
+
+
+def _plain_va(buf: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(m,) bool: the rows whose two VA fields (between their 1st and 3rd comma) hold only
+    ``_PLAIN`` bytes."""
+    commas = np.flatnonzero(buf == ord(","))
+    first = np.searchsorted(commas, starts)
+    other = np.concatenate([[0], np.cumsum(~_PLAIN[buf])])
+    return other[commas[first + 2]] == other[commas[first] + 1]
+
+
+def _table(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, columns: int = FIELDS
+           ) -> pd.DataFrame:
+    """The well-formed rows (16 fields, ASCII) as strings, their first ``columns`` fields;
+    one pandas call over their bytes."""
     if not starts.size:
         return pd.DataFrame({k: pd.Series([], dtype=object) for k in range(FIELDS)})
     padded = np.append(buf, np.uint8(ord("\n")))
@@ -185,8 +221,8 @@ def _table(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pd.DataFram
     body = padded[np.cumsum(mark[:-1]) > 0].copy()
     body[np.cumsum(ends - starts + 1) - 1] = ord("\n")
     table = pd.read_csv(io.BytesIO(body.tobytes()), header=None, names=list(range(FIELDS)),
-                        dtype=str, na_filter=False, engine="c", quoting=3,
-                        skip_blank_lines=False)
+                        usecols=range(columns), dtype=str, na_filter=False, engine="c",
+                        quoting=3, skip_blank_lines=False)
     if len(table) != starts.size:  # a lone CR inside a row: split those rows by hand
         rows = [bytes(buf[s:e]).decode("ascii").split(",") for s, e in zip(starts, ends)]
         table = pd.DataFrame(rows, dtype=object)
@@ -226,13 +262,18 @@ def _expected(test: MtlTestList, k: int) -> str:
     return test.images[k] if 0 <= k < test.n_rows else "no row"
 
 
-def _check_values(table: pd.DataFrame, line: np.ndarray, col: _Collector
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check_va(table: pd.DataFrame, line: np.ndarray, col: _Collector, plain: np.ndarray
+              ) -> np.ndarray:
+    """(m, 2) valence and arousal; each field that is no ASCII decimal, or outside [-1, 1],
+    reported. The pattern ``_FLOAT`` is matched only where ``plain`` rows do not settle it."""
     va = np.zeros((len(table), 2))
     for j, name in ((1, "valence"), (2, "arousal")):
         text = table[j]
-        number = text.str.fullmatch(_FLOAT).to_numpy(bool)
-        value = pd.to_numeric(text.where(number, "nan"), errors="coerce").to_numpy(np.float64)
+        value = pd.to_numeric(text, errors="coerce").to_numpy(np.float64)
+        number = plain & np.isfinite(value)
+        if not number.all():
+            number[~number] = text[~number].str.fullmatch(_FLOAT).to_numpy(bool)
+        value = np.where(number, value, np.nan)
         bad = ~number | ~np.isfinite(value)
         shown = text.to_numpy(object)
         col.add(line[bad], lambda k, b=bad, s=shown, n=name: f"{n} {quote(str(s[b][k]))} is "
@@ -241,6 +282,13 @@ def _check_values(table: pd.DataFrame, line: np.ndarray, col: _Collector
         col.add(line[out], lambda k, b=out, s=shown, n=name: f"{n} {quote(str(s[b][k]))} is "
                 "outside [-1, 1]")
         va[:, j - 1] = np.where(bad, 0.0, value)
+    return va
+
+
+def _check_labels(table: pd.DataFrame, line: np.ndarray, col: _Collector
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Expression (m,) and AUs (m, 12) of rows written otherwise than ``_tail_digits`` reads
+    (spaces, a bad value): each field checked as a string, every problem reported."""
     text = table[3].str.strip()
     good = text.str.fullmatch("[0-7]").to_numpy(bool)
     shown = text.to_numpy(object)
@@ -256,7 +304,7 @@ def _check_values(table: pd.DataFrame, line: np.ndarray, col: _Collector
         col.add(line[bad], lambda i, b=bad, s=shown, n=name: f"{n} {quote(str(s[b][i]))} is "
                 "not 0 or 1")
         au[:, k] = one
-    return va, expr, au
+    return expr, au
 
 
 # -------------------------------------------------------------------------------- scoring

@@ -178,3 +178,28 @@ def test_scoring_against_hidden_truth(tmp_path, test_list):
 def test_the_format_is_registered_beside_the_others():
     assert SUBMISSION_FORMATS.names() == ["expr", "va", "au", "mtl"]
     assert MTL.task == "mtl"
+
+
+def test_rows_read_from_bytes_and_as_strings_agree(tmp_path, test_list):
+    """Rows ending in 13 one-digit fields are decoded from their bytes; any other row sends
+    the file through the field-by-field checks: same values, same verdicts."""
+    lines = good_lines()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("\n".join(lines) + "\n")
+    spaced = tmp_path / "spaced.txt"
+    spaced.write_text("\n".join(lines[:2] + [lines[2].replace(",1,0", ", 1 ,0").replace(
+        "0.1", " 0.1")] + lines[3:]) + "\n")
+    a, b = (read_mtl_submission(p, test_list) for p in (plain, spaced))
+    assert all(np.array_equal(a[k], b[k]) for k in ("va", "expr", "au"))
+    assert a["va"][1].tolist() == [0.1, 0.2] and a["expr"].tolist() == [3] * 4
+    for value, problem in (("1e 3", "valence '1e 3' is not a number"),
+                           ("+1e-1", None), ("1e5", "valence '1e5' is outside [-1, 1]"),
+                           ("-.5", None), ("..5", "not a number")):
+        bad = good_lines()
+        bad[2] = bad[2].replace("0.1", value, 1)
+        got = problems_of(tmp_path, test_list, "\n".join(bad) + "\n")
+        assert (got == []) if problem is None else any(problem in g for g in got), (value, got)
+    bad = good_lines()
+    bad[3] = bad[3].replace(",3,", ",+3,")
+    assert problems_of(tmp_path, test_list, "\n".join(bad) + "\n") == [
+        "line 4: expression '+3' is not a class 0..7"]
