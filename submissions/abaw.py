@@ -113,6 +113,17 @@ def zip_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".zip")
 
 
+def write_file(out: Path, data: bytes, *, zip: bool = False) -> Path:
+    """A submission's bytes at ``out`` atomically, and with ``zip`` a ``zip_path(out)`` holding
+    them under ``out``'s name (the form the organisers' upload took); every format writes here."""
+    write_bytes(out, data)
+    if zip:
+        with atomic_open(zip_path(out), "wb") as fh, \
+                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(out.name, data)
+    return out
+
+
 def write_submission(template: Template, predictions: Mapping[str, np.ndarray], out: str | Path,
                      *, zip: bool = False) -> Path:
     """Write the ABAW submission for ``template`` atomically and return its path.
@@ -131,9 +142,4 @@ def write_submission(template: Template, predictions: Mapping[str, np.ndarray], 
     """
     out = Path(out)
     data = submission_bytes(template, predictions)
-    write_bytes(out, data)
-    if zip:
-        with atomic_open(zip_path(out), "wb") as fh, \
-                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(out.name, data)
-    return out
+    return write_file(out, data, zip=zip)

@@ -1,6 +1,6 @@
 """The one-file submission of each challenge, by task name: write, validate, read, score.
 
-``SUBMISSION_FORMATS.get(task)`` is what ``harness submit/validate --task expr|va|au`` call;
+``SUBMISSION_FORMATS.get(task)`` is what ``harness submit/validate --task expr|va|au|mtl`` call;
 each entry answers the same five questions, so nothing above this module tests a task's name.
 
 >>> SUBMISSION_FORMATS.get("au").header.split(",")[:3]
@@ -21,6 +21,7 @@ from harness.data.testset import Template
 from harness.metrics import scores_from_confusion
 from harness.registry import Registry
 from submissions.abaw import write_submission
+from submissions.mtl import MtlSubmission
 from submissions.scoring import (
     score_submission,
     score_submission_per_video,
@@ -87,7 +88,9 @@ class ValuesSubmission:
         return score_values_submission(path, truth, self.fmt, template)
 
 
-SUBMISSION_FORMATS: Registry[ExprSubmission | ValuesSubmission] = Registry("submission format")
+SUBMISSION_FORMATS: Registry[ExprSubmission | ValuesSubmission | MtlSubmission] = Registry(
+    "submission format")
 SUBMISSION_FORMATS.add("expr", ExprSubmission(), owner=__name__)
 SUBMISSION_FORMATS.add("va", ValuesSubmission(VA_FORMAT), owner=__name__)
 SUBMISSION_FORMATS.add("au", ValuesSubmission(AU_FORMAT), owner=__name__)
+SUBMISSION_FORMATS.add("mtl", MtlSubmission(), owner="submissions.mtl")

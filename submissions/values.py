@@ -10,19 +10,17 @@ as one byte matrix (no per-row Python) and the file is written with one rename.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.atomic import atomic_open, write_bytes
 from harness.data.testset import Template
 from harness.errors import HarnessError
 from harness.metrics.au import AU_NAMES
 from harness.metrics.va import VA_DIMENSIONS
-from submissions.abaw import _width_blocks, zip_path
+from submissions.abaw import _width_blocks, write_file
 
 #: Decimals of a written VA value (the reference recommends 6; no precision is required).
 VA_DECIMALS = 6
@@ -165,10 +163,5 @@ def write_values_submission(template: Template, predictions: Mapping[str, np.nda
     """
     out = Path(out)
     data = values_submission_bytes(template, predictions, fmt)
-    write_bytes(out, data)
-    if zip:
-        with atomic_open(zip_path(out), "wb") as fh, \
-                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(out.name, data)
-    return out
+    return write_file(out, data, zip=zip)
 

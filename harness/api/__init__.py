@@ -8,7 +8,8 @@ neither torch nor scikit-learn until a function needs them, so ``harness validat
 
 Modules: ``data`` (data_synth, data_info, splits, baselines), ``extract``, ``run``,
 ``submit`` (submit, validate), ``postprocess`` (smooth, ensemble), ``leaderboard``, ``bench``,
-``tune``, ``recipes`` (recipes_list, recipes_show);
+``tune``, ``recipes`` (recipes_list, recipes_show), ``mtl`` (mtl_info, mtl_splits,
+mtl_validate: ``data info``, ``splits`` and ``validate`` with ``--task mtl``);
 ``common`` holds what they share (loading a release, rank 0, user modules, option values).
 """
 
@@ -33,6 +34,9 @@ FUNCTIONS: dict[str, str] = {
     "tune": "harness.api.tune",
     "recipes_list": "harness.api.recipes",
     "recipes_show": "harness.api.recipes",
+    "mtl_info": "harness.api.mtl",
+    "mtl_splits": "harness.api.mtl",
+    "mtl_validate": "harness.api.mtl",
 }
 
 __all__ = sorted(FUNCTIONS)

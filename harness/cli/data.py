@@ -49,6 +49,10 @@ def data_synth(
 def data_info(data: DataOpt = None, task: TaskOpt = None) -> None:
     """Summarise a release: edition, folders found, names, frames, test set, coverage; with
     --task, that task's part of it and its labels per part."""
+    from harness.cli import mtl
+
+    if mtl.sparse(task):  # MTL: rows, per-task valid counts, classes and AUs per part
+        return mtl.show_info(data)
     from harness.api.data import data_info as info
     from harness.cli.tables import coverage_tables, release_table, task_table
 

@@ -92,8 +92,8 @@ WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=0, help="Face-image decoding processes (0: decode in the main process; "
     "default: the CPUs available, at most 8, shared among torchrun ranks).")]
 TaskOpt = Annotated[str | None, typer.Option(
-    "--task", help="The challenge: expr (default), va (valence-arousal) or au (action units): "
-    "its labels, splits, head, loss, metric and test template.")]
+    "--task", help="The challenge: expr (default), va (valence-arousal), au (action units) or "
+    "mtl (multi-task, s-Aff-Wild2): its labels, splits, head, loss, metric and test template.")]
 VaLossOpt = Annotated[str | None, typer.Option(
     "--va-loss", help="--task va: the fusion stage's loss, ccc (1 - CCC per dimension, "
     "default) or mse.")]

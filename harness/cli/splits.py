@@ -19,6 +19,10 @@ def splits_cmd(
     task: TaskOpt = None,
 ) -> None:
     """Show the official split and the five seeded folds (grouped by recording), per class."""
+    from harness.cli import mtl
+
+    if mtl.sparse(task):  # MTL: folds of the pooled rows, by the image path's video folder
+        return mtl.show_splits(data, write, folds)
     from harness.api.data import splits
     from harness.cli.tables import splits_table
 

@@ -9,6 +9,7 @@ import typer
 
 from harness.cli.options import DataOpt, OutOpt, TaskOpt, say
 from harness.console import err
+from harness.errors import HarnessError
 
 
 def submit_cmd(
@@ -54,11 +55,23 @@ def validate_cmd(
     = None,
     task: TaskOpt = "expr",
     data: DataOpt = None,
+    score: Annotated[bool, typer.Option(
+        "--score", help="--task mtl: also score a valid file (P_MTL and its terms) against "
+        "the embedded corpus's hidden test labels, or --truth.")] = False,
+    truth: Annotated[Path | None, typer.Option(
+        help="--task mtl: annotation file (16-field rows) to score against; implies "
+        "--score.")] = None,
 ) -> None:
     """Check any submission file: header, rows, order, names, values (EXPR labels 0..7; VA two
     numbers in [-1, 1]; AU 12 decisions 0/1), duplicates; every problem with its line."""
     from harness.api.submit import validate
+    from harness.cli import mtl
 
+    if mtl.sparse(task):  # MTL: 16-field rows in test-list order; --score, --truth
+        return mtl.show_validation(file, template, data, score, truth)
+    if score or truth is not None:
+        raise HarnessError("--score and --truth are for --task mtl; harness submit scores "
+                           "the other tasks' files on the embedded corpus")
     done = validate(file, task=task, template=template, data=data)
     if done.valid:
         say(f"{file}: valid")

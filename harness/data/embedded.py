@@ -15,7 +15,7 @@ from rich.console import Console
 from harness.paths import harness_home
 
 #: Bumped whenever the generator's output changes, so caches of old corpora are not reused.
-CORPUS_VERSION = 4  # 4: VA and AU annotations (EXPR files unchanged)
+CORPUS_VERSION = 5  # 4: VA and AU annotations; 5: the MTL release (EXPR, VA, AU files unchanged)
 DEFAULT_SEED = 0
 
 _console = Console(stderr=True)

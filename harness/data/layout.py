@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.data.mtl import TEST_FOLDERS as MTL_TEST_FOLDERS
 from harness.errors import HarnessError
 from harness.tasks import TRAIN_DIR, VAL_DIR, Task, get_task
 
@@ -146,7 +147,7 @@ def _find_image_roots(dirs: list[Path], image_set: str = DEFAULT_IMAGE_SET
     """Folders of ``image_set``; when one only holds batch folders, those are the roots."""
     roots: list[Path] = []
     for d in dirs:
-        if image_set_of(d) != image_set:
+        if image_set_of(d) != image_set or d.parent.name in MTL_TEST_FOLDERS:
             continue
         children = sorted(p for p in d.iterdir() if p.is_dir())
         if children and all(_holds_only_dirs(c) for c in children[:3]):

@@ -184,6 +184,9 @@ def load_release(root: str | Path | None = None, *, task: str | Task | None = No
     if root is None:
         root = ensure_default_corpus()
     task = get_task(task)
+    if task.sparse_images:
+        raise HarnessError(f"the {task.name} release is files of sparse images, not one "
+                           "annotation file per video: read it with harness.data.mtl")
     layout = find_release(root, task=task, **(env_overrides() | overrides))
     train = read_annotation_dir(layout.train_dir, task)
     val = read_annotation_dir(layout.val_dir, task)

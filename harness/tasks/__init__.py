@@ -1,4 +1,4 @@
-"""The Aff-Wild2 challenges as registered tasks: ``expr``, ``va``, ``au`` (``TASKS``).
+"""The Aff-Wild2 challenges as registered tasks: ``expr``, ``va``, ``au``, ``mtl`` (``TASKS``).
 
 A task is everything the harness needs to know about one challenge, said once: where its
 annotation folders sit in each edition's release, what a file looks like and how to read it
@@ -93,6 +93,13 @@ class Task:
     release_names: dict[str, int]
     #: ABAW5 valid frames of train and val, and test template rows.
     release_frames: dict[str, int]
+    #: A composite task (MTL) names the single tasks whose heads it joins, in head order
+    #: (its ``output_size`` is the sum of their widths); empty for a single task.
+    components: tuple[str, ...] = ()
+    #: True where the release is files of sparse images, not one annotation file per video
+    #: (MTL's s-Aff-Wild2): ``harness.data.release`` does not read it; ``harness.data.mtl``
+    #: does, and the commands take it through ``harness.api.mtl``.
+    sparse_images: bool = False
 
     # -- reading ---------------------------------------------------------------------------
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:
@@ -207,3 +214,4 @@ def task_names() -> list[str]:
 from harness.tasks import expr  # noqa: E402,F401,I001
 from harness.tasks import va  # noqa: E402,F401,I001
 from harness.tasks import au  # noqa: E402,F401,I001
+from harness.tasks import mtl  # noqa: E402,F401,I001

@@ -31,6 +31,10 @@ from harness.tasks.au import AU_RATES
 MAIN_EXPR_FILES = 388
 MAIN_EXPR_PATHS = "539b6cbda2805e37a9b1f5cf1368a77a59e0cdd8e4356a529a2cc8c978cc2e71"
 MAIN_EXPR_BYTES = "caafcc389d95df10d42a26f253e0890970a396878aeb884d2372daca9beac92d"
+#: Computed on main (commit 05b4b17, before MTL existed) for the same corpus: the VA and AU
+#: annotation files, test lists, templates and hidden truth (the MTL part must not move them).
+MAIN_TASK_FILES = 15
+MAIN_TASK_BYTES = "5660ed44e4226f1adf430e3986d60ccac59277b38908bd0769e83f3b926bd93c"
 TASKS = ("va", "au")
 
 
@@ -41,7 +45,7 @@ def corpus(tmp_path_factory) -> tuple[Path, object]:
 
 
 def task_only_paths(root: Path) -> set[str]:
-    """Paths (relative) that only VA/AU own: their folders, test files, extra videos."""
+    """Paths (relative) that only VA/AU/MTL own: their folders, test files, extra videos."""
     meta = json.loads((root / files.MANIFEST).read_text())
     out = set()
     for name in meta["tasks"]:
@@ -52,7 +56,7 @@ def task_only_paths(root: Path) -> set[str]:
     for video in meta["task_videos"]:
         out |= {f"{files.FACES.as_posix()}/{video}", f"{files.VIDEOS.as_posix()}/{video}.mp4",
                 f"{files.POSES.as_posix()}/{video}"}
-    return out
+    return out | set(meta["mtl"]["paths"])  # the MTL release (harness.data.synth.mtl)
 
 
 def test_expr_files_are_byte_identical_to_main(corpus):
@@ -71,6 +75,19 @@ def test_expr_files_are_byte_identical_to_main(corpus):
     assert len(paths) == MAIN_EXPR_FILES
     assert hashlib.sha256("\n".join(rels).encode()).hexdigest() == MAIN_EXPR_PATHS
     assert content.hexdigest() == MAIN_EXPR_BYTES
+
+
+def test_va_and_au_files_are_byte_identical_to_main(corpus):
+    root, _ = corpus
+    keys = ("VA_Estimation_Challenge", "AU_Detection_Challenge", "_VA_", "_AU_",
+            "Valence_Arousal", "Action_Unit")
+    rels = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.txt")
+                  if any(k in p.relative_to(root).as_posix() for k in keys))
+    content = hashlib.sha256()
+    for rel in rels:
+        content.update(rel.encode() + b"\0" + (root / rel).read_bytes())
+    assert len(rels) == MAIN_TASK_FILES
+    assert content.hexdigest() == MAIN_TASK_BYTES
 
 
 @pytest.mark.parametrize("name", TASKS)

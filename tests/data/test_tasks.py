@@ -13,8 +13,8 @@ from harness.errors import HarnessError
 from harness.tasks import TASKS, UnknownTaskError, get_task, task_names
 
 
-def test_the_three_tasks_are_registered_with_expr_the_default():
-    assert task_names() == ["expr", "va", "au"]
+def test_the_four_tasks_are_registered_with_expr_the_default():
+    assert task_names() == ["expr", "va", "au", "mtl"]
     assert get_task() is get_task("expr") is get_task(get_task("expr"))
     with pytest.raises(UnknownTaskError, match="did you mean 'va'"):
         get_task("vaa")
@@ -86,7 +86,7 @@ def test_collaborators_are_named_by_import_path_and_imported_on_use():
 
 
 def test_nothing_outside_the_task_modules_tests_a_task_name():
-    pattern = re.compile(r"""(==|!=|\bin\b)\s*\(?["'](expr|va|au)["']""")
+    pattern = re.compile(r"""(==|!=|\bin\b)\s*\(?["'](expr|va|au|mtl)["']""")
     root = Path(harness.__file__).parent.parent
     offenders = []
     for folder in ("harness", "baselines", "submissions", "leaderboard"):

@@ -239,7 +239,7 @@ def test_score_against_truth(tmp_path, va_template, au_template):
 
 
 def test_registry_gives_each_task_its_format(tmp_path, va_template, au_template):
-    assert list(SUBMISSION_FORMATS) == ["expr", "va", "au"]
+    assert list(SUBMISSION_FORMATS) == ["expr", "va", "au", "mtl"]
     va, au = SUBMISSION_FORMATS.get("va"), SUBMISSION_FORMATS.get("au")
     assert (va.header, au.header) == (VA_HEAD, AU_HEAD)
     out = va.write(va_template, _va_preds(), tmp_path / "v.txt")

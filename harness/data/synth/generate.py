@@ -17,6 +17,7 @@ from harness.atomic import write_json, write_text
 from harness.console import progress_task
 from harness.data.labels import NUM_CLASSES
 from harness.data.synth import files
+from harness.data.synth.mtl import write_mtl
 from harness.data.synth.plan import SPLITS, CorpusPlan, VideoPlan, plan_corpus
 from harness.data.synth.render_video import render_video
 from harness.data.synth.script import (
@@ -204,7 +205,9 @@ def synthesize(out: Path, *, seed: int = 0, videos: int = DEFAULT_VIDEOS,
         write_task_files(root, task_plan, labels)
         rendered = CorpusPlan(videos=plan.videos + task_plan.extras, duplicate=plan.duplicate)
         n_faces, n_pose = render_all(root, rendered, every, progress)
-        write_json(root / files.MANIFEST, manifest(plan, seed, videos, seconds, task_plan))
+        mtl = write_mtl(root, seed, plan, timelines, labels, fps)  # own stream, after faces
+        write_json(root / files.MANIFEST,
+                   manifest(plan, seed, videos, seconds, task_plan) | {"mtl": mtl})
     summary = _summary(out, plan, timelines, start, n_faces, n_pose)
     summary.tasks = task_plan.members
     return summary

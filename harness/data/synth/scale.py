@@ -213,6 +213,7 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
     train_counts = np.array(spec.train.class_counts) - np.bincount(dup[dup >= 0], minlength=8)
     train = split_labels(rng, plan.train[1:], plan.invalid, train_counts)
     train = {plan.duplicate: dup} | train
+    from harness.data.synth.scale_mtl import write_mtl_scale
     from harness.data.synth.scale_tasks import scale_names, task_scale, write_task
     from harness.data.synth.tasks import corpus_tasks
 
@@ -242,8 +243,9 @@ def synthesize_annotations_only(out: Path, *, seed: int = 0, real_scale: bool = 
             names = scale_names(task_rng, spec, plan)
             task_frames[task.name] = write_task(root, task_rng, task, spec, names)
             advance(1)
+        mtl = write_mtl_scale(root, seed, plan, real_scale) if tasks else None
         write_json(root / files.MANIFEST, _manifest(seed, real_scale, plan) | {
-            "tasks": task_frames})
+            "tasks": task_frames} | ({"mtl": mtl} if mtl else {}))
     return SynthSummary(
         root=Path(out), n_train=len(train), n_val=len(val), n_test=len(plan.test),
         n_frames=sum(n for _, n in plan.train + plan.val + plan.test),
