@@ -177,10 +177,8 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
     cfg.train.device = cfg.features.device
     clock = StageClock()
     with clock.stage("features"):
-        release = release if release is not None else load_release(cfg.data, task=task)
-        if release.task is not task:
-            raise HarnessError(f"the release was read for {release.task.name}, the run is "
-                               f"{task.name}'s")
+        if release is None or release.task is not task:  # a release is read for one task
+            release = load_release(cfg.data if release is None else release.root, task=task)
         resumed = distributed.broadcast(_resumable(cfg, release) if main else None)
         split = _split(cfg, release, resumed)
         sources, stage = feature_sources(release, split, spec.modalities, cfg.features,

@@ -139,14 +139,11 @@ def run(baseline: str | None = None, split: str | None = None, *, config=None,
         if on_result is not None:
             on_result(results[-1])
     table = None
-    from harness.tasks import get_task
-
-    # Table 1 lays out EXPR's figures; other tasks' tables are the leaderboard's (--task)
-    if len(splits) > 1 and is_main() and get_task(cfg.task).classification:
+    if len(splits) > 1 and is_main():  # Table 1 in the task's columns (leaderboard.views)
         from leaderboard.queries import results as stored
         from leaderboard.tables import table1
 
-        table = table1(stored(cfg.out, baseline=cfg.baseline), cfg.baseline)
+        table = table1(stored(cfg.out, baseline=cfg.baseline), cfg.baseline, task=cfg.task)
     return Runs(results, table)
 
 

@@ -105,7 +105,7 @@ def submit(run: str | None = None, *, task: str | None = None, data: Path | None
     tpl = read_template(template, rel.task.template_header) if template else rel.template
     if not folder.has_outputs("test"):
         raise HarnessError(f"{folder.path} has no test predictions (was there a test template?)")
-    preds = run_decisions(folder, "test")
+    preds = folder.predictions("test")  # the task's: EXPR labels, VA values, AU 0/1
     out = out or Path(workdir) / "submissions" / f"{folder.run_id}.txt"
     path = fmt.write(tpl, preds, out, zip=zip)
     problems = fmt.validate(path, tpl)
@@ -116,12 +116,6 @@ def submit(run: str | None = None, *, task: str | None = None, data: Path | None
     test_scores = fmt.score(path, truth, tpl) if truth is not None else None
     return Submitted(path, folder.path, tpl.n_rows, test_scores, zip_path(path) if zip else None,
                      rel.task.name)
-
-
-def run_decisions(folder, part: str) -> dict:
-    """Per name, what a submission writes for the frames of ``part``: the run's predictions
-    (EXPR labels, VA values, AU 0/1 decisions: ``task.decisions`` of its outputs)."""
-    return folder.predictions(part)
 
 
 def validate(file: Path, *, task: str | None = None, template: Path | None = None,

@@ -91,7 +91,7 @@ OUTPUT_SPACES.add("va", OutputSpace(
     "VA values are continuous: there is no label to take the most frequent of", 1.0, 3),
     owner=__name__)
 OUTPUT_SPACES.add("au", OutputSpace(
-    "au", "AU logits", "each AU's probability", sigmoid, _logit_eps, False,
+    "au", "logits", "each AU's probability", sigmoid, _logit_eps, False,
     ("probs", "logits"),
     "the 12 AUs are separate yes/no decisions, not one label per frame"), owner=__name__)
 

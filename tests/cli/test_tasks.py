@@ -193,6 +193,17 @@ def test_run_config_per_task():
         RunConfig(baseline="attention_fusion", task="nope")
 
 
+def test_the_api_and_config_files_take_the_task(tmp_path):
+    from harness.api.run import run_recipe
+
+    cfg, splits = run_recipe("attention_fusion", task="va", va_loss="mse", face_from="expr")
+    assert (cfg.task, cfg.train.va_loss, cfg.features.face_from) == ("va", "mse", "expr")
+    toml = tmp_path / "au.toml"
+    toml.write_text('baseline = "only_video"\ntask = "au"\n')
+    cfg, _ = run_recipe(config=toml)
+    assert cfg.task == "au" and cfg.baseline == "only_video"
+
+
 # ----------------------------------------------------------------------- --face-from
 
 def test_face_from_refuses_a_source_that_trained_on_validation_or_test_names(corpus):
