@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.api.common import configured, is_main, load_release, numbers
+from harness.config_files import require
 from harness.data.splits import check_split
 from harness.errors import HarnessError
 from harness.features.extract import FeatureConfig
@@ -109,9 +110,11 @@ class ExtractConfig:
     import_as: str | None = None  # their feature-set name (--as)
     data: Path | None = None
     quiet: bool = False
+    threads: int | None = None  # CPU threads; None: torch's default (as ``harness run``)
 
     def __post_init__(self) -> None:
         check_split(self.split)
+        require("--threads", self.threads, minimum=1)
         if (self.import_from is None) != (self.import_as is None):
             raise HarnessError("--from DIR and --as NAME go together")
         self.shard_range  # noqa: B018 - checks the text
@@ -130,7 +133,8 @@ class ExtractConfig:
 
 
 EXTRACT_KEYS = FEATURE_KEYS | {k: k for k in ("split", "folds", "shard", "import_from",
-                                               "import_as", "data", "quiet")} \
+                                               "import_as", "data", "quiet",
+                                               "threads")} \
     | {"modality": "modalities"}
 
 
@@ -154,7 +158,8 @@ def extract_config(config=None, **options) -> ExtractConfig:
 def extract(data: Path | None = None, *, config=None, modality=None, split: str | None = None,
             shard: str | None = None, import_from: Path | None = None,
             import_as: str | None = None, folds: Path | None = None, quiet: bool | None = None,
-            release: Release | None = None, **feature_options_: Any) -> Extracted:
+            threads: int | None = None, release: Release | None = None,
+            **feature_options_: Any) -> Extracted:
     """Extract (once; re-runs do no work) or import features; see ``harness extract --help``.
 
     ``feature_options_`` are the keys of ``FEATURE_KEYS`` (``backbone="light"``, ...).
@@ -164,8 +169,12 @@ def extract(data: Path | None = None, *, config=None, modality=None, split: str 
         raise HarnessError(f"extract() got unknown option(s): {', '.join(sorted(unknown))}")
     cfg = extract_config(config, data=data, modality=modality, split=split, shard=shard,
                          import_from=import_from, import_as=import_as, folds=folds, quiet=quiet,
-                         **feature_options_)
+                         threads=threads, **feature_options_)
     check_features(cfg.features)
+    if cfg.threads:  # like ``harness run``: the stage-1 model and features it makes record it
+        import torch
+
+        torch.set_num_threads(cfg.threads)
     from harness.features.extract import all_names, extract_all, shard_names
 
     rel = load_release(cfg.data, release)

@@ -88,6 +88,8 @@ TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
     "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "
     "or MLFLOW_TRACKING_URI); needs abaw-harness\\[tensorboard] or \\[mlflow].")]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    min=1, help="CPU threads (default: torch's; 1 is often faster on a shared machine).")]
 BaselineModuleOpt = Annotated[list[str] | None, typer.Option(
     help="Import this module (or .py file) first to register your own baselines.")]
 

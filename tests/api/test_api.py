@@ -60,6 +60,8 @@ def test_options_are_checked_before_any_folder_is_made(tmp_path):
             harness.run("attention_fusion", workdir=tmp_path / "w", **bad)
     with pytest.raises(HarnessError, match="--shard takes i/n"):
         harness.extract(shard="2")
+    with pytest.raises(HarnessError, match="--threads must be 1 or more"):
+        harness.extract(threads=0)
     with pytest.raises(HarnessError, match="--from DIR and --as NAME go together"):
         harness.extract(import_from=tmp_path)
     with pytest.raises(HarnessError, match="--window must be positive"):
@@ -138,10 +140,12 @@ def test_extract_smooth_and_ensemble_read_config_files(tmp_path):
     from harness.api.postprocess import ensemble_config, smooth_config
 
     recipe = tmp_path / "extract.toml"
-    recipe.write_text('modalities = ["pose"]\nshard = "1/2"\n[features]\naudio = "egemaps"\n'
+    recipe.write_text('modalities = ["pose"]\nshard = "1/2"\nthreads = 1\n'
+                      '[features]\naudio = "egemaps"\n'
                       '[features.face]\nnum_workers = 0\n')
     cfg = extract_config(recipe, shard="2/2")
-    assert cfg.modalities == ("pose",) and cfg.shard_range == (2, 2)
+    assert cfg.modalities == ("pose",) and cfg.shard_range == (2, 2) and cfg.threads == 1
+    assert extract_config(recipe, threads=2).threads == 2  # the option over the file
     assert (cfg.features.audio, cfg.features.face.num_workers) == ("egemaps", 0)
     post = tmp_path / "post.json"
     post.write_text(json.dumps({"run": "r1", "post": {"window": 2}, "timelines": {"val": False}}))
