@@ -26,6 +26,7 @@ FEATURE_KEYS: dict[str, str] = {
     "backbone": "features.face.backbone",
     "face_weights": "features.face.weights",
     "face_epochs": "features.face.max_epochs",
+    "face_seed": "features.face.seed",
     "workers": "features.face.num_workers",
     "finetune": "features.face.finetune",
     "image_set": "features.face.image_set",

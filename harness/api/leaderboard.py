@@ -25,9 +25,10 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
                 dataset: str | None = None, fingerprint: str | None = None,
                 features: Sequence[str] | Mapping[str, str] | None = None, fmt: str = "rich",
                 compare: tuple[str, str] | None = None, plot: Path | None = None,
-                ci: bool = True, over_seeds: bool = False) -> Leaderboard:
+                ci: bool = True, over_seeds: bool = False, detail: bool = False) -> Leaderboard:
     """Rows of one data set and fingerprint (given, else the newest result's) whose features
-    include ``features`` (``["face=emonet"]`` or ``{"face": "emonet"}``)."""
+    include ``features`` (``["face=emonet"]`` or ``{"face": "emonet"}``); ``detail`` adds the
+    stage-1 model's digest column and what made each row's stage-1 model and feature sets."""
     from leaderboard.output import leaderboard_output
     from leaderboard.queries import parse_features
 
@@ -40,4 +41,5 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
     return Leaderboard(leaderboard_output(
         workdir, by=by, split=split, baseline=baseline, dataset=dataset,
         fingerprint=fingerprint, features=wanted, fmt=fmt,
-        compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds))
+        compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds,
+        detail=detail))

@@ -48,6 +48,7 @@ def extract_cmd(
     hf_audio_rows: o.HfAudioRowsOpt = "frames",
     quiet: o.QuietOpt = False,
     threads: o.ThreadsOpt = None,
+    face_seed: o.FaceSeedOpt = None,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
     features computed elsewhere (--from DIR --as NAME)."""

@@ -88,6 +88,9 @@ TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
     "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "
     "or MLFLOW_TRACKING_URI); needs abaw-harness\\[tensorboard] or \\[mlflow].")]
+FaceSeedOpt = Annotated[int | None, typer.Option(
+    "--face-seed", help="Seed of the stage-1 face fine-tune (default 0). Another seed is "
+    "another stage-1 model (its own cache key) and another system in the leaderboard.")]
 ThreadsOpt = Annotated[int | None, typer.Option(
     min=1, help="CPU threads (default: torch's; 1 is often faster on a shared machine).")]
 BaselineModuleOpt = Annotated[list[str] | None, typer.Option(

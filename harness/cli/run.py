@@ -38,6 +38,7 @@ def run_cmd(
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     face_epochs: Annotated[int | None, typer.Option(min=1, help="Max stage-1 face epochs.")]
     = None,
+    face_seed: o.FaceSeedOpt = None,
     backbone: o.BackboneOpt = "light",
     face_weights: o.FaceWeightsOpt = None,
     audio: o.AudioOpt = "logmel",

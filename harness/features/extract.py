@@ -21,7 +21,7 @@ from harness.data.release import Release
 from harness.data.splits import Split
 from harness.data.videos import video_of
 from harness.errors import HarnessError
-from harness.features.cache import FeatureCache
+from harness.features.cache import FeatureCache, set_provenance
 from harness.features.extractors import (
     Alignment,
     Extracted,
@@ -33,6 +33,7 @@ from harness.features.extractors import modalities as known_modalities
 from harness.features.face.config import FaceConfig
 from harness.features.imported import imported_source
 from harness.features.sources import FeatureSource
+from harness.provenance import producing
 
 
 @dataclass
@@ -97,11 +98,18 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     caches: dict[str, Any] = {}
     stage = None
     for modality, extractor in extractors.items():
-        done: Extracted = extractor.extract(request)
+        with producing(device=_device_name(cfg.device)):  # what each entry records
+            done: Extracted = extractor.extract(request)
         caches[modality] = done.cache
         stage = stage if done.stage is None else done.stage
     distributed.barrier()  # every rank's shard is cached before anyone reads the others'
     return caches, stage
+
+
+def _device_name(name: str) -> str:
+    from harness.device import resolve_device
+
+    return str(resolve_device(name))
 
 
 def source_of(extractor: Extractor, modality: str, cache: FeatureCache) -> FeatureSource:
@@ -146,3 +154,11 @@ def feature_record(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dic
         out[slot] = extractor.label(cfg)
         extra |= extractor.record(cfg, src.cache)
     return out | extra
+
+
+def feature_provenance(sources: dict[str, FeatureSource], names: list[str]
+                       ) -> dict[str, dict[str, Any]]:
+    """What each slot read for ``names``, for ``run.json``: its cache folder, one digest of
+    the entries and who made them (``harness.features.cache.set_provenance``)."""
+    return {slot: set_provenance(src.cache, [src.key(n) for n in names])
+            for slot, src in sources.items()}

@@ -158,3 +158,17 @@ def test_extract_smooth_and_ensemble_read_config_files(tmp_path):
     assert cfg.baselines == ("a",) and cfg.combine == "vote" and cfg.post.windows == (1.0, 2.0)
     with pytest.raises(HarnessError, match="name a baseline"):
         harness.run()
+
+
+def test_face_seed_is_stage1s_seed_and_leaves_the_default_key_alone():
+    from harness.api.run import run_recipe
+    from harness.features.cache import config_hash
+    from harness.features.face.config import FaceConfig
+
+    default, _ = run_recipe("attention_fusion")
+    seeded, _ = run_recipe("attention_fusion", face_seed=2)
+    assert seeded.features.face.seed == 2 and default.features.face.seed == 0
+    assert config_hash(default.features.face.identity()) == "d87ab28e91f6"  # as before the option
+    assert config_hash(FaceConfig().identity()) == "d87ab28e91f6"
+    assert default.identity() != seeded.identity()
+    assert run_recipe("attention_fusion", face_seed=0)[0].identity() == default.identity()
