@@ -97,6 +97,7 @@ class RunConfig:
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)
+        d["features"].pop("feature_threads")  # how features are made, never what
         if not self.train.cpu_bf16:  # added later: runs made without it keep their key
             d["train"].pop("cpu_bf16")
         if self.train.optimizer == "adamw":  # likewise

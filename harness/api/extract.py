@@ -27,6 +27,7 @@ FEATURE_KEYS: dict[str, str] = {
     "face_weights": "features.face.weights",
     "face_epochs": "features.face.max_epochs",
     "face_seed": "features.face.seed",
+    "feature_threads": "features.feature_threads",
     "workers": "features.face.num_workers",
     "finetune": "features.face.finetune",
     "image_set": "features.face.image_set",

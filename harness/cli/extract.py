@@ -49,6 +49,7 @@ def extract_cmd(
     quiet: o.QuietOpt = False,
     threads: o.ThreadsOpt = None,
     face_seed: o.FaceSeedOpt = None,
+    feature_threads: o.FeatureThreadsOpt = None,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
     features computed elsewhere (--from DIR --as NAME)."""

@@ -39,6 +39,7 @@ def run_cmd(
     face_epochs: Annotated[int | None, typer.Option(min=1, help="Max stage-1 face epochs.")]
     = None,
     face_seed: o.FaceSeedOpt = None,
+    feature_threads: o.FeatureThreadsOpt = None,
     backbone: o.BackboneOpt = "light",
     face_weights: o.FaceWeightsOpt = None,
     audio: o.AudioOpt = "logmel",

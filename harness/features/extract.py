@@ -58,9 +58,16 @@ class FeatureConfig:
     face_oof: int = 0
     allow_missing_faces: bool = False  # names with no face image: zeros + a warning, not an error
     hf_audio: HfAudioOptions = field(default_factory=HfAudioOptions)  # --audio hf:DIR only
+    # CPU threads of whatever is cached (stage-1 fine-tune, feature extraction); 0: the run's.
+    # Fixed, because a cached model is reused by every later run whatever its --threads: a
+    # stage-1 model trained with 2 threads differed from one trained with 1 (docs/results.md),
+    # so without it a run's numbers depended on which earlier run filled the cache. Not in any
+    # key (it says how, not what); every model and entry records it (``made_by``).
+    feature_threads: int = 1
 
     def __post_init__(self) -> None:
         require("--face-oof", self.face_oof, minimum=0)
+        require("--feature-threads", self.feature_threads, minimum=0)
 
 
 def all_names(release: Release) -> list[str]:
@@ -97,8 +104,12 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     request = ExtractRequest(release, split, names, mine, cfg, quiet)
     caches: dict[str, Any] = {}
     stage = None
+    from harness.device import cpu_threads
+
+    device = _device_name(cfg.device)
+    threads = cfg.feature_threads if device == "cpu" else 0  # a GPU's results do not vary so
     for modality, extractor in extractors.items():
-        with producing(device=_device_name(cfg.device)):  # what each entry records
+        with producing(device=device), cpu_threads(threads):  # what each entry records
             done: Extracted = extractor.extract(request)
         caches[modality] = done.cache
         stage = stage if done.stage is None else done.stage

@@ -172,3 +172,7 @@ def test_face_seed_is_stage1s_seed_and_leaves_the_default_key_alone():
     assert config_hash(FaceConfig().identity()) == "d87ab28e91f6"
     assert default.identity() != seeded.identity()
     assert run_recipe("attention_fusion", face_seed=0)[0].identity() == default.identity()
+    # how cached things are made (their threads) is recorded beside keys, never in them
+    assert default.features.feature_threads == 1
+    other = run_recipe("attention_fusion", feature_threads=0, threads=2)[0]
+    assert other.features.feature_threads == 0 and other.identity() == default.identity()
