@@ -8,7 +8,7 @@ neither torch nor scikit-learn until a function needs them, so ``harness validat
 
 Modules: ``data`` (data_synth, data_info, splits, baselines), ``extract``, ``run``,
 ``submit`` (submit, validate), ``postprocess`` (smooth, ensemble), ``leaderboard``, ``bench``,
-``tune``, ``recipes`` (recipes_list, recipes_show);
+``tune``, ``recipes`` (recipes_list, recipes_show), ``report`` (report_results);
 ``common`` holds what they share (loading a release, rank 0, user modules, option values).
 """
 
@@ -33,6 +33,7 @@ FUNCTIONS: dict[str, str] = {
     "tune": "harness.api.tune",
     "recipes_list": "harness.api.recipes",
     "recipes_show": "harness.api.recipes",
+    "report_results": "harness.api.report",
 }
 
 __all__ = sorted(FUNCTIONS)
