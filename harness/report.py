@@ -326,6 +326,8 @@ def spreads(cells: list[Cell], baseline: str) -> dict[str, float | None]:
 
 
 def _commands(cfg: ReportConfig, corpus_seed: int, data: str | None) -> list[str]:
+    from harness.records import RunFolder
+
     work = cfg.workdir / f"corpus-{corpus_seed}"
     opts = "".join(f" --{k.replace('_', '-')} {v}" for k, v in _run_options(cfg).items())
     data_opt = f" --data {shlex.quote(data)}" if data else ""
@@ -339,7 +341,7 @@ def _commands(cfg: ReportConfig, corpus_seed: int, data: str | None) -> list[str
     lines += [f"for f in {faces}; do for b in {' '.join(cfg.baselines)}; do for s in {seeds}; do",
               f"  harness run $b --split official --seed $s --face-seed $f --threads "
               f"{cfg.threads}{opts} --workdir {work}{data_opt} --quiet",
-              f"  harness submit \"$(ls -td {work}/runs/$b-official-* | head -1)\" "
+              f"  harness submit \"$(ls -td {RunFolder.runs_dir(work)}/$b-official-* | head -1)\" "
               f"--workdir {work}{data_opt}   # prints the hidden-test macro F1",
               "done; done; done", "```"]
     return lines
