@@ -33,6 +33,7 @@ from harness.features.extract import (
     FeatureConfig,
     HfAudioOptions,
     all_names,
+    feature_provenance,
     feature_record,
     feature_sources,
 )
@@ -107,6 +108,7 @@ class RunConfig:
         for k in ("device",):
             d["features"].pop(k)
             d["train"].pop(k)
+        d["features"].pop("feature_threads")  # how features are made, never what
         if not self.train.cpu_bf16:  # added later: runs made without it keep their key
             d["train"].pop("cpu_bf16")
         if self.train.optimizer == "adamw":  # likewise
@@ -235,8 +237,9 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
         # stage 1's own head (current_face on stage-1 features): the fusion recipe never ran
         recipe_ran = spec.trains or not from_stage1
         label = chunks.label if chunks is not None else window.label
-        finish(folder, _info(cfg, release, split, sources, label, model, best_epoch, seconds,
-                             clock, recipe_ran), final, cfg.out)
+        info = _info(cfg, release, split, sources, label, model, best_epoch, seconds, clock,
+                     recipe_ran)
+        finish(folder, _with_provenance(info, release, split, sources, stage), final, cfg.out)
         tracker.finish(final, folder.path)
     clock.close()
     final = distributed.broadcast(final)
@@ -375,6 +378,16 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         torch=torch.__version__, seconds=round(seconds, 2), best_epoch=best_epoch,
         parameters=count_parameters(model), stages=tuple(clock.records),
         peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size(), task=cfg.task)
+
+
+def _with_provenance(info: RunInfo, release: Release, split: Split,
+                     sources: dict[str, FeatureSource], stage) -> RunInfo:
+    """``info`` with the digest and maker of the stage-1 model and each feature set read."""
+    names = [*split.train, *split.val]
+    if release.layout.template is not None:
+        names += list(release.template.names)
+    return dataclasses.replace(info, stage1_model=stage.provenance if stage is not None else None,
+                               feature_sets=feature_provenance(sources, names))
 
 
 def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str, str]:

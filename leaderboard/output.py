@@ -14,11 +14,13 @@ import numpy as np
 from rich.table import Table as RichTable
 
 from harness.errors import HarnessError
+from harness.provenance import describe as describe_maker
 from harness.records import Result
+from harness.records.store import FACE_MODEL_KEY
 from leaderboard import queries
 from leaderboard.queries import Comparison, describe, interval, newest, one_data, results
 from leaderboard.render import FORMATS, render_table, rich_table
-from leaderboard.tables import Table, table1, table2
+from leaderboard.tables import ALWAYS_SHOWN, Table, table1, table2
 from leaderboard.views import TaskView, view_of
 
 #: Table 2 lists the paper's baselines in the paper's order, then any others.
@@ -37,14 +39,17 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
                        fingerprint: str | None = None, features: Mapping[str, str] | None = None,
                        fmt: str = "rich", compare: tuple[str, str] | None = None,
                        plot: Path | None = None, ci: bool = True, over_seeds: bool = False,
-                       task: str | None = None) -> list[RichTable | str]:
+                       task: str | None = None, detail: bool = False
+                       ) -> list[RichTable | str]:
     """The parts ``harness leaderboard`` prints, in order.
 
     Rows are those of one task (``task``, default ``expr``: tables never mix tasks), one data
     set and one data fingerprint (given, else the newest row's) whose features include
     ``features``. ``by="baseline"`` gives Table 2 on ``split``, ``by="split"`` Table 1 of
     ``baseline`` (default: the newest row's). ``over_seeds``: Table 2 rows are means ± std over
-    training seeds (intervals only for rows of one run).
+    training seeds (intervals only for rows of one run). ``detail``: the stage-1 model's digest
+    as a column, and after the table what each row's stage-1 model and feature sets were made
+    by (``harness.provenance``).
     """
     if fmt not in FORMATS:
         raise HarnessError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -62,7 +67,8 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
         wanted = [f"baseline {baseline}"] if by == "split" and baseline else []
         wanted += [f"{k}={v}" for k, v in (features or {}).items()]
         raise HarnessError(f"no results for {', '.join(wanted)} in {workdir}")
-    table = _table(rows, by, split, baseline, over_seeds, view.task)
+    always = (*ALWAYS_SHOWN, FACE_MODEL_KEY) if detail else ALWAYS_SHOWN
+    table = _table(rows, by, split, baseline, over_seeds, view.task, always)
     parts: list[RichTable | str] = [rich_table(table) if fmt == "rich"
                                     else render_table(table, fmt)]
     chosen = {r.run_id: r for r in rows}
@@ -70,6 +76,8 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
         if (ci or plot) else {}
     if ci and fmt in ("rich", "markdown") and any(intervals.values()):
         parts.append(_ci_lines(table, chosen, intervals, view))  # pooled rows have none
+    if detail:
+        parts.append(_provenance_lines(table, chosen))
     if compare:
         parts.append(_comparison_line(_compare(stored, compare, split, rows[0]), split, view))
     if plot is not None:
@@ -78,14 +86,16 @@ def leaderboard_output(workdir: str | Path, *, by: str = "baseline", split: str 
 
 
 def _table(rows: list[Result], by: str, split: str, baseline: str | None,
-           over_seeds: bool = False, task: str | None = None) -> Table:
+           over_seeds: bool = False, task: str | None = None,
+           always: tuple[str, ...] = ALWAYS_SHOWN) -> Table:
     if by == "split":
         if over_seeds:
             raise HarnessError("--over-seeds pools Table 2 rows; Table 1 (--by split) has "
                                "one run per split")
-        return table1(rows, baseline or newest(rows).baseline, task=task)
+        return table1(rows, baseline or newest(rows).baseline, task=task, always=always)
     if by == "baseline":
-        return table2(rows, split, order=PAPER_ORDER, over_seeds=over_seeds, task=task)
+        return table2(rows, split, order=PAPER_ORDER, over_seeds=over_seeds, task=task,
+                      always=always)
     raise HarnessError(f"--by takes baseline or split, not {by!r}")
 
 
@@ -98,6 +108,27 @@ def _ci_lines(table: Table, chosen: dict[str, Result],
             low, high = intervals[rid]
             lines.append(f"  {name}: {view.shown(chosen[rid].score)} "
                          f"[{view.shown(low)}, {view.shown(high)}]")
+    return "\n".join(lines)
+
+
+def _provenance_lines(table: Table, chosen: dict[str, Result]) -> str:
+    """Per row of one run: its stage-1 model and feature sets, each digest and maker."""
+    lines = ["What each row read (digest: what made it):"]
+    for name, rid in zip(table.names, table.run_ids):
+        if rid not in chosen:
+            lines.append(f"  {name}: several runs pooled; --detail of each run: "
+                         "harness leaderboard without --over-seeds")
+            continue
+        r = chosen[rid]
+        lines.append(f"  {name} (run {rid}):")
+        if r.stage1_model:
+            lines.append(f"    stage 1 {r.stage1_model.get('digest')}: "
+                         f"{describe_maker(r.stage1_model.get('made_by'))}")
+        for slot, fs in sorted(r.feature_sets.items()):
+            makers = "; ".join(describe_maker(m) for m in fs.get("made_by") or [None])
+            lines.append(f"    {slot} {fs.get('digest')} ({fs.get('cache')}): {makers}")
+        if not r.stage1_model and not r.feature_sets:
+            lines.append("    not recorded (the run predates provenance records)")
     return "\n".join(lines)
 
 

@@ -83,9 +83,10 @@ def one_data(rows: Iterable[Result], *, dataset: str | None = None,
 
 
 def with_features(rows: Iterable[Result], wanted: Mapping[str, str] | None) -> list[Result]:
-    """Rows whose feature configuration includes every ``key: value`` of ``wanted``."""
+    """Rows whose configuration includes every ``key: value`` of ``wanted`` (a feature, or
+    the stage-1 model's short digest, ``face_model=1a2b3c4d``)."""
     wanted = dict(wanted or {})
-    return [r for r in rows if all(r.features.get(k) == v for k, v in wanted.items())]
+    return [r for r in rows if all(r.configuration.get(k) == v for k, v in wanted.items())]
 
 
 def parse_features(items: Iterable[str] | None) -> dict[str, str]:

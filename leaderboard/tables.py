@@ -1,6 +1,7 @@
 """The seed paper's two tables, rebuilt from the results store (rendering is ``render.py``).
 
-Table 2 (default): one row per baseline and feature configuration, per-class F1, accuracy and
+Table 2 (default): one row per baseline and configuration (features and the digest of the
+stage-1 face model read, ``Result.configuration``), per-class F1, accuracy and
 macro F1 (Avg(F1)) in %. Each row shows the LATEST run of its baseline and configuration on the
 chosen split (newest ``created``; on a tie, the later line of the store): a table then always
 reflects the code as it is now, and re-running a baseline replaces its row instead of letting an
@@ -94,16 +95,18 @@ def result_row(r: Result) -> np.ndarray:
     return 100.0 * np.array([*r.per_class_f1, r.accuracy, r.macro_f1], dtype=np.float64)
 
 
-def feature_columns(rows: Sequence[Result]) -> tuple[str, ...]:
-    """Feature keys to show: face and audio when known, any other key whose value differs."""
-    keys = {k for r in rows for k in r.features}
-    shown = [k for k in keys if k in ALWAYS_SHOWN
-             or len({r.features.get(k, "") for r in rows}) > 1]
+def feature_columns(rows: Sequence[Result], always: Sequence[str] = ALWAYS_SHOWN
+                    ) -> tuple[str, ...]:
+    """Configuration keys to show (``Result.configuration``: the features and the stage-1
+    model's digest): ``always`` when known (face and audio), any other whose value differs."""
+    keys = {k for r in rows for k in r.configuration}
+    shown = [k for k in keys if k in always
+             or len({r.configuration.get(k, "") for r in rows}) > 1]
     return tuple(sorted(shown, key=feature_order))
 
 
 def _feature_cells(rows: Sequence[Result], keys: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(r.features.get(k, "") for k in keys) for r in rows)
+    return tuple(tuple(r.configuration.get(k, "") for k in keys) for r in rows)
 
 
 def _column_max(values: np.ndarray, rows: int, decimals: int = DECIMALS) -> np.ndarray:
@@ -143,7 +146,8 @@ def _view_kw(view: TaskView) -> dict:
 
 def table2(results: Sequence[Result], split: str = "official", *, dataset: str | None = None,
            fingerprint: str | None = None, order: Sequence[str] | None = None,
-           over_seeds: bool = False, task: str | None = None) -> Table:
+           over_seeds: bool = False, task: str | None = None,
+           always: Sequence[str] = ALWAYS_SHOWN) -> Table:
     """Table 2: latest run per baseline and feature configuration on ``split``, of one task
     (``task``, default ``expr``), data set and fingerprint; baselines in ``order``, else in
     order of first appearance.
@@ -151,7 +155,8 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
     ``over_seeds``: each row is instead the mean ± sample std (ddof=1) over the training seeds
     of that run's recipe (its configuration but the seed; the latest run of each seed). On a
     validation set of a few dozen videos one seed's ranking of two close systems is mostly
-    luck; the seeds' spread says how much.
+    luck; the seeds' spread says how much. ``always``: configuration keys shown as columns
+    even where every row agrees.
     """
     view = view_of(task)
     rows = one_data([r for r in _task_rows(results, view) if r.split == split],
@@ -164,7 +169,7 @@ def table2(results: Sequence[Result], split: str = "official", *, dataset: str |
     rank = {n: i for i, n in enumerate(dict.fromkeys([*(order or []),
                                                        *(r.baseline for r in rows)]))}
     picked = sorted(chosen.values(), key=lambda r: rank[r.baseline])
-    keys = feature_columns(picked)
+    keys = feature_columns(picked, always)
     cells = _feature_cells(picked, keys)
     if over_seeds:
         groups = [seed_runs(rows, r) for r in picked]
@@ -201,7 +206,8 @@ def seed_runs(rows: Sequence[Result], newest_row: Result) -> list[Result]:
 
 
 def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = None,
-           fingerprint: str | None = None, task: str | None = None) -> Table:
+           fingerprint: str | None = None, task: str | None = None,
+           always: Sequence[str] = ALWAYS_SHOWN) -> Table:
     """Table 1: ``baseline`` on Official and Split1..5 (latest run each), + folds mean ± std.
 
     One task (default ``expr``), data set, fingerprint and feature configuration: the newest
@@ -227,7 +233,7 @@ def table1(results: Sequence[Result], baseline: str, *, dataset: str | None = No
         labels.append(MEAN_LABEL + ("" if len(folds) == 5 else f" ({len(folds)} folds)"))
         run_ids.append("")
     picked = [chosen[s] for s in splits]
-    keys = feature_columns(picked)
+    keys = feature_columns(picked, always)
     cells = _feature_cells(picked, keys)
     return Table(
         title=f"{view.what} of {describe(picked[0])} on each split, "

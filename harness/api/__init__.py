@@ -9,7 +9,8 @@ neither torch nor scikit-learn until a function needs them, so ``harness validat
 Modules: ``data`` (data_synth, data_info, splits, baselines), ``extract``, ``run``,
 ``submit`` (submit, validate), ``postprocess`` (smooth, ensemble), ``leaderboard``, ``bench``,
 ``tune``, ``recipes`` (recipes_list, recipes_show), ``mtl`` (mtl_info, mtl_splits,
-mtl_validate: ``data info``, ``splits`` and ``validate`` with ``--task mtl``);
+mtl_validate: ``data info``, ``splits`` and ``validate`` with ``--task mtl``), ``report``
+(report_results);
 ``common`` holds what they share (loading a release, rank 0, user modules, option values).
 """
 
@@ -37,6 +38,7 @@ FUNCTIONS: dict[str, str] = {
     "mtl_info": "harness.api.mtl",
     "mtl_splits": "harness.api.mtl",
     "mtl_validate": "harness.api.mtl",
+    "report_results": "harness.api.report",
 }
 
 __all__ = sorted(FUNCTIONS)

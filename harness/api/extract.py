@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.api.common import configured, is_main, load_release, numbers
+from harness.config_files import require
 from harness.data.splits import check_split
 from harness.errors import HarnessError
 from harness.features.extract import FeatureConfig
@@ -25,6 +26,8 @@ FEATURE_KEYS: dict[str, str] = {
     "backbone": "features.face.backbone",
     "face_weights": "features.face.weights",
     "face_epochs": "features.face.max_epochs",
+    "face_seed": "features.face.seed",
+    "feature_threads": "features.feature_threads",
     "workers": "features.face.num_workers",
     "finetune": "features.face.finetune",
     "finetune_blocks": "features.face.finetune_blocks",
@@ -113,9 +116,11 @@ class ExtractConfig:
     data: Path | None = None
     quiet: bool = False
     task: str | None = None  # whose labels stage 1 is fine-tuned on (None: expr)
+    threads: int | None = None  # CPU threads; None: torch's default (as ``harness run``)
 
     def __post_init__(self) -> None:
         check_split(self.split)
+        require("--threads", self.threads, minimum=1)
         if self.task is not None:
             from harness.tasks import get_task
 
@@ -138,7 +143,8 @@ class ExtractConfig:
 
 
 EXTRACT_KEYS = FEATURE_KEYS | {k: k for k in ("split", "folds", "shard", "import_from",
-                                               "import_as", "data", "quiet", "task")} \
+                                               "import_as", "data", "quiet", "task",
+                                               "threads")} \
     | {"modality": "modalities"}
 
 
@@ -162,7 +168,8 @@ def extract_config(config=None, **options) -> ExtractConfig:
 def extract(data: Path | None = None, *, config=None, modality=None, split: str | None = None,
             shard: str | None = None, import_from: Path | None = None,
             import_as: str | None = None, folds: Path | None = None, quiet: bool | None = None,
-            release: Release | None = None, task: str | None = None,
+            threads: int | None = None, release: Release | None = None,
+            task: str | None = None,
             **feature_options_: Any) -> Extracted:
     """Extract (once; re-runs do no work) or import features; see ``harness extract --help``.
 
@@ -173,8 +180,12 @@ def extract(data: Path | None = None, *, config=None, modality=None, split: str 
         raise HarnessError(f"extract() got unknown option(s): {', '.join(sorted(unknown))}")
     cfg = extract_config(config, data=data, modality=modality, split=split, shard=shard,
                          import_from=import_from, import_as=import_as, folds=folds, quiet=quiet,
-                         task=task, **feature_options_)
+                         task=task, threads=threads, **feature_options_)
     check_features(cfg.features)
+    if cfg.threads:  # like ``harness run``: the stage-1 model and features it makes record it
+        import torch
+
+        torch.set_num_threads(cfg.threads)
     from harness.features.extract import all_names, extract_all, shard_names
 
     rel = load_release(cfg.data, release, cfg.task)

@@ -25,11 +25,12 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
                 dataset: str | None = None, fingerprint: str | None = None,
                 features: Sequence[str] | Mapping[str, str] | None = None, fmt: str = "rich",
                 compare: tuple[str, str] | None = None, plot: Path | None = None,
-                ci: bool = True, over_seeds: bool = False, task: str | None = None
-                ) -> Leaderboard:
+                ci: bool = True, over_seeds: bool = False, task: str | None = None,
+                detail: bool = False) -> Leaderboard:
     """Rows of one task (``expr`` by default, ``va``, ``au``), data set and fingerprint (given,
     else the newest result's) whose features include ``features`` (``["face=emonet"]`` or
-    ``{"face": "emonet"}``)."""
+    ``{"face": "emonet"}``); ``detail`` adds the stage-1 model's digest column and what made
+    each row's stage-1 model and feature sets."""
     from leaderboard.output import leaderboard_output
     from leaderboard.queries import parse_features
 
@@ -43,4 +44,4 @@ def leaderboard(workdir: Path = Path("harness-out"), *, by: str = "baseline",
         workdir, by=by, split=split, baseline=baseline, dataset=dataset,
         fingerprint=fingerprint, features=wanted, fmt=fmt,
         compare=tuple(compare) if compare else None, plot=plot, ci=ci, over_seeds=over_seeds,
-        task=task))
+        task=task, detail=detail))

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from harness.cli import baselines, bench, data, extract, leaderboard, postprocess, run, splits
 from harness.cli import recipes as recipes_
+from harness.cli import report as report_
 from harness.cli import submit as submit_
 from harness.cli import tune as tune_
 from harness.console import err, out
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.data_app, name="data")
+app.add_typer(report_.report_app, name="report")
 for _name, _command in (("splits", splits.splits_cmd), ("extract", extract.extract_cmd),
                         ("baselines", baselines.baselines_cmd), ("run", run.run_cmd),
                         ("submit", submit_.submit_cmd), ("validate", submit_.validate_cmd),

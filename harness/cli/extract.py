@@ -51,6 +51,9 @@ def extract_cmd(
     hf_audio_layers: o.HfAudioLayersOpt = "last",
     hf_audio_rows: o.HfAudioRowsOpt = "frames",
     quiet: o.QuietOpt = False,
+    threads: o.ThreadsOpt = None,
+    face_seed: o.FaceSeedOpt = None,
+    feature_threads: o.FeatureThreadsOpt = None,
 ) -> None:
     """Extract and cache face, audio and pose features (once; re-runs do no work), or import
     features computed elsewhere (--from DIR --as NAME)."""

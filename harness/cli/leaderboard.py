@@ -41,6 +41,10 @@ def leaderboard_cmd(
     over_seeds: Annotated[bool, typer.Option(
         "--over-seeds", help="Table 2 rows as mean ± std over the training seeds (--seed) of "
         "each baseline's latest recipe.")] = False,
+    detail: Annotated[bool, typer.Option(
+        "--detail", help="Show the digest of the stage-1 face model each row read (Face "
+        "model column) and what made it and each feature set (torch, CPU capability, "
+        "threads, device, seed, harness version).")] = False,
 ) -> None:
     """Print the paper's Table 2 (or Table 1 with --by split) of one task from the results
     store: EXPR per-class F1; VA CCC-V, CCC-A, P_VA; AU F1 per AU and P_AU."""
@@ -48,6 +52,6 @@ def leaderboard_cmd(
 
     done = leaderboard(workdir, by=by, split=split, baseline=baseline, dataset=dataset,
                        fingerprint=fingerprint, features=features, fmt=fmt, compare=compare,
-                       plot=plot, ci=ci, over_seeds=over_seeds, task=task)
+                       plot=plot, ci=ci, over_seeds=over_seeds, task=task, detail=detail)
     for part in done.parts:
         out.print(part) if not isinstance(part, str) else print(part)

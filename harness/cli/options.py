@@ -105,6 +105,15 @@ TrackOpt = Annotated[str | None, typer.Option(
     "--track", help="Send curves, params, final metrics and plots to an experiment tracker: "
     "tensorboard (event files in the run folder) or mlflow (a local store in the workdir, "
     "or MLFLOW_TRACKING_URI); needs abaw-harness\\[tensorboard] or \\[mlflow].")]
+FaceSeedOpt = Annotated[int | None, typer.Option(
+    "--face-seed", help="Seed of the stage-1 face fine-tune (default 0). Another seed is "
+    "another stage-1 model (its own cache key) and another system in the leaderboard.")]
+FeatureThreadsOpt = Annotated[int | None, typer.Option(
+    "--feature-threads", min=0, help="CPU threads of what is cached: the stage-1 fine-tune "
+    "and feature extraction (default 1, whatever --threads: a cached model is then the same "
+    "whichever run trained it; 0: --threads').")]
+ThreadsOpt = Annotated[int | None, typer.Option(
+    min=1, help="CPU threads (default: torch's; 1 is often faster on a shared machine).")]
 BaselineModuleOpt = Annotated[list[str] | None, typer.Option(
     help="Import this module (or .py file) first to register your own baselines.")]
 

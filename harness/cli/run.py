@@ -38,6 +38,8 @@ def run_cmd(
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     face_epochs: Annotated[int | None, typer.Option(min=1, help="Max stage-1 face epochs.")]
     = None,
+    face_seed: o.FaceSeedOpt = None,
+    feature_threads: o.FeatureThreadsOpt = None,
     backbone: o.BackboneOpt = "light",
     face_weights: o.FaceWeightsOpt = None,
     audio: o.AudioOpt = "logmel",
@@ -45,9 +47,7 @@ def run_cmd(
     baseline_module: o.BaselineModuleOpt = None,
     resume: Annotated[bool, typer.Option(help="Continue a killed run from its last epoch.")]
     = False,
-    threads: Annotated[int | None, typer.Option(
-        min=1, help="CPU threads (default: torch's; 1 is often faster on a shared machine).")]
-    = None,
+    threads: o.ThreadsOpt = None,
     face_features: Annotated[str | None, typer.Option(
         help="Feature set the face inputs read: an imported one (harness extract --from DIR "
         "--as NAME); default: the harness's own face model.")] = None,

@@ -14,6 +14,10 @@ face images, its video, its OpenPose files: an ``Inputs`` given by the extractor
 its ``done.json``. An entry whose recorded inputs differ from the current ones is stale: it is
 removed and recomputed, with one warning naming the names and what changed. A packed table
 records the stamp of every entry it holds, so a recomputed entry is never read from an old table.
+
+Provenance: each ``done.json`` also records the digest of the entry's arrays and who made it
+(``harness.provenance``: version, torch, CPU capability, threads, device, seed), beside the key,
+never in it; ``set_provenance`` sums them up for the names a run read.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from harness.atomic import ensure_free_space, save_npy, write_json
 from harness.errors import HarnessError
 from harness.features.inputs import Inputs
 from harness.paths import harness_home, safe_child
+from harness.provenance import digest_arrays, digest_of, producer
 
 if TYPE_CHECKING:
     from harness.data.release import Release
@@ -183,6 +188,7 @@ class FeatureCache:
             row = int(np.argwhere(bad)[0][0])
             raise HarnessError(f"{self.extractor} features of {name}: NaN or inf at row {row} "
                                f"(t = {float(time[row]):.2f} s); refusing to cache them")
+        time, flag = np.asarray(time, dtype=np.float64), np.asarray(flag, dtype=bool)
         folder = self._folder(name)
         folder.mkdir(parents=True, exist_ok=True)
         # Concurrent runs may compute the same entry: the first to finish wins and a valid
@@ -192,12 +198,24 @@ class FeatureCache:
                 return
             (folder / "done.json").unlink(missing_ok=True)
             save_npy(folder / "feat.npy", feat)
-            save_npy(folder / "time.npy", np.asarray(time, dtype=np.float64))
-            save_npy(folder / "flag.npy", np.asarray(flag, dtype=bool))
-            meta = {"feat_shape": list(feat.shape), "stamp": uuid.uuid4().hex}
+            save_npy(folder / "time.npy", time)
+            save_npy(folder / "flag.npy", flag)
+            meta = {"feat_shape": list(feat.shape), "stamp": uuid.uuid4().hex,
+                    "digest": digest_arrays(feat, time, flag), "made_by": producer()}
             if self.inputs is not None:
                 meta["inputs"] = self._inputs_of(name).record()
             write_json(folder / "done.json", meta)
+
+    def entry_provenance(self, name: str) -> dict:
+        """The digest of the entry of ``name`` and who made it (None for an entry cached
+        before provenance was recorded: its digest is then computed from its arrays)."""
+        meta = self._marker(name)
+        digest = meta.get("digest")
+        if not isinstance(digest, str):
+            e = self.load(name)
+            digest = digest_arrays(e.feat, e.time, e.flag)
+        made_by = meta.get("made_by")
+        return {"digest": digest, "made_by": made_by if isinstance(made_by, dict) else None}
 
     def invalidate(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -210,6 +228,21 @@ class FeatureCache:
     def pack(self, keys: list[str]) -> Packed:
         """The entries ``keys`` as one memory-mapped table (see ``pack_entries``)."""
         return pack_entries(self, keys)
+
+
+def set_provenance(cache, keys: list[str]) -> dict:
+    """What a run read of ``cache`` (a ``FeatureCache`` or a view with ``entry_provenance``):
+    the cache folder, one digest of the entries ``keys`` and each distinct maker of them
+    (None: cached before provenance was recorded)."""
+    keys = sorted(set(keys))
+    entries = {k: cache.entry_provenance(k) for k in keys}
+    makers: list = []
+    for e in entries.values():
+        if e["made_by"] not in makers:
+            makers.append(e["made_by"])
+    return {"cache": Path(cache.dir).name, "entries": len(keys),
+            "digest": digest_of(f"{k}:{e['digest']}" for k, e in entries.items()),
+            "made_by": makers}
 
 
 def pack_entries(cache, keys: list[str]) -> Packed:

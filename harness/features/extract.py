@@ -21,7 +21,7 @@ from harness.data.release import Release
 from harness.data.splits import Split
 from harness.data.videos import video_of
 from harness.errors import HarnessError
-from harness.features.cache import FeatureCache
+from harness.features.cache import FeatureCache, set_provenance
 from harness.features.extractors import (
     Alignment,
     Extracted,
@@ -33,6 +33,7 @@ from harness.features.extractors import modalities as known_modalities
 from harness.features.face.config import FaceConfig
 from harness.features.imported import imported_source
 from harness.features.sources import FeatureSource
+from harness.provenance import producing
 
 
 @dataclass
@@ -61,9 +62,16 @@ class FeatureConfig:
     # training names of the same split) instead of the run's own task's; refused while any
     # validation or test name of the run was one of them (harness.features.face.transfer).
     face_from: str | None = None
+    # CPU threads of whatever is cached (stage-1 fine-tune, feature extraction); 0: the run's.
+    # Fixed, because a cached model is reused by every later run whatever its --threads: a
+    # stage-1 model trained with 2 threads differed from one trained with 1 (docs/results.md),
+    # so without it a run's numbers depended on which earlier run filled the cache. Not in any
+    # key (it says how, not what); every model and entry records it (``made_by``).
+    feature_threads: int = 1
 
     def __post_init__(self) -> None:
         require("--face-oof", self.face_oof, minimum=0)
+        require("--feature-threads", self.feature_threads, minimum=0)
 
 
 def all_names(release: Release) -> list[str]:
@@ -100,12 +108,23 @@ def extract_all(release: Release, split: Split, modalities: tuple[str, ...],
     request = ExtractRequest(release, split, names, mine, cfg, quiet)
     caches: dict[str, Any] = {}
     stage = None
+    from harness.device import cpu_threads
+
+    device = _device_name(cfg.device)
+    threads = cfg.feature_threads if device == "cpu" else 0  # a GPU's results do not vary so
     for modality, extractor in extractors.items():
-        done: Extracted = extractor.extract(request)
+        with producing(device=device), cpu_threads(threads):  # what each entry records
+            done: Extracted = extractor.extract(request)
         caches[modality] = done.cache
         stage = stage if done.stage is None else done.stage
     distributed.barrier()  # every rank's shard is cached before anyone reads the others'
     return caches, stage
+
+
+def _device_name(name: str) -> str:
+    from harness.device import resolve_device
+
+    return str(resolve_device(name))
 
 
 def source_of(extractor: Extractor, modality: str, cache: FeatureCache) -> FeatureSource:
@@ -150,3 +169,11 @@ def feature_record(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dic
         out[slot] = extractor.label(cfg)
         extra |= extractor.record(cfg, src.cache)
     return out | extra
+
+
+def feature_provenance(sources: dict[str, FeatureSource], names: list[str]
+                       ) -> dict[str, dict[str, Any]]:
+    """What each slot read for ``names``, for ``run.json``: its cache folder, one digest of
+    the entries and who made them (``harness.features.cache.set_provenance``)."""
+    return {slot: set_provenance(src.cache, [src.key(n) for n in names])
+            for slot, src in sources.items()}

@@ -22,7 +22,8 @@ TRAINED = "trained"
 DERIVED = "derived"
 _BOTH = (TRAINED, DERIVED)
 #: The fields a row of the results store carries in ``Result.extra`` (if the kind has them).
-ROW_EXTRA = ("seconds", "best_epoch", "kind", "seed", "recipe")
+ROW_EXTRA = ("seconds", "best_epoch", "kind", "seed", "recipe", "stage1_model",
+             "feature_sets")
 
 
 def utc_now() -> str:
@@ -30,9 +31,10 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def _of(*kinds: str, default: Any = None, factory: Any = None) -> Any:
-    """A field written by runs of ``kinds``."""
-    meta = {"kinds": kinds}
+def _of(*kinds: str, default: Any = None, factory: Any = None, optional: bool = False) -> Any:
+    """A field written by runs of ``kinds`` (``optional``: only when it is not empty, so the
+    records of runs that have nothing to say there read as before it existed)."""
+    meta = {"kinds": kinds, "optional": optional}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -113,6 +115,13 @@ class RunInfo:
     peak_rss_anon_mb: float | None = _of(TRAINED)
     #: Processes that trained it (torchrun ranks; 1 without torchrun).
     ranks: int = _of(TRAINED, default=1)
+    #: The stage-1 face model the run read (its features, or its head): ``{"key", "digest",
+    #: "made_by"}`` (``harness.provenance``; ``made_by`` None for a model trained before it was
+    #: recorded). Runs that read models of different digests are different systems.
+    stage1_model: dict[str, Any] | None = _of(TRAINED, optional=True)
+    #: Per modality slot, the feature set read: ``{"cache", "entries", "digest", "made_by"}``
+    #: (``made_by``: each distinct maker of its entries).
+    feature_sets: dict[str, dict[str, Any]] = _of(TRAINED, factory=dict, optional=True)
 
     def __post_init__(self) -> None:
         if self.kind not in _BOTH:
@@ -128,6 +137,8 @@ class RunInfo:
                 if f.name == "task" and self.task == DEFAULT_TASK:
                     continue
                 value = getattr(self, f.name)
+                if f.metadata["optional"] and not value:
+                    continue
                 if f.name == "sources":
                     value = [asdict(s) for s in value]
                 elif f.name == "stages":
@@ -148,6 +159,8 @@ class RunInfo:
             kw["stages"] = tuple(kw["stages"] or ())
         if kw.get("features") is not None:
             kw["features"] = dict(kw["features"])
+        if kw.get("feature_sets") is not None:
+            kw["feature_sets"] = dict(kw["feature_sets"])
         if "fold_choices" in kw:
             kw["fold_choices"] = dict(kw["fold_choices"] or {})
         return cls(**kw)

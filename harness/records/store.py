@@ -34,6 +34,10 @@ from harness.tasks import DEFAULT_TASK, Task, get_task
 STORE_NAME = "leaderboard.jsonl"
 #: A classification (EXPR) row's own fields; other tasks' rows hold ``figures`` instead.
 _CLASS_FIELDS = ("per_class_f1", "accuracy", "macro_f1", "confusion")
+#: The configuration key (``Result.configuration``) of the stage-1 model's digest.
+FACE_MODEL_KEY = "face_model"
+#: Digits of a digest shown in tables (collisions among one data set's models are remote).
+SHORT_DIGEST = 8
 #: Seconds to wait for another process's append before giving up with an error.
 LOCK_TIMEOUT = 60.0
 
@@ -143,9 +147,31 @@ class Result:
         return self.figures[get_task(self.task).selection_metric]
 
     @property
+    def configuration(self) -> dict[str, str]:
+        """``features`` plus the digest of the stage-1 face model the run read (its first
+        ``SHORT_DIGEST`` digits, under ``face_model``) where the run recorded one: two runs
+        that read different stage-1 models are never one row of a table."""
+        digest = (self.stage1_model or {}).get("digest")
+        if not isinstance(digest, str):
+            return dict(self.features)
+        return self.features | {FACE_MODEL_KEY: digest[:SHORT_DIGEST]}
+
+    @property
     def feature_key(self) -> tuple[tuple[str, str], ...]:
-        """The feature configuration as a sortable, hashable key (``()`` when unknown)."""
-        return tuple(sorted(self.features.items()))
+        """The configuration as a sortable, hashable key (``()`` when unknown)."""
+        return tuple(sorted(self.configuration.items()))
+
+    @property
+    def stage1_model(self) -> dict[str, Any] | None:
+        """The stage-1 model the run read (``RunInfo.stage1_model``); None where none was."""
+        value = self.extra.get("stage1_model")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def feature_sets(self) -> dict[str, dict[str, Any]]:
+        """The feature sets the run read, by slot (``RunInfo.feature_sets``)."""
+        value = self.extra.get("feature_sets")
+        return value if isinstance(value, dict) else {}
 
     @property
     def seed(self) -> int | None:

@@ -7,16 +7,14 @@ like with like even on a machine shared with other jobs.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
 
 from baselines import list_baselines
 from harness.console import err
-from harness.device import resolve_device
+from harness.device import cpu_threads, resolve_device
 from harness.features.face.backbones import get_backbone_spec, list_backbones
 from harness.features.face.images import default_workers
 from harness.features.modalities import PAPER_DIMS
@@ -82,7 +80,7 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
     """Measure every configured row; see ``harness.throughput`` for the fields of the result."""
     device = resolve_device(cfg.device)
     threads = cfg.threads or (1 if cfg.quick and device.type == "cpu" else None)
-    with _threads(threads):
+    with cpu_threads(threads):
         started = time.perf_counter()
         result = _header(cfg, device)
         peak = result["matmul_peak_gflops"]
@@ -104,17 +102,6 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict:
         _recheck_peak(result, device)
         result["seconds"] = time.perf_counter() - started
     return result
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _header(cfg: BenchConfig, device: torch.device) -> dict:

@@ -60,6 +60,8 @@ def test_options_are_checked_before_any_folder_is_made(tmp_path):
             harness.run("attention_fusion", workdir=tmp_path / "w", **bad)
     with pytest.raises(HarnessError, match="--shard takes i/n"):
         harness.extract(shard="2")
+    with pytest.raises(HarnessError, match="--threads must be 1 or more"):
+        harness.extract(threads=0)
     with pytest.raises(HarnessError, match="--from DIR and --as NAME go together"):
         harness.extract(import_from=tmp_path)
     with pytest.raises(HarnessError, match="--window must be positive"):
@@ -138,10 +140,12 @@ def test_extract_smooth_and_ensemble_read_config_files(tmp_path):
     from harness.api.postprocess import ensemble_config, smooth_config
 
     recipe = tmp_path / "extract.toml"
-    recipe.write_text('modalities = ["pose"]\nshard = "1/2"\n[features]\naudio = "egemaps"\n'
+    recipe.write_text('modalities = ["pose"]\nshard = "1/2"\nthreads = 1\n'
+                      '[features]\naudio = "egemaps"\n'
                       '[features.face]\nnum_workers = 0\n')
     cfg = extract_config(recipe, shard="2/2")
-    assert cfg.modalities == ("pose",) and cfg.shard_range == (2, 2)
+    assert cfg.modalities == ("pose",) and cfg.shard_range == (2, 2) and cfg.threads == 1
+    assert extract_config(recipe, threads=2).threads == 2  # the option over the file
     assert (cfg.features.audio, cfg.features.face.num_workers) == ("egemaps", 0)
     post = tmp_path / "post.json"
     post.write_text(json.dumps({"run": "r1", "post": {"window": 2}, "timelines": {"val": False}}))
@@ -154,3 +158,21 @@ def test_extract_smooth_and_ensemble_read_config_files(tmp_path):
     assert cfg.baselines == ("a",) and cfg.combine == "vote" and cfg.post.windows == (1.0, 2.0)
     with pytest.raises(HarnessError, match="name a baseline"):
         harness.run()
+
+
+def test_face_seed_is_stage1s_seed_and_leaves_the_default_key_alone():
+    from harness.api.run import run_recipe
+    from harness.features.cache import config_hash
+    from harness.features.face.config import FaceConfig
+
+    default, _ = run_recipe("attention_fusion")
+    seeded, _ = run_recipe("attention_fusion", face_seed=2)
+    assert seeded.features.face.seed == 2 and default.features.face.seed == 0
+    assert config_hash(default.features.face.identity()) == "d87ab28e91f6"  # as before the option
+    assert config_hash(FaceConfig().identity()) == "d87ab28e91f6"
+    assert default.identity() != seeded.identity()
+    assert run_recipe("attention_fusion", face_seed=0)[0].identity() == default.identity()
+    # how cached things are made (their threads) is recorded beside keys, never in them
+    assert default.features.feature_threads == 1
+    other = run_recipe("attention_fusion", feature_threads=0, threads=2)[0]
+    assert other.features.feature_threads == 0 and other.identity() == default.identity()

@@ -67,8 +67,12 @@ def test_end_to_end(tmp_path, env):
     runs = sorted((work / "runs").iterdir())
     assert len(runs) == 2
     trained = {}
+    digests = set()
     for run in runs:  # in-sample face features by default (the paper's)
-        features = json.loads((run / "run.json").read_text())["features"]
+        info = json.loads((run / "run.json").read_text())
+        features = info["features"]
+        digests.add(info["stage1_model"]["digest"])  # provenance of what it read
+        assert info["feature_sets"]["face"]["made_by"][0]["stage1"] in digests
         assert features["face_fit"] == "in-sample"
         trained[run.name.split("-")[0]] = features.get("training")
         for f in ("metrics.json", "config.json", "run.json", "epochs.csv", "checkpoint.pt",
@@ -76,6 +80,7 @@ def test_end_to_end(tmp_path, env):
             assert (run / f).is_file(), f
         assert any((run / "predictions" / "val").iterdir())
         assert any((run / "predictions" / "test").iterdir())
+    assert len(digests) == 1  # both runs read one stage-1 model
     # current_face is stage 1's own head: the fusion recipe (--epochs, --batch-size) never ran
     assert trained == {"current_face": None, "attention_fusion": "batch_size 32, max_epochs 2"}
     sub = work / "sub.txt"

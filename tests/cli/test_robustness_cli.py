@@ -184,6 +184,7 @@ def test_bad_run_options_stop_before_any_folder(option, tmp_path, monkeypatch, c
     (("bench", "--quick", "--repeats", "0"), "--repeats"),
     (("bench", "--quick", "--threads", "0"), "--threads"),
     (("extract", "--workers", "-1"), "--workers"), (("extract", "--face-oof", "-1"), "--face-oof"),
+    (("extract", "--threads", "0"), "--threads"),
     (("extract", "--shard", "3/2"), "--shard"), (("extract", "--shard", "0/0"), "--shard"),
     (("data", "synth", "--seconds", "nan"), "--seconds"),
     (("data", "synth", "--seconds", "0"), "seconds"),

@@ -115,3 +115,38 @@ def test_entry_without_an_inputs_record_is_recomputed(tmp_path):
     cache = FeatureCache(tmp_path, "toy", {}, inputs=lambda n: Inputs({"video": ("x", "1 file")}))
     with pytest.warns(UserWarning, match="no record of its inputs"):
         assert cache.missing(["a"]) == ["a"]
+
+
+def test_entries_record_their_digest_and_maker_beside_the_key(tmp_path):
+    """Provenance is recorded in done.json, never in the key; an entry cached before it was
+    recorded gets the same digest from its arrays."""
+    import json
+
+    import torch
+
+    from harness.features.cache import set_provenance
+    from harness.provenance import producing
+
+    c = _cache(tmp_path)
+    key = c.key
+    feat = np.arange(12, dtype=np.float32).reshape(6, 2)
+    with producing(device="cpu", seed=3):
+        c.save("v", feat, np.arange(6.0), np.zeros(6, bool))
+    c.save("w", feat + 1, np.arange(6.0), np.zeros(6, bool))
+    marker = json.loads((c.dir / "v" / "done.json").read_text())
+    made = marker["made_by"]
+    assert made["threads"] == torch.get_num_threads() and (made["device"], made["seed"]) == \
+        ("cpu", 3)
+    assert made["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert made["torch"] == torch.__version__ and "device" not in c.entry_provenance("w")[
+        "made_by"]
+    assert _cache(tmp_path).key == key  # the key is the configuration's alone
+    both = set_provenance(c, ["v", "w"])
+    assert both["entries"] == 2 and both["cache"] == c.dir.name and len(both["made_by"]) == 2
+    legacy = {k: marker[k] for k in ("feat_shape", "stamp")}  # as written before provenance
+    (c.dir / "v" / "done.json").write_text(json.dumps(legacy))
+    assert c.entry_provenance("v") == {"digest": marker["digest"], "made_by": None}
+    assert set_provenance(c, ["w", "v"])["digest"] == both["digest"]
+    c.invalidate("w")
+    c.save("w", feat + 2, np.arange(6.0), np.zeros(6, bool))  # other numbers, other digest
+    assert set_provenance(c, ["v", "w"])["digest"] != both["digest"]

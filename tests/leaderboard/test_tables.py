@@ -143,3 +143,37 @@ def test_table1_holds_one_configuration():
     assert t.labels[-1] == "Folds mean ± std" and len(t.run_ids) == 7
     assert all(f[:2] == ("light", "logmel") for f in t.features)
     assert render_table(t, "latex").count(r"\midrule") == 2
+
+
+def test_runs_that_read_different_stage1_models_are_never_one_row(tmp_path):
+    """Same baseline, features and recipe, but another stage-1 model (another digest): two
+    rows, told apart by a Face model column; one model: one row and no column."""
+    from harness.records import append_result
+    from harness.records.store import STORE_NAME
+    from leaderboard.output import leaderboard_output
+
+    def row(digest, t, seed=0):
+        made = {"torch": "2.13.0+cpu", "cpu_capability": "AVX2", "threads": t, "seed": 0}
+        return with_(make_result(seed=seed, created=f"2025-01-01T00:00:0{t}{seed}"),
+                     features=LIGHT, run_id=f"af-{digest}-{seed}",
+                     extra={"seed": seed, "recipe": "r",
+                            "stage1_model": {"key": "k", "digest": digest * 16,
+                                             "made_by": made}})
+
+    same = table2([row("a", 1), row("a", 2)])
+    assert same.labels == ("attention_fusion",) and "face_model" not in same.feature_keys
+    two = table2([row("a", 1), row("b", 2)])
+    assert two.labels == ("attention_fusion",) * 2
+    cells = dict(zip(two.feature_keys, zip(*two.features)))["face_model"]
+    assert sorted(cells) == ["a" * 8, "b" * 8] and "Face model" in two.columns
+    pooled = table2([row("a", 1), row("b", 2), row("a", 1, seed=1)], over_seeds=True)
+    assert sorted(c[-1] for c in pooled.features) == ["0", "0,1"]  # seeds of one model only
+    assert len(with_features([row("a", 1), row("b", 2)], {"face_model": "b" * 8})) == 1
+    work = tmp_path / "work"
+    for r in (row("a", 1), row("a", 2)):
+        append_result(work / STORE_NAME, r)
+    plain = leaderboard_output(work, fmt="markdown", ci=False)
+    assert "Face model" not in plain[0] and len(plain) == 1
+    table, lines = leaderboard_output(work, fmt="markdown", ci=False, detail=True)
+    assert "| Face model |" in table and "| aaaaaaaa |" in table
+    assert f"stage 1 {'a' * 16}: torch 2.13.0+cpu, AVX2, 2 threads, seed 0" in lines

@@ -66,6 +66,23 @@ def test_fields_of_each_kind():
         RunInfo(kind="other")
 
 
+def test_provenance_of_what_a_run_read_is_written_only_when_known(tmp_path):
+    """The stage-1 model and feature sets a run read: in run.json and in its store row."""
+    made_by = {"torch": "2.13.0+cpu", "cpu_capability": "AVX2", "threads": 1, "seed": 0}
+    read = {"stage1_model": {"key": "light-official-0123456789", "digest": "a" * 16,
+                             "made_by": made_by},
+            "feature_sets": {"audio": {"cache": "audio-logmel-1", "entries": 3,
+                                       "digest": "b" * 16, "made_by": [None]}}}
+    info = RunInfo.from_dict(TRAINED_JSON | read)
+    assert info.stage1_model["digest"] == "a" * 16 and info.feature_sets["audio"]["entries"] == 3
+    assert info.to_dict() == TRAINED_JSON | read
+    assert info.row_extra()["stage1_model"] == read["stage1_model"]
+    folder = RunFolder.create(tmp_path, "r")
+    folder.write_info(info)
+    assert folder.info() == info
+    assert "stage1_model" not in RunInfo.from_dict(TRAINED_JSON).to_dict()  # none: not written
+
+
 def test_an_older_run_json_without_newer_fields_loads():
     """Runs from before kind, seed, recipe, window, stages and ranks were recorded."""
     oldest = {k: TRAINED_JSON[k] for k in ("baseline", "split", "dataset", "data_root",

@@ -24,6 +24,21 @@ def test_face_stage_records_best_epoch_by_f1(extracted):
     assert stage.best_val_f1 == max(h["val_macro_f1"] for h in stage.history)
 
 
+def test_stage1_and_its_features_record_what_made_them(synth_release, extracted):
+    import torch
+
+    from harness.paths import file_digest
+
+    _, caches, stage, _ = extracted
+    rec = stage.provenance
+    assert rec["key"] == stage.key and rec["digest"] == file_digest(stage.checkpoint)
+    made = rec["made_by"]
+    assert (made["device"], made["seed"], made["torch"]) == ("cpu", 0, torch.__version__)
+    assert made["threads"] == 1 and made["cpu_capability"]  # --feature-threads: 1, fixed
+    name = all_names(synth_release)[0]
+    assert caches["face"].entry_provenance(name)["made_by"]["stage1"] == rec["digest"]
+
+
 def test_every_name_has_one_face_row_per_frame(synth_release, extracted):
     _, caches, _, _ = extracted
     for name in all_names(synth_release):

@@ -34,6 +34,7 @@ from harness.features.face.images import (
 from harness.features.face.model import load_face_model
 from harness.features.face.stage import FaceStage
 from harness.features.timeline import fill_from_nearest, frame_times
+from harness.provenance import producing
 
 
 def extract_face_features(release: Release, names: list[str], stage: FaceStage,
@@ -45,7 +46,9 @@ def extract_face_features(release: Release, names: list[str], stage: FaceStage,
         return
     device = resolve_device(cfg.device)
     model = load_face_model(cfg, stage.checkpoint, device)
-    encode_faces(release, todo, model.backbone, cfg, cache, device, show_progress=show_progress)
+    with producing(stage1=stage.provenance.get("digest")):  # each entry says which model
+        encode_faces(release, todo, model.backbone, cfg, cache, device,
+                     show_progress=show_progress)
 
 
 #: A frozen feature maker: ``(B, 3, S, S)`` RGB in [0, 1] -> ``(B, D)``, with ``input_size``

@@ -120,6 +120,9 @@ class CrossFitCache:
     def stamp(self, name: str) -> str:
         return self._of(name).stamp(name)
 
+    def entry_provenance(self, name: str) -> dict:
+        return self._of(name).entry_provenance(name)
+
     def size_bytes(self) -> int:
         return self.full.size_bytes() + self.oof.size_bytes()
 

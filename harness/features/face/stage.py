@@ -49,6 +49,8 @@ from harness.features.face.inputs import training_faces
 from harness.features.face.model import FaceModel, architecture_digest, build_face_model
 from harness.losses import task_loss
 from harness.metrics import scores
+from harness.paths import file_digest
+from harness.provenance import producer
 from harness.train import Batch, class_weights, fit, selection_names, validation_figure
 
 
@@ -61,6 +63,9 @@ class FaceStage:
     best_val_f1: float
     history: list[dict] = field(default_factory=list)
     key: str = ""
+    #: The checkpoint's digest and who trained it (``harness.provenance``): ``{"key",
+    #: "digest", "made_by"}``; ``made_by`` is None for a model trained before it was recorded.
+    provenance: dict = field(default_factory=dict)
 
 
 #: (name index, 1-based frame, label) arrays of frames with a valid label and their own face;
@@ -235,6 +240,7 @@ def _load_stage(models_dir: Path, key: str, faces: tuple[str, str]) -> FaceStage
     with reading(meta_path, f"delete it and {ckpt.name} to train the face model again"):
         meta = json.loads(meta_path.read_text())
         stage = FaceStage(ckpt, meta["best_epoch"], meta["best_val_f1"], meta["history"], key)
+        stage.provenance = _provenance(ckpt, key, meta.get("provenance"))
     was = meta.get("inputs") if isinstance(meta, dict) else None
     if not (isinstance(was, list) and len(was) == 2 and was[0] == faces[0]):
         why = (f"{was[1]} -> {faces[1]}" if isinstance(was, list) and len(was) == 2
@@ -245,6 +251,15 @@ def _load_stage(models_dir: Path, key: str, faces: tuple[str, str]) -> FaceStage
         state_file.unlink(missing_ok=True)
         return None
     return stage
+
+
+def _provenance(ckpt: Path, key: str, recorded: object) -> dict:
+    """The model's digest and maker as recorded beside it; a model trained before they were
+    recorded gets its digest from its file and no maker."""
+    rec = recorded if isinstance(recorded, dict) else {}
+    digest = rec.get("digest") if isinstance(rec.get("digest"), str) else file_digest(ckpt)
+    made_by = rec.get("made_by") if isinstance(rec.get("made_by"), dict) else None
+    return {"key": key, "digest": digest, "made_by": made_by}
 
 
 def _trained_on(marker: Path) -> str | None:
@@ -269,10 +284,12 @@ def _train_stage(release: Release, split: Split, cfg: FaceConfig, models_dir: Pa
         return
     with atomic_open(models_dir / f"{key}.pt", "wb") as fh:
         torch.save(result.state, fh)
+    made_by = producer() | {"device": str(device), "seed": cfg.seed}
     write_json(models_dir / f"{key}.json", {  # written last: marks the model done
         "best_epoch": result.best_epoch, "best_val_f1": result.best_val_f1,
         "history": result.history, "config": cfg.identity(), "split": split.name,
-        "inputs": list(faces)})
+        "inputs": list(faces),
+        "provenance": {"digest": file_digest(models_dir / f"{key}.pt"), "made_by": made_by}})
     state_file.unlink(missing_ok=True)
     state_file.with_suffix(".json").unlink(missing_ok=True)
 

@@ -7,6 +7,7 @@ import pytest
 from harness.data.release import load_release
 from harness.data.splits import get_split
 from harness.data.videos import recording_of
+from harness.device import cpu_threads
 from harness.errors import HarnessError
 from harness.features.cache import FeatureCache
 from harness.features.extract import FeatureConfig, extract_all
@@ -76,8 +77,9 @@ def test_training_features_come_from_the_model_that_did_not_see_them(synth_relea
         assert fold_stage.key != stage.key
         name = group[0]
         direct = FeatureCache(tmp_path, "face-light", {"fold": fold.name})
-        extract_face_features(synth_release, [name], fold_stage, cfg, direct,
-                              show_progress=False)
+        with cpu_threads(FeatureConfig().feature_threads):  # as extract_all makes features
+            extract_face_features(synth_release, [name], fold_stage, cfg, direct,
+                                  show_progress=False)
         assert np.array_equal(crossed.load(name).feat, direct.load(name).feat)
         assert not np.array_equal(crossed.load(name).feat, inside.load(name).feat)
 

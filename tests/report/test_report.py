@@ -1,0 +1,111 @@
+"""``harness report results``: runs over seeds, tables of mean ± std with the machine and the
+commands, written into the markers of a docs page; a second call reuses the finished runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.report import BEGIN, END, Cell, ReportConfig, make_report, spreads, write_into
+
+
+def harness(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["harness", *map(str, args)])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_quick_report_end_to_end_into_a_docs_page(synth_root, tmp_path, monkeypatch, capsys):
+    page = tmp_path / "results.md"
+    page.write_text(f"# Results\nprose kept\n{BEGIN}\nold table\n{END}\nmore prose\n")
+    work = tmp_path / "report"
+    args = ("report", "results", "--out", page, "--data", synth_root, "--workdir", work,
+            "--baseline", "current_face", "--baseline", "only_video",
+            "--fusion-seeds", "0,1", "--epochs", 1, "--face-epochs", 1, "--batch-size", 64)
+    code, out, err = harness(monkeypatch, capsys, *args)
+    assert code == 0, err
+    assert "1 stage-1 model(s) and 4 runs" in err and "estimated" in err  # said first
+    assert "4 runs (0 reused)" in out
+    text = page.read_text()
+    assert text.startswith("# Results\nprose kept\n") and text.endswith(f"{END}\nmore prose\n")
+    assert "old table" not in text
+    import torch
+
+    assert f"CPU capability {torch.backends.cpu.get_cpu_capability()}" in text
+    assert f"torch {torch.__version__}" in text and "1 thread(s) per run" in text
+    rows: dict[str, str] = {}
+    for line in text.splitlines():  # the first table's rows (the spreads table follows)
+        if line.startswith("| "):
+            rows.setdefault(line.split(" | ")[0], line)
+    cf, af = rows["| current_face"], rows["| only_video"]
+    assert cf.count(" ± ") == 11 and af.count(" ± ") == 11  # 8 classes, Acc, Avg, test
+    assert cf.count(" ± 0.0 |") == 11  # stage 1's own head: the fusion seed changes nothing
+    assert "harness run $b --split official --seed $s --face-seed $f --threads 1" in text
+    assert "for f in 0; do for b in current_face only_video; do for s in 0 1; do" in text
+    journal = [json.loads(x) for x in (work / "report.jsonl").read_text().splitlines()]
+    assert sorted((c["baseline"], c["seed"]) for c in journal) == [
+        ("current_face", 0), ("current_face", 1), ("only_video", 0), ("only_video", 1)]
+    same = [c for c in journal if c["baseline"] == "current_face"]
+    assert same[0]["values"] == same[1]["values"]  # stage 1's head: no fusion seed in it
+    code, out, _ = harness(monkeypatch, capsys, *args)  # again: every run reused
+    assert code == 0 and "4 runs (4 reused)" in out
+    assert page.read_text().count(BEGIN) == 1
+
+
+def test_modes_counts_and_refusals(tmp_path):
+    full = ReportConfig(mode="full")
+    assert (full.face_seeds, full.corpus_seeds, full.fusion_seeds) == ((0, 1, 2),) * 3
+    assert full.n_runs() == (9, 135) and ReportConfig().n_runs() == (1, 15)
+    for bad, match in ((dict(mode="slow"), "--mode takes quick or full"),
+                       (dict(mode="full", data=tmp_path), "full mode makes its corpora"),
+                       (dict(threads=0), "--threads"),
+                       (dict(corpus_seeds=(0, 1)), "quick mode reads one corpus")):
+        with pytest.raises(HarnessError, match=match):
+            ReportConfig(**bad)
+
+    class Announced(Exception):
+        pass
+
+    def say(line):
+        raise Announced(line)
+
+    with pytest.raises(Announced, match=r"full mode: 9 stage-1 model\(s\) and 135 runs .*"
+                                        r"estimated [0-9.]+ h"):
+        make_report(ReportConfig(mode="full", workdir=tmp_path / "w"), say=say)
+    assert not (tmp_path / "w").exists()  # nothing ran before the announcement
+
+
+def test_spreads_by_source():
+    def cell(corpus, face, seed, f1):
+        return Cell(corpus, face, "b", seed, [0.0] * 9 + [f1], None, "", 0.0)
+
+    cells = [cell(c, f, s, 0.5 + 0.1 * c + 0.02 * f + 0.01 * s)
+             for c in (0, 1) for f in (0, 1) for s in (0, 1)]
+    sp = spreads(cells, "b")
+    assert sp["fusion"] == pytest.approx(100 * 0.01 / 2 ** 0.5)
+    assert sp["stage1"] == pytest.approx(100 * 0.02 / 2 ** 0.5)
+    assert sp["corpus"] == pytest.approx(100 * 0.1 / 2 ** 0.5)
+    one = spreads([cell(0, 0, 0, 0.5)], "b")
+    assert one == {"fusion": None, "stage1": None, "corpus": None}
+
+
+def test_write_into_replaces_only_the_block(tmp_path):
+    page = tmp_path / "p.md"
+    write_into(page, "whole\n")
+    assert page.read_text() == "whole\n"
+    page.write_text(f"a\n{BEGIN}\nx\n{END}\nb\n")
+    write_into(page, "new\n")
+    assert page.read_text() == f"a\n{BEGIN}\nnew\n{END}\nb\n"
