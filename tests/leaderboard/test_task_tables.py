@@ -39,7 +39,9 @@ def test_each_view_is_its_tasks_columns():
     assert TASK_VIEWS.get("va").columns == ("CCC-V", "CCC-A", "P_VA")
     assert TASK_VIEWS.get("au").columns == (*AU_NAMES, "P_AU")
     with pytest.raises(HarnessError, match="unknown task"):
-        view_of("mtl")
+        view_of("nosuch")
+    with pytest.raises(HarnessError, match="unknown leaderboard view 'mtl'"):
+        view_of("mtl")  # a task with no tables yet: said, not a crash
 
 
 def test_va_table_shows_cccs_never_other_tasks_rows():
