@@ -5,6 +5,8 @@ values) into a temp folder with ``save_pretrained``, loads them through the harn
 ``hf:PATH`` and times the harness's own calls: a DINOv2 ViT-S/14 (12 layers, 384 wide, 6 heads,
 patch 14, 224 input) on 112-pixel uint8 faces (preprocessing included) in images/s, and a
 wav2vec2-base (12 layers, 768 wide, the published conv stack) in audio seconds per second.
+``python -m harness.throughput.huggingface`` times the same models as ``harness bench --hf``
+rows (per decoding-worker count, with FLOPs per item and the fraction of the matmul peak).
 """
 
 from __future__ import annotations
