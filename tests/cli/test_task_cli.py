@@ -78,8 +78,10 @@ def test_validate_checks_the_task_asked_for(tmp_path, cli):
     # a release without EXPR annotations: the default task is refused as a one-line error
     code, _, err = cli("validate", va_file, "--data", root, check=False)
     assert code == 2 and "not an Aff-Wild2 EXPR release" in err and "Traceback" not in err
+    code, _, err = cli("validate", va_file, "--task", "nosuch", "--data", root, check=False)
+    assert code == 2 and "unknown task 'nosuch'" in err
     code, _, err = cli("validate", va_file, "--task", "mtl", "--data", root, check=False)
-    assert code == 2 and "unknown task 'mtl'" in err
+    assert code == 2 and "not an MTL (s-Aff-Wild2) release" in err
 
 
 class Cli:
