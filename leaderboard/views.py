@@ -107,4 +107,8 @@ def view_of(task: str | None) -> TaskView:
     """The view of a task name (None: the default task, ``expr``)."""
     from harness.tasks import DEFAULT_TASK, get_task
 
-    return TASK_VIEWS.get(get_task(task or DEFAULT_TASK).name)
+    name = get_task(task or DEFAULT_TASK).name
+    if name not in TASK_VIEWS:
+        raise HarnessError(f"--task {name}: the leaderboard has no tables for that challenge "
+                           "yet")
+    return TASK_VIEWS.get(name)

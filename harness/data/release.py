@@ -181,12 +181,14 @@ def load_release(root: str | Path | None = None, *, task: str | Task | None = No
     >>> release = load_release()                     # doctest: +SKIP
     >>> len(release.train), len(release.val)         # doctest: +SKIP
     """
+    task = get_task(task)
+    if task.sparse_images:  # before any corpus is generated: the answer does not depend on it
+        raise HarnessError(f"--task {task.name}: this command does not serve that challenge yet "
+                           "(its release is sparse images, not one annotation file per video); "
+                           f"data info, splits and validate take --task {task.name} "
+                           "(docs/mtl.md)")
     if root is None:
         root = ensure_default_corpus()
-    task = get_task(task)
-    if task.sparse_images:
-        raise HarnessError(f"the {task.name} release is files of sparse images, not one "
-                           "annotation file per video: read it with harness.data.mtl")
     layout = find_release(root, task=task, **(env_overrides() | overrides))
     train = read_annotation_dir(layout.train_dir, task)
     val = read_annotation_dir(layout.val_dir, task)
