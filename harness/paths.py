@@ -39,6 +39,18 @@ def safe_child(root: Path, *parts: str) -> Path:
     return child
 
 
+def files_digest(paths: list[Path]) -> str:
+    """One content digest of several files, each with its name: a renamed or changed file
+    changes it (a model folder's weights, an imported feature set's arrays)."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode() + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
 def file_digest(path: Path) -> str:
     """Content digest of a (weights) file: a changed file must not reuse old models or features."""
     path = Path(path)

@@ -9,7 +9,6 @@ validation frame and every template frame -> run folder -> one row in the leader
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.losses import VA_LOSSES
 from harness.measure import StageClock
 from harness.paths import file_digest
+from harness.provenance import git_commit
 from harness.records import TRAINED, FrameOutputs, RunFolder, RunInfo, evaluate, finish, start
 from harness.records.lifecycle import removed_if_disk_full
 from harness.tasks import DEFAULT_TASK, get_task
@@ -374,7 +374,7 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
         kind=TRAINED, baseline=cfg.baseline, split=split.name, dataset=release.dataset,
         data_root=str(release.root), data_fingerprint=release.fingerprint,
         config_hash=config_hash(cfg.identity()), seed=cfg.train.seed, recipe=recipe_hash(cfg),
-        features=features, window=window, git_commit=_git_commit(),
+        features=features, window=window, git_commit=git_commit(),
         torch=torch.__version__, seconds=round(seconds, 2), best_epoch=best_epoch,
         parameters=count_parameters(model), stages=tuple(clock.records),
         peak_rss_anon_mb=clock.peak_mb(), ranks=distributed.world_size(), task=cfg.task)
@@ -413,12 +413,3 @@ def _training(train: TrainConfig) -> dict[str, str]:
             changed.append(f"{f.name} {value:g}" if isinstance(value, float)
                            else f"{f.name} {value}")
     return {"training": ", ".join(changed)} if changed else {}
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,41 @@ def _isolated_home(tmp_path_factory):
         os.environ.pop("ABAW_HARNESS_HOME", None)
     else:
         os.environ["ABAW_HARNESS_HOME"] = old
+
+
+def harness(*args, env=None, check=True) -> subprocess.CompletedProcess:
+    """``python -m harness ARGS`` as a user runs it, in its own process."""
+    proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"harness {' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def cli_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of ``harness`` processes: their own home, wide tables."""
+    e = dict(os.environ)
+    e["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("home"))
+    e["COLUMNS"] = "200"
+    return e
+
+
+def harness_in_process(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    """``harness ARGS`` through the console script's entry point in this process (fast):
+    (exit code, stdout, stderr)."""
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["harness", *map(str, args)])
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    capsys.readouterr()
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    got = capsys.readouterr()
+    return code, got.out, got.err
 
 
 def write_labels(path: Path, labels, newline: str = "\n") -> Path:

@@ -20,7 +20,6 @@ visible, so a killed import is never half-used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
@@ -39,6 +38,7 @@ from harness.features.cache import FeatureCache, cache_root
 from harness.features.modalities import MODALITIES
 from harness.features.sources import FeatureSource
 from harness.features.timeline import fill_from_nearest, frame_times
+from harness.paths import files_digest
 
 IMPORTS_DIR = "imports"
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -86,7 +86,7 @@ def import_features(release: Release, folder: Path, name: str, *, names: list[st
     if problems:
         raise HarnessError(_report(name, problems))
     kind = _kind(next(iter(loaded.values())))
-    digest = _digest(sorted({f.path for f in loaded.values()}))
+    digest = files_digest(sorted({f.path for f in loaded.values()}))
     cache = FeatureCache(cache_root(release), f"import-{name}", {"digest": digest, "kind": kind})
     _write_entries(release, cache, loaded, quiet)
     dim = int(next(iter(loaded.values())).feat.shape[1])
@@ -279,16 +279,6 @@ def _report(name: str, problems: list[str]) -> str:
     more = f"\n  ... and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
     return (f"import {name!r} refused, nothing was written ({len(problems)} problem(s)):"
             f"\n  {shown}{more}")
-
-
-def _digest(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(path.name.encode() + b"\0")
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
 
 
 def _write_entries(release: Release, cache: FeatureCache, loaded: dict[str, _File],

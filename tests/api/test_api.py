@@ -13,7 +13,7 @@ import pytest
 
 import harness
 from harness.errors import HarnessError
-from tests.cli.test_cli import harness as cli
+from tests.conftest import harness as cli
 
 POSE_ONLY = str(Path(__file__).resolve().parents[2] / "examples" / "single_modality.py")
 TINY = dict(epochs=1, batch_size=16, threads=1, quiet=True)

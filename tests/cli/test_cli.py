@@ -5,30 +5,17 @@ what a user sees.
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import EXPR
-
-
-def harness(*args, env=None, check=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"harness {' '.join(map(str, args))} exited {proc.returncode}\n"
-                             f"{proc.stdout}\n{proc.stderr}")
-    return proc
+from tests.conftest import EXPR, cli_env, harness
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    e = dict(os.environ)
-    e["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("home"))
-    e["COLUMNS"] = "200"
-    return e
+    return cli_env(tmp_path_factory)
 
 
 def test_help_and_version():

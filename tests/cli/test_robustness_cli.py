@@ -11,31 +11,14 @@ import errno
 import json
 import os
 import shutil
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXPR, make_release
+from tests.conftest import harness_in_process as harness
 
 TINY = ("--face-epochs", "2", "--threads", "1", "--quiet")
-
-
-def harness(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    """``harness ARGS`` as the console script runs it: (exit code, stdout, stderr)."""
-    from harness.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["harness", *map(str, args)])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    got = capsys.readouterr()
-    return code, got.out, got.err
 
 
 def refused(code: int, err: str, *words: str) -> None:

@@ -14,18 +14,13 @@ import pytest
 
 from harness.tasks import get_task
 from submissions import SUBMISSION_FORMATS
-from tests.cli.test_cli import harness
+from tests.conftest import cli_env, harness, harness_in_process
 from tests.data.conftest import make_task_release
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    import os
-
-    e = dict(os.environ)
-    e["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("home"))
-    e["COLUMNS"] = "200"
-    return e
+    return cli_env(tmp_path_factory)
 
 
 def _valid_file(tmp_path, task: str, root):
@@ -84,35 +79,15 @@ def test_validate_checks_the_task_asked_for(tmp_path, cli):
     assert code == 2 and "not an MTL (s-Aff-Wild2) release" in err
 
 
-class Cli:
-    """``harness ARGS`` through ``harness.cli.main`` in this process: (exit code, out, err)."""
-
-    def __init__(self, capsys):
-        self.capsys = capsys
-
-    def __call__(self, *args, check: bool = True):
-        import sys
-
-        from harness.cli import main
-
-        argv, sys.argv = sys.argv, ["harness", *map(str, args)]
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-        finally:
-            sys.argv = argv
-        got = self.capsys.readouterr()
-        if check and code != 0:
-            raise AssertionError(f"harness {' '.join(map(str, args))} exited {code}\n"
-                                 f"{got.out}\n{got.err}")
-        return code, got.out, got.err
-
-
 @pytest.fixture
-def cli(capsys):
-    return Cli(capsys)
+def cli(monkeypatch, capsys):
+    """``harness ARGS`` in this process: (exit code, out, err); ``check`` raises on a failure."""
+    def call(*args, check: bool = True):
+        code, out, err = harness_in_process(monkeypatch, capsys, *args)
+        if check and code != 0:
+            raise AssertionError(f"harness {' '.join(map(str, args))} exited {code}\n{out}\n{err}")
+        return code, out, err
+    return call
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,6 @@ end-to-end runs through the real command line (``harness run attention_fusion --
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -29,25 +26,14 @@ from harness.records import RunFolder
 from harness.runs import RunConfig
 from harness.tasks import get_task
 from harness.train import class_weights, selection_names, validation_figure
+from tests.conftest import cli_env, harness
 
 COMMON = ("--epochs", 2, "--face-epochs", 1, "--batch-size", 16, "--threads", 1, "--quiet")
 
 
-def harness(*args, env=None, check=True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "harness", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"harness {' '.join(map(str, args))} exited {proc.returncode}\n"
-                             f"{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    e = dict(os.environ)
-    e["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("home"))
-    e["COLUMNS"] = "200"
-    return e
+    return cli_env(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -228,9 +228,9 @@ def test_a_changed_weight_file_changes_the_cached_digest(dinov2, tmp_path):
     shutil.copytree(dinov2, folder)
     first = folder_digest(folder)
     hashed = []
-    real = loading._hash_files
+    real = loading.files_digest
     try:
-        loading._hash_files = lambda files: hashed.append(files) or real(files)
+        loading.files_digest = lambda files: hashed.append(files) or real(files)
         assert folder_digest(folder) == first and not hashed  # from the memo
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -245,7 +245,7 @@ def test_a_changed_weight_file_changes_the_cached_digest(dinov2, tmp_path):
         weights.write_bytes(bytes(data))
         assert folder_digest(folder) not in (first,) and len(hashed) == 2
     finally:
-        loading._hash_files = real
+        loading.files_digest = real
 
 
 def test_face_extraction_counts_images_batch_by_batch(dinov2, corpus):

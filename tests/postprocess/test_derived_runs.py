@@ -30,7 +30,7 @@ from harness.records import (
     read_results,
     store_path,
 )
-from tests.cli.test_cli import harness
+from tests.conftest import harness
 from tests.postprocess.frame_logits import one_hot_logits, outputs
 
 

@@ -4,28 +4,12 @@ commands, written into the markers of a docs page; a second call reuses the fini
 from __future__ import annotations
 
 import json
-import sys
-import warnings
 
 import pytest
 
 from harness.errors import HarnessError
 from harness.report import BEGIN, END, Cell, ReportConfig, make_report, spreads, write_into
-
-
-def harness(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    from harness.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["harness", *map(str, args)])
-    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
-    capsys.readouterr()
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    got = capsys.readouterr()
-    return code, got.out, got.err
+from tests.conftest import harness_in_process as harness
 
 
 def test_quick_report_end_to_end_into_a_docs_page(synth_root, tmp_path, monkeypatch, capsys):

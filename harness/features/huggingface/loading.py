@@ -11,7 +11,6 @@ kind) is a ``HarnessError`` naming the folder.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.paths import files_digest
 
 PREFIX = "hf:"
 INSTALL_HINT = "pip install 'abaw-harness[hf]' (or: pip install transformers safetensors)"
@@ -125,7 +125,7 @@ def folder_digest(folder: Path) -> str:
     stamp = (str(folder), tuple(_stamp(p) for p in files))
     digest = _DIGESTS.get(stamp)
     if digest is None:
-        digest = _DIGESTS[stamp] = _hash_files(files)
+        digest = _DIGESTS[stamp] = files_digest(files)
     return digest
 
 
@@ -136,16 +136,6 @@ _DIGESTS: dict[tuple, str] = {}
 def _stamp(path: Path) -> tuple:
     st = path.stat()
     return path.name, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
-
-
-def _hash_files(files: list[Path]) -> str:
-    h = hashlib.sha256()
-    for path in files:
-        h.update(path.name.encode() + b"\0")
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
 
 
 @dataclass
