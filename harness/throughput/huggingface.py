@@ -15,6 +15,7 @@ second of audio) are counted with ``FlopCounterMode`` on the model's forward
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from harness.features.face.images import (
     to_device,
     to_model_input,
 )
+from harness.features.huggingface.loading import import_transformers
 
 from .datapath import SIZE, write_faces
 from .flops import forward_flops
@@ -131,6 +133,27 @@ def _audio_row(spec: str, device: torch.device, peak: float, seconds: float, war
     return row
 
 
+def build_models(root: Path) -> dict[str, Path]:
+    """Random models of the published sizes under ``root`` (``save_pretrained``): a DINOv2
+    ViT-S/14 with its processor, and a wav2vec2-base (the config's defaults are its sizes)."""
+    t = import_transformers()
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vit = t.Dinov2Model(t.Dinov2Config(hidden_size=384, num_hidden_layers=12,
+                                           num_attention_heads=6, intermediate_size=1536,
+                                           patch_size=14, image_size=224))
+        vit.save_pretrained(root / "dinov2-vits14")
+        t.BitImageProcessor(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224},
+                            do_center_crop=True, resample=3,
+                            image_mean=[0.485, 0.456, 0.406],
+                            image_std=[0.229, 0.224, 0.225]).save_pretrained(root / "dinov2-vits14")
+        w2v = t.Wav2Vec2Model(t.Wav2Vec2Config())  # the defaults are wav2vec2-base's sizes
+        w2v.save_pretrained(root / "wav2vec2-base")
+        t.Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(root / "wav2vec2-base")
+    return {"image": root / "dinov2-vits14", "audio": root / "wav2vec2-base"}
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     """``python -m harness.throughput.huggingface``: the rows of random models of the published
     sizes (DINOv2 ViT-S/14, wav2vec2-base; speed does not depend on the weights), built into a
@@ -139,7 +162,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import json
 
     from harness.device import resolve_device
-    from harness.features.huggingface.bench import build_models
 
     from .timing import load_average, matmul_peak_gflops
 
