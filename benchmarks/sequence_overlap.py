@@ -15,6 +15,7 @@ import torch
 from baselines import create_baseline
 from harness.data.release import load_release
 from harness.data.splits import get_split
+from harness.data.synth.scale_features import IMPORT_NAMES
 from harness.features.chunks import build_chunks, chunk
 from harness.features.imported import imported_source
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
@@ -26,8 +27,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     release = load_release(root)
 split = get_split(release, "official")
-src = {m: imported_source(release, n)
-       for m, n in (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))}
+src = {m: imported_source(release, n) for m, n in IMPORT_NAMES}
 spec = chunk(300)
 tr = build_chunks(release, split.train, src, spec)
 va = build_chunks(release, split.val, src, spec)

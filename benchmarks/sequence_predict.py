@@ -20,6 +20,7 @@ import torch
 
 from baselines import create_baseline, get_baseline
 from harness.data.release import load_release
+from harness.data.synth.scale_features import IMPORT_NAMES
 from harness.features.chunks import build_chunks
 from harness.features.imported import imported_source
 from harness.fusion_stage import TrainConfig, predict_logits
@@ -31,8 +32,7 @@ load0 = os.getloadavg()[0]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     release = load_release(root)
-src = {m: imported_source(release, n)
-       for m, n in (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))}
+src = {m: imported_source(release, n) for m, n in IMPORT_NAMES}
 spec = get_baseline("dense_sequence").sequence
 test_cs = build_chunks(release, release.template.names, src, spec)
 torch.manual_seed(0)

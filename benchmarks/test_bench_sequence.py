@@ -20,48 +20,17 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 import torch
 
 from baselines import create_baseline, get_baseline
-from harness.data.release import load_release
-from harness.data.splits import get_split
-from harness.data.synth.scale_features import synthesize_features_only
 from harness.features.chunks import build_chunks
-from harness.features.extract import all_names
-from harness.features.imported import import_features, imported_source
 from harness.features.windows import build_windows
 from harness.fusion_stage import TrainConfig, predict_logits, train_baseline
 from harness.measure import StageClock
 
-IMPORTS = (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))
 MEMORY_BOUND_MB = 2048
-
-
-@pytest.fixture(scope="module")
-def seq_corpus(tmp_path_factory, sizes) -> Iterator[tuple]:
-    root = tmp_path_factory.mktemp("seq_bench") / "corpus"
-    old = os.environ.get("ABAW_HARNESS_HOME")
-    os.environ["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("seq_home"))
-    try:
-        synthesize_features_only(root, seed=0, real_scale=sizes.real_scale, progress=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            release = load_release(root)
-        for m, name in IMPORTS:
-            import_features(release, root / "features" / m, name, names=all_names(release),
-                            quiet=True)
-        sources = {m: imported_source(release, name) for m, name in IMPORTS}
-        yield release, get_split(release, "official"), sources
-    finally:
-        if old is None:
-            os.environ.pop("ABAW_HARNESS_HOME", None)
-        else:
-            os.environ["ABAW_HARNESS_HOME"] = old
 
 
 def _even(n: int, k: int) -> np.ndarray:
@@ -78,8 +47,9 @@ def _timed(clock: StageClock, name: str, fn, cpu: dict | None = None):
     return out, time.perf_counter() - t0
 
 
-def test_window_vs_sequence_side_by_side(benchmark, seq_corpus, sizes):
-    release, split, sources = seq_corpus
+def test_window_vs_sequence_side_by_side(benchmark, feature_corpus, sizes):
+    release, split, sources = (feature_corpus.release, feature_corpus.split,
+                               feature_corpus.sources)
     sample = 50_000 if sizes.real_scale else 2_000
     cfg = TrainConfig(max_epochs=1, device="cpu", frame_stride=1, val_stride=1, batch_size=256)
     clock, report, cpu = StageClock(interval_s=0.05), {}, {}

@@ -4,21 +4,10 @@ audio and 36-d pose features) with peak anonymous memory under the 2 GB bound.""
 
 from __future__ import annotations
 
-import os
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import numpy as np
-import pytest
 import torch
 
-from harness.data.release import Release, load_release
-from harness.data.splits import Split, get_split
-from harness.data.synth.scale_features import synthesize_features_only
-from harness.features.extract import all_names
-from harness.features.imported import import_features, imported_source
-from harness.features.sources import FeatureSource
+from benchmarks.conftest import FeatureCorpus
 from harness.features.timeline import N_STEPS, window_frames
 from harness.features.windows import WindowSet, build_windows
 from harness.measure import StageClock
@@ -46,40 +35,8 @@ def test_window_frames_all_videos(benchmark, corpus):
 
 #: The bound a real-scale run's anonymous memory must stay under, whatever the feature sizes.
 MEMORY_BOUND_MB = 2048
-IMPORTS = (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))
 
 
-@dataclass(frozen=True)
-class FeatureCorpus:
-    release: Release
-    split: Split
-    sources: dict[str, FeatureSource]
-
-
-@pytest.fixture(scope="session")
-def feature_corpus(tmp_path_factory, sizes) -> Iterator[FeatureCorpus]:
-    """The features-only corpus (full mode: real scale, 2.58 M frames, 256/1024/36-d, about
-    3.4 GB), imported as ``harness extract --from`` does, in a private harness home. Made once
-    per session (full mode: several minutes, about 10 GB of temp disk), never timed."""
-    root = tmp_path_factory.mktemp("features_corpus") / "corpus"
-    old = os.environ.get("ABAW_HARNESS_HOME")
-    os.environ["ABAW_HARNESS_HOME"] = str(tmp_path_factory.mktemp("harness_home"))
-    try:
-        synthesize_features_only(root, seed=0, real_scale=sizes.real_scale, progress=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the train/val duplicate, as in the release
-            release = load_release(root)
-        names = all_names(release)
-        for modality, name in IMPORTS:
-            import_features(release, root / "features" / modality, name, names=names,
-                            quiet=True)
-        sources = {m: imported_source(release, name) for m, name in IMPORTS}
-        yield FeatureCorpus(release, get_split(release, "official"), sources)
-    finally:
-        if old is None:
-            os.environ.pop("ABAW_HARNESS_HOME", None)
-        else:
-            os.environ["ABAW_HARNESS_HOME"] = old
 
 
 def _all_windows(c: FeatureCorpus) -> list[WindowSet]:

@@ -47,6 +47,9 @@ from harness.data.synth.staging import staged
 from harness.data.videos import video_of
 
 FEATURES = Path("features")
+#: The feature-set names the docs, benchmarks and tests import this corpus's features as
+#: (``harness extract --from DIR/features/<modality> --as <name>``), per modality.
+IMPORT_NAMES = (("face", "face256"), ("audio", "audio1024"), ("pose", "pose36"))
 ROWS_PER_S = 2.0
 FPS_CHOICES = (Fraction(30), Fraction(30), Fraction(30), Fraction(30000, 1001), Fraction(25))
 VIDEO_SIDE = 16
