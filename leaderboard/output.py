@@ -128,7 +128,8 @@ def _provenance_lines(table: Table, chosen: dict[str, Result]) -> str:
             makers = "; ".join(describe_maker(m) for m in fs.get("made_by") or [None])
             lines.append(f"    {slot} {fs.get('digest')} ({fs.get('cache')}): {makers}")
         if not r.stage1_model and not r.feature_sets:
-            lines.append("    not recorded (the run predates provenance records)")
+            lines.append("    not recorded (a run made before provenance records, or a "
+                         "derived run whose sources read different models)")
     return "\n".join(lines)
 
 

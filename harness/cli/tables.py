@@ -176,15 +176,21 @@ def run_report(result) -> Table:
 
     s = result.scores
     task = get_task(getattr(result, "task", None))
-    if not task.classification:  # VA, AU: the task's figures (CCC or F1, in %)
-        figures = task.figures(s)
+    if not task.classification:  # VA, AU: the task's figures, shown as the leaderboard does
+        from leaderboard.views import view_of
+
+        view, figures = view_of(task.name), task.figures(s)
+
+        def shown(f: float) -> str:
+            return f"{view.scale * f:.{view.decimals}f}"
+
         t = Table(title=f"{result.baseline} on {result.split} ({task.name}): "
-                  f"{task.selection_metric} {100 * figures[task.selection_metric]:.1f} "
+                  f"{task.selection_metric} {shown(figures[task.selection_metric])} "
                   f"({s.n_frames:,} validation frames, {result.seconds:.0f} s)",
                   caption=f"run folder: {result.run_dir}")
         for c in figures:
             t.add_column(c, justify="right")
-        t.add_row(*(f"{100 * f:.1f}" for f in figures.values()))
+        t.add_row(*(shown(f) for f in figures.values()))
         return t
     t = Table(title=f"{result.baseline} on {result.split}: macro F1 {100 * s.macro_f1:.1f}, "
               f"accuracy {100 * s.accuracy:.1f} ({s.n_frames:,} validation frames, "

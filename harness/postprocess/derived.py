@@ -35,6 +35,7 @@ from harness.records import (
     SourceRun,
     evaluate,
     finish,
+    shared_provenance,
     start,
 )
 from harness.tracking import RunTracker
@@ -152,7 +153,11 @@ def _prefix(label: str, split: str, recipe: dict) -> str:
 
 def _info(release: Release, sset: SourceSet, label: str, recipe: dict, outcome: Outcome,
           seconds: float) -> RunInfo:
-    """``run.json`` of a derived run: where its numbers came from, and how honest they are."""
+    """``run.json`` of a derived run: where its numbers came from, and how honest they are.
+
+    It read what its sources read: their stage-1 model and feature sets, where all agree (a
+    smoothed run, or an ensemble of seeds over one stage-1 model; not a fold ensemble)."""
+    shared = shared_provenance([s.info for s in sset.sources])
     return RunInfo(
         kind=DERIVED, baseline=label, split=sset.split, dataset=release.dataset,
         task=release.task.name,
@@ -163,7 +168,7 @@ def _info(release: Release, sset: SourceSet, label: str, recipe: dict, outcome: 
         validation=sset.validation, validation_tuned=outcome.validation_tuned,
         post=outcome.choice.to_dict(),
         fold_choices={f: c.to_dict() for f, c in outcome.fold_choices.items()},
-        seconds=round(seconds, 2))
+        seconds=round(seconds, 2), **shared)
 
 
 def _timelines(folder: RunFolder, cfg: TimelineConfig, raw: dict[str, FrameOutputs | None],

@@ -21,7 +21,7 @@ from harness.records.evaluation import (
     save_per_video_stats,
 )
 from harness.records.folder import PARTS, RunFolder
-from harness.records.info import DERIVED, TRAINED, RunInfo, SourceRun, utc_now
+from harness.records.info import DERIVED, TRAINED, RunInfo, SourceRun, shared_provenance, utc_now
 from harness.records.lifecycle import finish, start
 from harness.records.outputs import FrameOutputs
 from harness.records.store import (
@@ -44,6 +44,7 @@ __all__ = [
     "Result",
     "RunFolder",
     "RunInfo",
+    "shared_provenance",
     "SourceRun",
     "append_result",
     "append_results",

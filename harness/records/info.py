@@ -117,11 +117,12 @@ class RunInfo:
     ranks: int = _of(TRAINED, default=1)
     #: The stage-1 face model the run read (its features, or its head): ``{"key", "digest",
     #: "made_by"}`` (``harness.provenance``; ``made_by`` None for a model trained before it was
-    #: recorded). Runs that read models of different digests are different systems.
-    stage1_model: dict[str, Any] | None = _of(TRAINED, optional=True)
+    #: recorded). Runs that read models of different digests are different systems. A derived
+    #: run holds its sources' where they all read the same one.
+    stage1_model: dict[str, Any] | None = _of(*_BOTH, optional=True)
     #: Per modality slot, the feature set read: ``{"cache", "entries", "digest", "made_by"}``
     #: (``made_by``: each distinct maker of its entries).
-    feature_sets: dict[str, dict[str, Any]] = _of(TRAINED, factory=dict, optional=True)
+    feature_sets: dict[str, dict[str, Any]] = _of(*_BOTH, factory=dict, optional=True)
 
     def __post_init__(self) -> None:
         if self.kind not in _BOTH:
@@ -169,3 +170,10 @@ class RunInfo:
         """What the results-store row carries besides scores and identity (``Result.extra``)."""
         d = self.to_dict()
         return {k: d[k] for k in ROW_EXTRA if k in d}
+
+
+def shared_provenance(infos: list[RunInfo]) -> dict[str, Any]:
+    """The provenance fields (stage-1 model, feature sets) that all ``infos`` hold alike, as
+    ``RunInfo`` keyword arguments: what a run derived from them read (none where they differ)."""
+    return {name: getattr(infos[0], name) for name in ("stage1_model", "feature_sets")
+            if infos and all(getattr(i, name) == getattr(infos[0], name) for i in infos)}
