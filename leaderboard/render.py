@@ -17,6 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 from tabulate import DataRow, TableFormat
 
@@ -122,7 +123,8 @@ def rich_table(table: Table) -> RichTable:
         row = list(cells.iloc[i])
         nums = [f"[bold]{c}[/bold]" if table.bold[i, j] else c
                 for j, c in enumerate(row[n_text:])]
-        t.add_row(*row[:n_text], *nums, end_section=table.summary_from == i + 1)
+        texts = [escape(str(c)) for c in row[:n_text]]  # "[val-tuned]" is text, not a style
+        t.add_row(*texts, *nums, end_section=table.summary_from == i + 1)
     return t
 
 

@@ -49,3 +49,14 @@ def test_markdown_and_csv_text_is_pinned():
         f"| a | {cells} | 25.0 | **50.0** |\n"
         f"| b\\|c | {' | '.join(['12.5'] * 8)} | **75.0** | 12.5 |\n")
     assert render_table(t, "csv").splitlines()[1] == "a," + ",".join(["50.0"] * 8) + ",25.0,50.0"
+
+
+def test_rich_table_shows_a_label_in_brackets_as_text():
+    """A derived run's "[val-tuned]" was taken for a rich style tag and vanished from the table."""
+    from rich.console import Console
+
+    rows = [make_result("attention_fusion"),
+            make_result("attention_fusion+median(1.0s)[val-tuned]")]
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(rich_table(table2(rows, "official")))
+    assert "attention_fusion+median(1.0s)[val-tuned]" in console.export_text()
