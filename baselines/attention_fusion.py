@@ -71,9 +71,10 @@ class AttentionFusion(nn.Module):
 @register_baseline(
     "attention_fusion",
     modalities=FUSED,
+    optional=("audio", "pose"),  # MTL: the face sequence alone
     description="Per-modality BiLSTM + cross-attention over time queried by the current face.",
 )
 def attention_fusion(dims: dict[str, int], num_classes: int = NUM_CLASSES, heads: int = 8
                      ) -> nn.Module:
     """Build ``AttentionFusion`` for the face, audio and pose sizes in ``dims``."""
-    return AttentionFusion({m: dims[m] for m in FUSED}, num_classes, heads)
+    return AttentionFusion({m: dims[m] for m in FUSED if m in dims}, num_classes, heads)

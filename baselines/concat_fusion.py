@@ -54,9 +54,10 @@ class ConcatFusion(nn.Module):
 @register_baseline(
     "concat_fusion",
     modalities=FUSED,
+    optional=("audio", "pose"),  # MTL: the face sequence alone
     description="Current face + face/audio/pose BiLSTM encodings concatenated -> classifier.",
 )
 def concat_fusion(dims: dict[str, int], num_classes: int = NUM_CLASSES, pool: str = "current"
                   ) -> nn.Module:
     """Build ``ConcatFusion`` for the face, audio and pose sizes in ``dims``."""
-    return ConcatFusion({m: dims[m] for m in FUSED}, num_classes, pool)
+    return ConcatFusion({m: dims[m] for m in FUSED if m in dims}, num_classes, pool)

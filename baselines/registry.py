@@ -50,7 +50,8 @@ class BaselineSpec:
     ``sequence`` (``chunk(L)``) makes it a sequence model: it reads chunks of ``L`` consecutive
     frames and returns logits for every frame, ``(B, L, C)`` (``harness.features.chunks``).
     ``tasks`` names the tasks whose output it can give (None: any task; its head is built
-    ``task.output_size`` wide).
+    ``task.output_size`` wide). ``optional`` names modalities it can run without: a task that
+    has no such input (MTL's s-Aff-Wild2 is face images only) builds it without them.
     """
 
     name: str
@@ -63,6 +64,19 @@ class BaselineSpec:
     window: WindowSpec = PAPER_WINDOW
     sequence: ChunkSpec | None = None
     tasks: tuple[str, ...] | None = None
+    optional: tuple[str, ...] = ()
+
+    def slots(self, task: str | Task | None = None) -> tuple[str, ...]:
+        """The modalities a run of ``task`` reads: the declared ones the task has (all, for a
+        task that names none); a required one the task lacks is refused."""
+        allowed = get_task(task).modalities
+        if allowed is None:
+            return self.modalities
+        lacking = [m for m in self.modalities if m not in allowed and m not in self.optional]
+        if lacking:
+            raise HarnessError(f"baseline {self.name!r} needs {', '.join(lacking)} input(s); "
+                               f"task {get_task(task).name} has {', '.join(allowed)} only")
+        return tuple(m for m in self.modalities if m in allowed)
 
     def supports(self, task: str | Task | None = None) -> bool:
         return self.tasks is None or get_task(task).name in self.tasks
@@ -123,12 +137,14 @@ def _check_dims(spec: BaselineSpec, dims: Mapping[str, int]) -> dict[str, int]:
     if not isinstance(dims, Mapping):
         raise HarnessError(f"baseline {spec.name!r}: dims must be a mapping such as "
                            f"{{'face': 256}}, got {type(dims).__name__}")
-    missing = [m for m in spec.modalities if m not in dims]
+    missing = [m for m in spec.modalities if m not in dims and m not in spec.optional]
     if missing:
         raise HarnessError(f"baseline {spec.name!r} needs feature sizes for {missing} "
                            f"(declares {spec.modalities}); dims has {sorted(dims)}")
     out: dict[str, int] = {}
     for m in spec.modalities:
+        if m not in dims:  # an optional one (``optional``)
+            continue
         size = dims[m]
         if isinstance(size, (bool, str, bytes)) or not _is_positive_int(size):
             raise HarnessError(f"baseline {spec.name!r}: dims[{m!r}] must be a positive int, "
@@ -155,6 +171,7 @@ def register_baseline(
     window: WindowSpec = PAPER_WINDOW,
     sequence: ChunkSpec | None = None,
     tasks: tuple[str, ...] | None = None,
+    optional: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorate a builder ``fn(dims, num_classes=8, **kwargs) -> nn.Module`` to register it.
 
@@ -175,7 +192,7 @@ def register_baseline(
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         spec = _make_spec(name or builder.__name__, builder, modalities, description,
-                          trains, init_from, window, sequence, tasks)
+                          trains, init_from, window, sequence, tasks, optional)
         _REGISTRY.add(spec.name, spec, owner=spec.module)
         return builder
 
@@ -185,7 +202,8 @@ def register_baseline(
 def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
                description: str, trains: bool, init_from: str | None,
                window: WindowSpec, sequence: ChunkSpec | None = None,
-               tasks: tuple[str, ...] | None = None) -> BaselineSpec:
+               tasks: tuple[str, ...] | None = None, optional: tuple[str, ...] = ()
+               ) -> BaselineSpec:
     """Validate one registration; errors are raised at import time, where they are cheap to fix."""
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(f"baseline name {name!r} must be letters, digits, '_', '.', '-' "
@@ -203,10 +221,15 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
             raise ValueError(f"baseline {name!r}: tasks must be a tuple of task names "
                              f"({', '.join(task_names())}), got {tasks!r}")
         tasks = tuple(tasks)
+    modalities = _normalise_modalities(name, modalities)
+    optional = tuple(optional)
+    if not set(optional) <= set(modalities) or set(optional) == set(modalities):
+        raise ValueError(f"baseline {name!r}: optional modalities {optional!r} must be some "
+                         f"of its modalities {modalities!r}, not all")
     doc = (builder.__doc__ or "").strip().splitlines()
     return BaselineSpec(
         name=name,
-        modalities=_normalise_modalities(name, modalities),
+        modalities=modalities,
         builder=builder,
         module=getattr(builder, "__module__", None) or "?",
         description=description or (doc[0].strip() if doc else ""),
@@ -215,6 +238,7 @@ def _make_spec(name: str, builder: Callable[..., nn.Module], modalities: object,
         window=window,
         sequence=sequence,
         tasks=tasks,
+        optional=optional,
     )
 
 

@@ -134,8 +134,10 @@ class WindowStage:
                 f"{len(train_ws):,} training windows give at most {fewest:,} per epoch (one "
                 f"frame in {cfg.frame_stride}), fewer than one batch of {cfg.batch_size}: the "
                 f"model would not train; lower --batch-size or --frame-stride")
-        self.val_ws = val_ws.subset(np.arange(0, len(val_ws), cfg.val_stride))
         self.task = train_ws.task
+        # sparse images (MTL): every labelled image; the other frames are gaps between them
+        self.val_ws = val_ws.subset(np.flatnonzero(val_ws.valid) if self.task.sparse_images
+                                    else np.arange(0, len(val_ws), cfg.val_stride))
         self.metric, self.history_key = selection_names(self.task)
         self.labels = torch.from_numpy(train_ws.labels)
         self.loss_fn = task_loss(self.task, train_ws.labels[train_ws.valid], device,

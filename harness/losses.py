@@ -9,6 +9,11 @@
   labels (``au_pos_weight``): AU24 is positive in ~3 % of frames, AU25 in ~63 %, and unweighted
   BCE learns to never predict the rare ones, which F1 punishes.
 
+- MTL: the three above over one 22-wide head (``harness.tasks.mtl.head_slices``: VA 0:2 after
+  tanh, EXPR logits 2:10, AU logits 10:22) against the 15-column rows (VA, expression, AUs),
+  each over its own valid labels (a row lacking one task still trains the other two), then a
+  weighted sum (``mtl_loss``; weights 1, 1, 1 by default, HSE's fixed ``loss_weights``).
+
 Invalid frames (EXPR ``-1``, VA ``-5``, AU ``-1`` in any of the 12) carry no label: they are the
 frames the metric leaves out, so they are left out of the loss too rather than being read as a
 class, a value of −5 or "absent". They add nothing to the loss and receive no gradient.
@@ -38,6 +43,7 @@ __all__ = [
     "ccc_loss",
     "class_weights",
     "masked_mse_loss",
+    "mtl_loss",
     "va_loss",
     "weighted_cross_entropy",
 ]
@@ -170,6 +176,39 @@ def au_bce_loss(logits: Tensor, target: Tensor, pos_weight: Tensor | None = None
 
 
 
+#: Default weights of the MTL loss's VA, EXPR and AU terms.
+MTL_WEIGHTS = (1.0, 1.0, 1.0)
+
+
+def mtl_loss(train_targets: np.ndarray, device: torch.device | str = "cpu", *,
+             va_loss: str = "ccc", weights: tuple[float, float, float] = MTL_WEIGHTS
+             ) -> Callable[[Tensor, Tensor], Tensor]:
+    """The MTL loss fitted on the training split's (n, 15) rows: EXPR class weights from the
+    rows with an expression, AU positive weights from the rows with AUs. Returns
+    ``loss(outputs (..., 22), targets (..., 15))``; a term with no valid label in the batch
+    adds 0 (its head gets no gradient from that batch)."""
+    from harness.data.mtl import rows_valid
+    from harness.tasks.mtl import head_slices
+
+    rows = np.asarray(train_targets, dtype=np.float32).reshape(-1, 15)
+    ok = rows_valid(rows)
+    ce_weight = class_weights(rows[ok[:, 1], 2].astype(np.int64)).to(device)
+    au_weight = au_pos_weight(rows[ok[:, 2], 3:].astype(np.int64)).to(device)
+    at = head_slices()
+    w_va, w_expr, w_au = (float(w) for w in weights)
+
+    def loss(outputs: Tensor, targets: Tensor) -> Tensor:
+        out = outputs.reshape(-1, outputs.shape[-1])
+        t = targets.reshape(-1, targets.shape[-1]).to(out.dtype)
+        expr = t[:, 2].long()
+        ce = (F.cross_entropy(out[:, at["expr"]], expr, weight=ce_weight.to(out.dtype),
+                              ignore_index=-1)
+              if bool((expr >= 0).any()) else _zero(out))
+        return (w_va * _va_loss(out[:, at["va"]], t[:, 0:2], va_loss) + w_expr * ce
+                + w_au * au_bce_loss(out[:, at["au"]], t[:, 3:], au_weight))
+    return loss
+
+
 def task_loss(task: str | Task | None, train_targets: np.ndarray,
               device: torch.device | str = "cpu", *, va_loss: str = "ccc"
               ) -> Callable[[Tensor, Tensor], Tensor]:
@@ -186,6 +225,8 @@ def task_loss(task: str | Task | None, train_targets: np.ndarray,
             raise HarnessError(f"unknown VA loss {va_loss!r}; choose one of "
                                f"{', '.join(VA_LOSSES)}")
         return partial(_va_loss, kind=va_loss)
+    if task.loss == "multitask":
+        return mtl_loss(train_targets, device, va_loss=va_loss)
     if task.loss == "bce":
         weight = au_pos_weight(train_targets).to(device)
         return lambda logits, targets: au_bce_loss(logits, targets, weight)

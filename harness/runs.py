@@ -36,6 +36,7 @@ from harness.features.extract import (
     feature_record,
     feature_sources,
 )
+from harness.features.face.config import FaceConfig
 from harness.features.face.model import load_face_model
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
@@ -86,11 +87,23 @@ class RunConfig:
         require("--chunk-frames", self.chunk_frames, minimum=1)
         task = get_task(self.task)  # an unknown name lists the tasks
         self.task = task.name
-        if self.train.va_loss != TrainConfig.va_loss and task.loss not in VA_LOSSES:
+        if self.train.va_loss != TrainConfig.va_loss and task.loss not in VA_LOSSES \
+                and "va" not in task.components:
             raise HarnessError(f"--va-loss applies to a task trained on values (va); this run "
                                f"is {task.name}'s")
+        if task.sparse_images:
+            self._every_image()
         if self.features.face_from is not None:
             get_task(self.features.face_from)
+
+    def _every_image(self) -> None:
+        """Sparse images (MTL) are not near-duplicate neighbours as a video's frames are:
+        where a stride is left at its default (the paper's one in five, for 30 fps video),
+        stage 1 and the fusion stage train on every labelled image; another stride is kept."""
+        if self.train.frame_stride == TrainConfig.frame_stride:
+            self.train.frame_stride = 1
+        if self.features.face.frame_stride == FaceConfig.frame_stride:
+            self.features.face.frame_stride = 1
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""
@@ -183,7 +196,7 @@ def _run_config(cfg: RunConfig, release: Release | None) -> RunResult:
             release = load_release(cfg.data if release is None else release.root, task=task)
         resumed = distributed.broadcast(_resumable(cfg, release) if main else None)
         split = _split(cfg, release, resumed)
-        sources, stage = feature_sources(release, split, spec.modalities, cfg.features,
+        sources, stage = feature_sources(release, split, spec.slots(task), cfg.features,
                                          inputs=cfg.inputs, names=all_names(release),
                                          quiet=cfg.quiet)
     with clock.stage("windows"), distributed.rank_zero_first():  # rank 0 packs the tables
@@ -369,7 +382,9 @@ def _info(cfg: RunConfig, release: Release, split: Split, sources: dict[str, Fea
           clock: StageClock, recipe_ran: bool) -> RunInfo:
     """``run.json``: where the run's numbers came from (``recipe_ran``: the fusion recipe
     trained the model, so a recipe off the default is recorded with the features)."""
-    features = _features(sources, cfg.features) | (_training(cfg.train) if recipe_ran else {})
+    default = RunConfig(cfg.baseline, task=cfg.task).train  # the task's (MTL: every image)
+    features = _features(sources, cfg.features) | (_training(cfg.train, default)
+                                                   if recipe_ran else {})
     return RunInfo(
         kind=TRAINED, baseline=cfg.baseline, split=split.name, dataset=release.dataset,
         data_root=str(release.root), data_fingerprint=release.fingerprint,
@@ -401,12 +416,12 @@ def _features(sources: dict[str, FeatureSource], cfg: FeatureConfig) -> dict[str
 _NOT_A_RECIPE = ("seed", "device", "eval_batch_size")
 
 
-def _training(train: TrainConfig) -> dict[str, str]:
+def _training(train: TrainConfig, default: TrainConfig | None = None) -> dict[str, str]:
     """The fusion recipe where it is not the default, e.g. ``{"training": "lr 0.02, optimizer
     sgd, batch_size 4"}``: a baseline trained another way is another system, so the
     leaderboard gives it a row (and a Training column) of its own; default runs say nothing,
     as before."""
-    default, changed = TrainConfig(), []
+    default, changed = default or TrainConfig(), []
     for f in dataclasses.fields(train):
         value = getattr(train, f.name)
         if f.name not in _NOT_A_RECIPE and value != getattr(default, f.name):

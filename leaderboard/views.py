@@ -10,6 +10,8 @@ bootstrap's figure are the task's, said once here by task name (like the submiss
   ABAW papers' convention, e.g. 0.6721); intervals resample per-video CCC sums (``VAStats``).
 - ``au``: F1 of each of the 12 AUs and their mean P_AU in %; intervals resample per-video
   (tp, fp, fn) counts (``AUStats``).
+- ``mtl``: P_VA, P_EXPR, P_AU and their sum P_MTL, raw with 3 decimals (the ABAW papers'
+  1.5286); intervals resample the three terms' per-video statistics together (``MTLStats``).
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ def _au_replicates(stats) -> Callable[[np.ndarray], np.ndarray]:
     return lambda w: np.asarray(stats.p_au(w))
 
 
+def _mtl_replicates(stats) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda w: np.asarray(stats.p_mtl(w))
+
+
 def _view(task: str, what: str, scale: float, decimals: int, unit: str, replicates,
           figures=None) -> TaskView:
     from harness.tasks import get_task
@@ -101,6 +107,8 @@ TASK_VIEWS.add("va", _view("va", "Valence-arousal CCC", 1.0, 3, "CCC", _va_repli
                owner=__name__)
 TASK_VIEWS.add("au", _view("au", "Action-unit F1 (in %)", 100.0, 1, "%", _au_replicates),
                owner=__name__)
+TASK_VIEWS.add("mtl", _view("mtl", "Multi-task P_MTL (P_VA + P_EXPR + P_AU)", 1.0, 3, "score",
+                            _mtl_replicates), owner=__name__)
 
 
 def view_of(task: str | None) -> TaskView:

@@ -353,14 +353,20 @@ class MtlSubmission:
 
     def write(self, template: MtlTestList, predictions: Mapping[str, np.ndarray],
               out: str | Path, *, zip: bool = False) -> Path:
-        return write_mtl_submission(template, predictions, out, zip=zip)
+        return write_mtl_submission(_listed(template), predictions, out, zip=zip)
 
     def validate(self, path: str | Path, template: MtlTestList) -> list[Problem]:
-        return validate_mtl_submission(path, template)
+        return validate_mtl_submission(path, _listed(template))
 
     def read(self, path: str | Path, template: MtlTestList) -> dict[str, np.ndarray]:
-        return read_mtl_submission(path, template)
+        return read_mtl_submission(path, _listed(template))
 
     def score(self, path: str | Path, truth: MtlLabels,
               template: MtlTestList | None = None) -> MTLScores:
-        return score_mtl_submission(path, truth, template)
+        return score_mtl_submission(path, truth, None if template is None else _listed(template))
+
+
+def _listed(template) -> MtlTestList:
+    """The test list of a template: a run's (``MtlTemplate``, which holds one) or a list."""
+    held = getattr(template, "test", None)
+    return held if isinstance(held, MtlTestList) else template

@@ -200,6 +200,7 @@ def extract(data: Path | None = None, *, config=None, modality=None, split: str 
 
     names = shard_names(all_names(rel), cfg.shard_range)
     caches, _ = extract_all(rel, get_split(rel, cfg.split, membership=cfg.folds),
-                            cfg.modalities or MODALITIES, cfg.features, names=names,
+                            cfg.modalities or rel.task.modalities or MODALITIES, cfg.features,
+                            names=names,
                             quiet=cfg.quiet or not is_main())
     return Extracted(names, caches)

@@ -88,7 +88,7 @@ def submit(run: str | None = None, *, task: str | None = None, data: Path | None
 
     ``task``: ``expr`` (default), ``va`` or ``au``; the file follows that challenge's format
     (``submissions.SUBMISSION_FORMATS``) for every row of its template."""
-    from harness.data.testset import hidden_test_labels, read_template
+    from harness.data.testset import hidden_test_labels
     from harness.paths import check_output_file
     from harness.records import RunFolder
     from submissions import SUBMISSION_FORMATS, zip_path
@@ -102,10 +102,11 @@ def submit(run: str | None = None, *, task: str | None = None, data: Path | None
         if zip:
             check_output_file(zip_path(Path(out)), "--out (its .zip)", guarded)
     folder = RunFolder(find_run(Path(workdir), run, rel))
-    tpl = read_template(template, rel.task.template_header) if template else rel.template
+    tpl = rel.task.read_template(template) if template else rel.template
     if not folder.has_outputs("test"):
         raise HarnessError(f"{folder.path} has no test predictions (was there a test template?)")
-    preds = folder.predictions("test")  # the task's: EXPR labels, VA values, AU 0/1
+    # the task's: EXPR labels, VA values, AU 0/1; MTL's three heads at the test-list images
+    preds = rel.task.submission_predictions(tpl, folder.predictions("test"))
     out = out or Path(workdir) / "submissions" / f"{folder.run_id}.txt"
     path = fmt.write(tpl, preds, out, zip=zip)
     problems = fmt.validate(path, tpl)

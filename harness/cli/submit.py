@@ -37,8 +37,12 @@ def submit_cmd(
 
 def hidden_test_line(s) -> str:
     """The hidden-test figures of any task's scores (EXPR ``Scores``, ``VAScores``,
-    ``AUScores``), on one line."""
+    ``AUScores``, ``MTLScores``), on one line."""
     where = "on the embedded corpus's hidden labels"
+    if hasattr(s, "p_mtl"):
+        return (f"Test P_MTL {where}: {s.p_mtl:.3f} = P_VA {s.p_va:.3f} + P_EXPR "
+                f"{s.p_expr:.3f} + P_AU {s.p_au:.3f} ({s.va.n_frames:,} / {s.expr.n_frames:,} "
+                f"/ {s.au.n_frames:,} images with VA / EXPR / AU labels)")
     if hasattr(s, "p_va"):
         return (f"Test P_VA {where}: {s.p_va:.3f} (CCC valence {s.ccc_valence:.3f}, arousal "
                 f"{s.ccc_arousal:.3f}, {s.n_frames:,} frames)")

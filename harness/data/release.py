@@ -162,6 +162,19 @@ ENV_OVERRIDES = {
 }
 
 
+def _sparse_release(root, task: Task, overrides: dict) -> Release:
+    """``task``'s release of sparse images (MTL) as per-video sequences
+    (``harness.data.mtl_sequences``); the per-video layout's overrides do not apply to it."""
+    from harness.data.mtl_sequences import load_sequences
+
+    given = sorted(set(overrides) | set(env_overrides()))
+    if given:
+        names = ", ".join(ENV_OVERRIDES.get(k, k) for k in given)
+        raise HarnessError(f"--task {task.name}: its release is found by its own file names "
+                           f"(docs/mtl.md); {names} do not apply to it")
+    return load_sequences(ensure_default_corpus() if root is None else root, task)
+
+
 def env_overrides() -> dict:
     """Layout overrides from the environment, so every command honours them."""
     out: dict = {}
@@ -182,11 +195,8 @@ def load_release(root: str | Path | None = None, *, task: str | Task | None = No
     >>> len(release.train), len(release.val)         # doctest: +SKIP
     """
     task = get_task(task)
-    if task.sparse_images:  # before any corpus is generated: the answer does not depend on it
-        raise HarnessError(f"--task {task.name}: this command does not serve that challenge yet "
-                           "(its release is sparse images, not one annotation file per video); "
-                           f"data info, splits and validate take --task {task.name} "
-                           "(docs/mtl.md)")
+    if task.sparse_images:  # s-Aff-Wild2: files of sparse images, read as per-video sequences
+        return _sparse_release(root, task, overrides)
     if root is None:
         root = ensure_default_corpus()
     layout = find_release(root, task=task, **(env_overrides() | overrides))

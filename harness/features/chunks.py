@@ -215,7 +215,8 @@ class ChunkSet:
         flat = self.offsets[owner][:, None] + np.clip(pos, 0, self.n_frames[owner][:, None] - 1)
         labels = self.frame_labels[flat]
         inside = inside.reshape(inside.shape + (1,) * (labels.ndim - 2))
-        return np.where(inside, labels, self.task.invalid).astype(target_dtype(self.task))
+        none = self.task.unknown(1)[0]  # "no label" (per column where a task has several)
+        return np.where(inside, labels, none).astype(target_dtype(self.task))
 
     def target_mask(self, targets: np.ndarray) -> np.ndarray:
         """(B, L) whether each frame of ``targets`` has a label."""

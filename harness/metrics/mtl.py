@@ -35,6 +35,12 @@ class MTLScores:
     expr: Scores
     au: AUScores
 
+    @property
+    def n_frames(self) -> int:
+        """Images scored by the widest term (each term is over its own valid images; an image
+        without any label is in none)."""
+        return max(self.va.n_frames, self.expr.n_frames, self.au.n_frames)
+
     def to_dict(self) -> dict:
         return {"p_mtl": self.p_mtl, "p_va": self.p_va, "p_expr": self.p_expr,
                 "p_au": self.p_au, "va": self.va.to_dict(), "expr": self.expr.to_dict(),

@@ -100,6 +100,9 @@ class Task:
     #: (MTL's s-Aff-Wild2): ``harness.data.release`` does not read it; ``harness.data.mtl``
     #: does, and the commands take it through ``harness.api.mtl``.
     sparse_images: bool = False
+    #: The modality slots a run of this task may read (None: whatever its baseline declares);
+    #: a baseline's optional slots outside it are left out, a required one is refused.
+    modalities: tuple[str, ...] | None = None
 
     # -- reading ---------------------------------------------------------------------------
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:
@@ -174,6 +177,19 @@ class Task:
     def selection(self, scores: Any) -> float:
         """The figure a run's best epoch is chosen by (``selection_metric``; higher is better)."""
         return self.figures(scores)[self.selection_metric]
+
+    # -- submissions ---------------------------------------------------------------------------
+    def read_template(self, path: Path) -> Any:
+        """The template file at ``path`` (``--template``) as ``harness submit`` follows it."""
+        from harness.data.testset import read_template
+
+        return read_template(path, self.template_header)
+
+    def submission_predictions(self, template: Any, per_video: Mapping[str, np.ndarray]
+                               ) -> Mapping[str, np.ndarray]:
+        """What the task's submission writer takes, from a run's per-video predictions of
+        frames 1..N (the per-video tasks: those, as they are)."""
+        return per_video
 
     # -- lazily imported collaborators -----------------------------------------------------
     def module(self, role: str) -> ModuleType:

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.data.labels import CLASSES
 from harness.data.mtl import EXPR_INVALID, TEST_HEADER, TEST_LIST_NAMES, rows_summary, rows_valid
-from harness.data.valuefiles import AU_NAMES
+from harness.data.valuefiles import AU_INVALID, AU_NAMES, VA_INVALID
 from harness.errors import HarnessError
 from harness.tasks import AnnotationFolder, Task, register_task
 
@@ -38,6 +38,11 @@ class Head:
 
 
 HEADS = (Head("va", 2, "tanh"), Head("expr", 8, "logits"), Head("au", len(AU_NAMES), "logits"))
+
+
+#: A frame without any label, in the (15,) row layout: VA -5, expression -1, AUs -1.
+NO_LABEL = np.array([VA_INVALID, VA_INVALID, EXPR_INVALID, *[AU_INVALID] * len(AU_NAMES)],
+                    dtype=np.float32)
 
 
 def head_slices() -> dict[str, slice]:
@@ -77,7 +82,8 @@ class MtlTask(Task):
     submission_format = ("ABAW4/7 MTL: one file, 'image,valence,arousal,expression,aus' (5 "
                          "names), '<video>/<NNNNN>.jpg,<v>,<a>,<expr>,<12 x 0/1>' per test-list "
                          "image")
-    leaderboard_columns = ("P_MTL", "P_VA", "P_EXPR", "P_AU")
+    #: P_MTL last: the column a run is judged by (``leaderboard.views``).
+    leaderboard_columns = ("P_VA", "P_EXPR", "P_AU", "P_MTL")
     #: The detail view adds these: CCCs, per-class F1, per-AU F1.
     detail_columns = ("CCC-V", "CCC-A", *CLASSES, *AU_NAMES)
     hidden_truth = HIDDEN
@@ -91,9 +97,13 @@ class MtlTask(Task):
                      "val": {"va": 26_876, "expr": 15_440, "au": 26_876}}
     selection_metric = "P_MTL"
     metric_module = "harness.metrics.mtl"
-    #: Not yet a name in ``harness.losses``: MTL training (a masked loss per head) is a later
-    #: step, after the VA/AU training lands (docs/mtl.md, "Not built yet").
-    loss = "masked sum of ccc, class-weighted cross-entropy and bce (one per head)"
+    #: ``harness.losses.mtl_loss``: 1 - CCC (VA), class-weighted cross-entropy (EXPR) and BCE
+    #: with per-AU positive weights (AU), each over its own valid labels, weighted and summed.
+    loss = "multitask"
+    activation = "tanh"  # on the two VA outputs only (``activate``)
+    #: The modalities an MTL run reads: s-Aff-Wild2 is face images; no source found says the
+    #: challenge provides or allows audio or pose (docs/mtl.md).
+    modalities = ("face",)
     loss_module = "harness.losses"
     submission_module = "submissions.mtl"
     smoothing = ("mean", "median", "gaussian", "hamming")  # per video over sparse frames
@@ -101,8 +111,11 @@ class MtlTask(Task):
     threshold_tuning = True  # the AU head
 
     def read_files(self, paths: list[Path]) -> list[np.ndarray]:
-        raise HarnessError("the MTL release is two annotation files of images, not one file "
-                           "per video: read it with harness.data.mtl.load_mtl_release")
+        """Per-video files of a run folder (``annotation_text``): the release itself is two
+        annotation files of images, read by ``harness.data.mtl.load_mtl_release``."""
+        from harness.data.mtl_files import read_frame_files
+
+        return read_frame_files(paths, self.columns)
 
     def valid(self, values: np.ndarray) -> np.ndarray:
         """Rows with at least one task's label."""
@@ -119,8 +132,49 @@ class MtlTask(Task):
         return out
 
     def annotation_text(self, values: np.ndarray, crlf: bool = False) -> str:
-        raise HarnessError("an MTL row needs its image path: write it with "
-                           "harness.data.synth.mtl.mtl_text")
+        """One video's frames 1..N as a run folder keeps them: the 15 column names, then
+        ``v,a,expression,AU1..AU26`` per frame (VA to 4 decimals). The release's own rows
+        need their image paths: ``harness.data.synth.mtl.mtl_text`` writes those."""
+        from harness.data.mtl_files import frame_text
+
+        return frame_text(values, self.columns, crlf)
+
+    def unknown(self, n: int) -> np.ndarray:
+        """``n`` frames without any label: VA -5, expression -1, AUs -1 (one marker per task;
+        -1 alone would read as a valid valence)."""
+        return np.tile(NO_LABEL, (n, 1))
+
+    def activate(self, outputs):
+        """tanh on the two VA outputs; the EXPR and AU logits stay logits."""
+        import torch
+
+        at = head_slices()["va"]
+        return torch.cat([outputs[..., at].tanh(), outputs[..., at.stop:]], dim=-1)
+
+    def submission_predictions(self, template, per_video: dict[str, np.ndarray]
+                               ) -> dict[str, np.ndarray]:
+        """The heads at the test list's images, in list order, from per-video decisions of
+        frames 1..N (``template``: ``harness.data.mtl_sequences.MtlTemplate``)."""
+        videos, frames = template.rows()
+        rows = np.empty((len(videos), len(self.columns)), np.float32)
+        for video in dict.fromkeys(videos.tolist()):
+            if video not in per_video:
+                raise HarnessError(f"no predictions for MTL test video {video!r}")
+            pick = np.flatnonzero(videos == video)
+            have = per_video[video]
+            if frames[pick].max() > len(have):
+                raise HarnessError(f"MTL test video {video!r}: predictions for {len(have)} "
+                                   f"frames, the test list reaches frame {frames[pick].max()}")
+            rows[pick] = have[frames[pick] - 1]
+        return {"va": rows[:, 0:2], "expr": rows[:, 2].astype(np.int64),
+                "au": rows[:, 3:].astype(np.int64)}
+
+    def read_template(self, path: Path):
+        """A test list (any edition's) as the template a submission follows."""
+        from harness.data.mtl import read_mtl_test_list
+        from harness.data.mtl_sequences import test_template
+
+        return test_template(read_mtl_test_list(path), self)
 
     # -- scoring: rows in, rows out ----------------------------------------------------------
     def decisions(self, outputs: np.ndarray, thresholds: np.ndarray | None = None
@@ -162,8 +216,39 @@ class MtlTask(Task):
         """P_MTL, its terms and theirs (``MTLScores``) pooled over every video."""
         return self.video_stats(truths, preds).scores()
 
+    def stats_arrays(self, stats) -> dict[str, np.ndarray]:
+        """``MTLStats`` as flat arrays: each term's own, prefixed (``va_sums``, ``cms``...)."""
+        from harness.tasks import get_task
+
+        va, au = (get_task(t).stats_arrays(s) for t, s in (("va", stats.va), ("au", stats.au)))
+        return ({f"va_{k}": v for k, v in va.items()} | {"cms": np.asarray(stats.confusion)}
+                | {f"au_{k}": v for k, v in au.items()})
+
+    def stats_from_arrays(self, arrays):
+        from harness.tasks import get_task
+
+        MTLStats = self.module("metric").MTLStats
+        va = get_task("va").stats_from_arrays({k[3:]: v for k, v in arrays.items()
+                                               if k.startswith("va_")})
+        au = get_task("au").stats_from_arrays({k[3:]: v for k, v in arrays.items()
+                                               if k.startswith("au_")})
+        cms = np.asarray(arrays["cms"])
+        if cms.shape != (len(au.n_frames), len(CLASSES), len(CLASSES)):
+            raise ValueError(f"cms {cms.shape} for {len(au.n_frames)} videos")
+        return MTLStats(va, cms.astype(np.int64), au)
+
+    def scores_from_dict(self, d):
+        from harness.tasks import get_task
+
+        MTLScores = self.module("metric").MTLScores
+        return MTLScores(float(d["p_mtl"]), float(d["p_va"]), float(d["p_expr"]),
+                         float(d["p_au"]), get_task("va").scores_from_dict(d["va"]),
+                         get_task("expr").scores_from_dict(d["expr"]),
+                         get_task("au").scores_from_dict(d["au"]))
+
     def figures(self, scores) -> dict[str, float]:
-        return scores.columns()
+        got = scores.columns()
+        return {c: float(got[c]) for c in self.leaderboard_columns}
 
     def selection(self, scores) -> float:
         return float(scores.p_mtl)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import textwrap
 from pathlib import Path
@@ -84,8 +85,22 @@ def test_unknown_name_lists_known_names() -> None:
 
 
 def test_missing_dims_are_refused_with_the_modality() -> None:
-    with pytest.raises(HarnessError, match="audio"):
-        create_baseline("attention_fusion", {"face": 256, "pose": 36})
+    with pytest.raises(HarnessError, match="face"):
+        create_baseline("attention_fusion", {"audio": 128, "pose": 36})
+
+
+@pytest.mark.parametrize("name", ["attention_fusion", "concat_fusion"])
+def test_fusion_runs_on_the_face_alone_where_a_task_has_nothing_else(name: str) -> None:
+    """Audio and pose are optional: MTL's s-Aff-Wild2 has face images only."""
+    spec = get_baseline(name)
+    assert spec.optional == ("audio", "pose")
+    assert spec.slots("mtl") == ("face",) and spec.slots("expr") == spec.modalities
+    model = spec.for_task({"face": 32}, "mtl")
+    out = model(make_batch({"face": 32}, pad_left=2))
+    assert out.shape == (4, 22) and torch.all(out[:, :2].abs() <= 1)  # VA through tanh
+    pose_only = dataclasses.replace(get_baseline("only_video"), modalities=("pose",))
+    with pytest.raises(HarnessError, match="needs pose input"):
+        pose_only.slots("mtl")  # a required input the task lacks is refused, not dropped
 
 
 @pytest.mark.parametrize("name", sorted(BUILT_INS))

@@ -141,5 +141,5 @@ def test_refusals_exit_2(release, submission, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(HarnessError, match="is not an MTL \\(s-Aff-Wild2\\) release"):
         harness.mtl_info(tmp_path / "empty")
-    with pytest.raises(HarnessError, match="does not serve that challenge yet"):
-        harness.load_release(release, task="mtl")
+    with pytest.raises(HarnessError, match="ABAW_IMAGES do not apply to it"):
+        harness.load_release(release, task="mtl", image_roots=(tmp_path,))
