@@ -361,9 +361,18 @@ class MtlSubmission:
     def read(self, path: str | Path, template: MtlTestList) -> dict[str, np.ndarray]:
         return read_mtl_submission(path, _listed(template))
 
-    def score(self, path: str | Path, truth: MtlLabels,
+    def score(self, path: str | Path, truth: MtlLabels | Mapping[str, np.ndarray],
               template: MtlTestList | None = None) -> MTLScores:
-        return score_mtl_submission(path, truth, None if template is None else _listed(template))
+        """Against truth rows, or per-video frames 1..N (``harness.data.testset.
+        hidden_test_labels``) read at the template's images."""
+        test = None if template is None else _listed(template)
+        if isinstance(truth, Mapping):
+            from harness.data.mtl_sequences import labels_at
+
+            if test is None:
+                raise HarnessError("per-video MTL truth needs the test list to score against")
+            truth = labels_at(truth, test.images, test.path)
+        return score_mtl_submission(path, truth, test)
 
 
 def _listed(template) -> MtlTestList:

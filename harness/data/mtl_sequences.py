@@ -121,6 +121,25 @@ def dense_labels(labels: MtlLabels, task: Task) -> dict[str, np.ndarray]:
     return out
 
 
+def labels_at(per_video: dict[str, np.ndarray], images, path: Path) -> MtlLabels:
+    """The rows of ``images`` (``<video>/<NNNNN>.jpg``) read off per-video frames 1..N, as an
+    annotation file would hold them (``path`` names where they came from in errors)."""
+    videos, frames = image_parts(images)
+    rows = np.empty((len(videos), 15), np.float32)
+    for video in dict.fromkeys(videos.tolist()):
+        if video not in per_video:
+            raise HarnessError(f"{path}: no rows for video {video!r}")
+        pick = np.flatnonzero(videos == video)
+        have = per_video[video]
+        if frames[pick].max() > len(have):
+            raise HarnessError(f"{path}: video {video!r} has {len(have)} frames, an image is "
+                               f"frame {frames[pick].max()}")
+        rows[pick] = have[frames[pick] - 1]
+    return MtlLabels(path, np.asarray(list(images), dtype=object), videos,
+                     frames.astype(np.int32), rows[:, 0:2], rows[:, 2].astype(np.int8),
+                     rows[:, 3:].astype(np.int8))
+
+
 def _listed(labels: MtlLabels, root: int) -> dict[str, tuple[np.ndarray, int]]:
     frames = pd.Series(labels.frames.astype(np.int64)).groupby(labels.videos.astype(str))
     return {v: (np.unique(f.to_numpy()), root) for v, f in frames}

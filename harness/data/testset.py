@@ -115,18 +115,19 @@ def template_from_rows(path: Path, header: str, rows: ScannedRows) -> Template:
 
 
 def hidden_test_labels(release):
-    """The test labels of ``release``'s task per template name (MTL: its ``MtlLabels`` rows),
-    where the release has them:
+    """The test labels of ``release``'s task per template name (MTL: per test video, frames
+    1..N with "no label" between its images), where the release has them:
     the embedded corpus keeps them in ``task.hidden_truth`` (the real Aff-Wild2 test labels are
     not public); None for a release without them (or without a template)."""
     from harness.paths import safe_child
 
     task = release.task
     folder = release.root / task.hidden_truth
-    if task.sparse_images:  # MTL: one file of image rows (``harness.data.mtl``)
+    if task.sparse_images:  # MTL: one file of image rows, as per-video frames 1..N
         from harness.data.mtl import read_mtl_annotations
+        from harness.data.mtl_sequences import dense_labels
 
-        return read_mtl_annotations(folder) if folder.is_file() else None
+        return dense_labels(read_mtl_annotations(folder), task) if folder.is_file() else None
     if not folder.is_dir() or release.layout.template is None:
         return None
     names = release.template.names

@@ -161,7 +161,8 @@ def _notes(derived: Derived, task: Task | None = None) -> list[str]:
             f"{k} {b:+.2f}" for k, b in zip(SHORT, out.choice.bias)))
     if out.choice.thresholds is not None and task is not None:
         notes.append("Thresholds (probability, applied to test): " + ", ".join(
-            f"{k} {t:.2f}" for k, t in zip(task.columns, out.choice.thresholds)))
+            f"{k} {t:.2f}" for k, t in zip(task.columns[task.tuned_columns("thresholds")[1]],
+                                           out.choice.thresholds)))
     if out.validation_tuned:
         notes.append("[val-tuned]: chosen on the validation it is scored on, so its "
                      "validation figure is optimistic; judge it on test.")

@@ -105,10 +105,11 @@ class Choice:
             outputs = smooth_outputs(outputs, self.method, self.window, fps,
                                      self.exclude_imputed, space)
         if self.bias is not None:
-            outputs = replace(outputs, logits=apply_bias(outputs.logits, np.array(self.bias)))
+            outputs = _on_columns(outputs, space, "bias",
+                                  lambda x: apply_bias(x, np.array(self.bias)))
         if self.thresholds is not None:
-            outputs = replace(outputs, logits=apply_thresholds(outputs.logits,
-                                                               np.array(self.thresholds)))
+            outputs = _on_columns(outputs, space, "thresholds",
+                                  lambda x: apply_thresholds(x, np.array(self.thresholds)))
         return outputs
 
     def label(self, oof: bool = False) -> str:
@@ -193,10 +194,30 @@ def choose(cfg: PostConfig, val: FrameOutputs, truth: Mapping[str, np.ndarray],
     scored = smoothed.select(labelled)
     sizes = np.diff(scored.offsets)
     frame_truth = np.concatenate([_padded(truth[n], k) for n, k in zip(labelled, sizes)])
+    cols, truth_cols = _columns(space, "thresholds" if cfg.tune_thresholds else "bias")
+    logits = scored.logits[:, cols]
+    if frame_truth.ndim == 2:
+        frame_truth = frame_truth[:, truth_cols]
     if cfg.tune_thresholds:
         return replace(choice, thresholds=tuple(
-            float(t) for t in tune_thresholds(scored.logits, frame_truth)))
-    return replace(choice, bias=tuple(float(b) for b in tune_bias(scored.logits, frame_truth)))
+            float(t) for t in tune_thresholds(logits, frame_truth)))
+    return replace(choice, bias=tuple(float(b) for b in tune_bias(logits, frame_truth)))
+
+
+def _columns(space: OutputSpace | None, what: str) -> tuple[slice, slice | int]:
+    """Which output and truth columns offsets or thresholds act on (the task's say: all of
+    them, or one head of MTL's three)."""
+    from harness.tasks import get_task
+
+    return get_task(space.task if space is not None else None).tuned_columns(what)
+
+
+def _on_columns(outputs: FrameOutputs, space: OutputSpace | None, what: str,
+                change) -> FrameOutputs:
+    cols, _ = _columns(space, what)
+    logits = outputs.logits.copy()
+    logits[:, cols] = change(logits[:, cols])
+    return replace(outputs, logits=logits)
 
 
 def _padded(labels: np.ndarray, n: int) -> np.ndarray:

@@ -8,7 +8,9 @@ two values already in [-1, 1]. Averaging must happen where averaging means somet
   filter, ``vote`` ensemble);
 - ``au``: each AU's probability (sigmoid), back to logits, so a 0.5 threshold still reads
   ``logit >= 0``; no single label per frame, so no vote or mode;
-- ``va``: the values themselves (a mean of values in [-1, 1] stays in it); nothing to vote on.
+- ``va``: the values themselves (a mean of values in [-1, 1] stays in it); nothing to vote on;
+- ``mtl``: each head in its own space (VA values, EXPR class probabilities, AU probabilities:
+  ``harness.tasks.mtl.head_slices``); no single label per frame.
 
 The median filter works on the outputs as they are for every task (a median commutes with the
 monotone sigmoid, so AU's median logit is the logit of the median probability). Spaces are
@@ -94,6 +96,26 @@ OUTPUT_SPACES.add("au", OutputSpace(
     "au", "logits", "each AU's probability", sigmoid, _logit_eps, False,
     ("probs", "logits"),
     "the 12 AUs are separate yes/no decisions, not one label per frame"), owner=__name__)
+
+
+def _heads(va, expr, au) -> Callable[[np.ndarray], np.ndarray]:
+    """One map per MTL head, applied to its columns of the 22 outputs."""
+    def apply(x: np.ndarray) -> np.ndarray:
+        from harness.tasks.mtl import head_slices
+
+        at = head_slices()
+        x = np.asarray(x, np.float64)
+        return np.concatenate([va(x[:, at["va"]]), expr(x[:, at["expr"]]), au(x[:, at["au"]])],
+                              axis=1)
+    return apply
+
+
+OUTPUT_SPACES.add("mtl", OutputSpace(
+    "mtl", "VA values, expression logits and AU logits",
+    "VA values, class probabilities and each AU's probability",
+    _heads(_same, softmax, sigmoid), _heads(_same, _log_eps, _logit_eps), False,
+    ("probs", "logits"), "its expression is one head of three; vote on EXPR runs", 1.0, 3),
+    owner=__name__)
 
 
 def output_space(task) -> OutputSpace:

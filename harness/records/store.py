@@ -121,8 +121,9 @@ class Result:
         object.__setattr__(self, "figures", task.figures(self))
 
     def _check_figures(self, task: Task) -> None:
-        """A VA/AU row: exactly its task's figures, each finite in [-1, 1] (CCC may be
-        negative; F1 and the means of both lie inside), and none of EXPR's fields."""
+        """A VA/AU/MTL row: exactly its task's figures, each finite within the task's
+        ``figure_range`` (CCC may be negative; P_MTL sums three terms), and none of EXPR's
+        fields."""
         if self.per_class_f1 or self.confusion or self.accuracy is not None \
                 or self.macro_f1 is not None:
             raise ValueError(f"a {task.name} row holds no per_class_f1, accuracy, macro_f1 or "
@@ -134,8 +135,9 @@ class Result:
                              f"{', '.join(map(str, figures)) or 'none'}")
         ordered = {k: _number(k, figures[k]) for k in columns}
         for k, v in ordered.items():
-            if not math.isfinite(v) or not -1.0 <= v <= 1.0:
-                raise ValueError(f"{k} must be a finite number in [-1, 1], got {v!r}")
+            lo, hi = task.figure_range(k)
+            if not math.isfinite(v) or not lo <= v <= hi:
+                raise ValueError(f"{k} must be a finite number in [{lo:g}, {hi:g}], got {v!r}")
         object.__setattr__(self, "figures", ordered)
         object.__setattr__(self, "n_frames", _count(self.n_frames))
         if self.n_frames < 0:

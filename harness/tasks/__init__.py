@@ -178,6 +178,16 @@ class Task:
         """The figure a run's best epoch is chosen by (``selection_metric``; higher is better)."""
         return self.figures(scores)[self.selection_metric]
 
+    def figure_range(self, column: str) -> tuple[float, float]:
+        """Where a stored figure of ``column`` can lie: [-1, 1] for every single task's (a CCC
+        may be negative; F1s and their means lie inside)."""
+        return -1.0, 1.0
+
+    def tuned_columns(self, what: str) -> tuple[slice, slice | int]:
+        """The output columns and truth columns that tuned class offsets (``what="bias"``) or
+        AU thresholds (``"thresholds"``) act on: every column, for a single task."""
+        return slice(None), slice(None)
+
     # -- submissions ---------------------------------------------------------------------------
     def read_template(self, path: Path) -> Any:
         """The template file at ``path`` (``--template``) as ``harness submit`` follows it."""

@@ -139,6 +139,16 @@ class MtlTask(Task):
 
         return frame_text(values, self.columns, crlf)
 
+    def figure_range(self, column: str) -> tuple[float, float]:
+        """P_MTL sums three terms: [-1, 3]; each term lies in [-1, 1]."""
+        return (-1.0, 3.0) if column == self.selection_metric else (-1.0, 1.0)
+
+    def tuned_columns(self, what: str) -> tuple[slice, slice | int]:
+        """Offsets act on the 8 EXPR logits against the expression column, thresholds on the
+        12 AU logits against the AU columns."""
+        at = head_slices()
+        return (at["expr"], 2) if what == "bias" else (at["au"], slice(3, 3 + len(AU_NAMES)))
+
     def unknown(self, n: int) -> np.ndarray:
         """``n`` frames without any label: VA -5, expression -1, AUs -1 (one marker per task;
         -1 alone would read as a valid valence)."""
@@ -155,19 +165,11 @@ class MtlTask(Task):
                                ) -> dict[str, np.ndarray]:
         """The heads at the test list's images, in list order, from per-video decisions of
         frames 1..N (``template``: ``harness.data.mtl_sequences.MtlTemplate``)."""
-        videos, frames = template.rows()
-        rows = np.empty((len(videos), len(self.columns)), np.float32)
-        for video in dict.fromkeys(videos.tolist()):
-            if video not in per_video:
-                raise HarnessError(f"no predictions for MTL test video {video!r}")
-            pick = np.flatnonzero(videos == video)
-            have = per_video[video]
-            if frames[pick].max() > len(have):
-                raise HarnessError(f"MTL test video {video!r}: predictions for {len(have)} "
-                                   f"frames, the test list reaches frame {frames[pick].max()}")
-            rows[pick] = have[frames[pick] - 1]
-        return {"va": rows[:, 0:2], "expr": rows[:, 2].astype(np.int64),
-                "au": rows[:, 3:].astype(np.int64)}
+        from harness.data.mtl_sequences import labels_at
+
+        rows = labels_at(per_video, template.test.images, template.path)
+        return {"va": rows.va, "expr": rows.expr.astype(np.int64),
+                "au": rows.au.astype(np.int64)}
 
     def read_template(self, path: Path):
         """A test list (any edition's) as the template a submission follows."""

@@ -226,18 +226,26 @@ def _check(work, release, baseline):
     return folder
 
 
-def test_runs_submit_validate_and_leaderboard_end_to_end(corpus, release, env, tmp_path):
+@pytest.fixture(scope="module")
+def mtl_work(corpus, release, env, tmp_path_factory):
+    """``current_face`` and ``attention_fusion --task mtl`` trained through the command line."""
+    work = tmp_path_factory.mktemp("mtl-work")
     proc = harness("run", "current_face", "--task", "mtl", "--data", corpus, "--workdir",
-                   tmp_path, *COMMON, env=env)
+                   work, *COMMON, env=env)
     assert "P_MTL" in proc.stdout and "P_EXPR" in proc.stdout
-    _check(tmp_path, release, "current_face")
-    proc = harness("run", "attention_fusion", "--task", "mtl", "--data", corpus, "--workdir",
-                   tmp_path, *COMMON, env=env)
-    folder = _check(tmp_path, release, "attention_fusion")
+    harness("run", "attention_fusion", "--task", "mtl", "--data", corpus, "--workdir", work,
+            *COMMON, env=env)
+    return work
+
+
+def test_runs_submit_validate_and_leaderboard_end_to_end(corpus, release, mtl_work, env,
+                                                         tmp_path):
+    _check(mtl_work, release, "current_face")
+    folder = _check(mtl_work, release, "attention_fusion")
     assert json.loads((folder.path / "run.json").read_text())["features"].get("audio") is None
     sub = tmp_path / "mtl.txt"
     proc = harness("submit", folder.path.name, "--task", "mtl", "--data", corpus,
-                   "--workdir", tmp_path, "--out", sub, env=env)
+                   "--workdir", mtl_work, "--out", sub, env=env)
     assert "validates" in proc.stdout and "Test P_MTL" in proc.stdout
     test = read_mtl_test_list(load_mtl_release(corpus).layout.test_list)
     lines = sub.read_text().splitlines()
@@ -251,11 +259,46 @@ def test_runs_submit_validate_and_leaderboard_end_to_end(corpus, release, env, t
     assert lines[6].split(",")[3:] == [str(int(x)) for x in row[2:]]
     done = harness("validate", "--task", "mtl", "--data", corpus, sub, "--score", env=env)
     assert "valid" in done.stdout and "P_MTL" in done.stdout
-    board = harness("leaderboard", "--task", "mtl", "--workdir", tmp_path, env=env).stdout
+    board = harness("leaderboard", "--task", "mtl", "--workdir", mtl_work, env=env).stdout
     for text in ("P_VA", "P_EXPR", "P_AU", "P_MTL", "current_face", "attention_fusion",
                  "95 % bootstrap intervals of P_MTL"):
         assert text in board
     assert "frame_stride" not in board  # every image is MTL's default, not another recipe
+
+
+def test_post_processing_acts_on_each_head(corpus, mtl_work, env):
+    from harness.records import RunFolder
+
+    runs = sorted(p.name for p in (mtl_work / "runs").iterdir())
+    fusion = next(r for r in runs if r.startswith("attention_fusion"))
+    common = ("--task", "mtl", "--data", corpus, "--workdir", mtl_work)
+    out = harness("smooth", fusion, "--method", "gaussian", "--window", 1,
+                  "--tune-thresholds", *common, env=env).stdout
+    assert "val P_MTL" in out and "test P_MTL" in out and "[val-tuned]" in out
+    assert "Thresholds (probability, applied to test): AU1 " in out and "valence" not in out
+    derived = RunFolder(mtl_work / "runs" / out.split("Derived run: ")[1].split()[0])
+    source = RunFolder(mtl_work / "runs" / fusion)
+    before, after = source.outputs("val").logits, derived.outputs("val").logits
+    thr = json.loads((derived.path / "run.json").read_text())
+    assert before.shape == after.shape == (before.shape[0], 22)
+    assert "thresholds" in json.dumps(thr)
+    out = harness("smooth", fusion, "--tune-bias", *common, env=env).stdout
+    assert "Class offsets (log-probability): N " in out
+    out = harness("ensemble", *runs[:2], *common, env=env).stdout
+    assert "ensemble(" in out and "test P_MTL" in out
+
+
+def test_store_rows_take_p_mtl_up_to_three():
+    from harness.records import Result
+
+    def row(p_mtl):
+        return Result(run_id="r", baseline="b", split="official", dataset="d",
+                      data_fingerprint="f", task="mtl",
+                      figures={"P_VA": 0.6, "P_EXPR": 0.5, "P_AU": 0.7, "P_MTL": p_mtl})
+
+    assert row(1.8).score == pytest.approx(1.8)
+    with pytest.raises(ValueError, match=r"P_MTL must be a finite number in \[-1, 3\]"):
+        row(3.2)
 
 
 def test_a_baseline_that_needs_audio_is_refused_before_any_work(corpus, env, tmp_path):
