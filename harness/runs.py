@@ -36,7 +36,7 @@ from harness.features.extract import (
     feature_record,
     feature_sources,
 )
-from harness.features.face.config import FaceConfig
+from harness.features.face.config import every_image
 from harness.features.face.model import load_face_model
 from harness.features.sources import FeatureSource
 from harness.features.timeline import WindowSpec, dense_window
@@ -102,8 +102,7 @@ class RunConfig:
         stage 1 and the fusion stage train on every labelled image; another stride is kept."""
         if self.train.frame_stride == TrainConfig.frame_stride:
             self.train.frame_stride = 1
-        if self.features.face.frame_stride == FaceConfig.frame_stride:
-            self.features.face.frame_stride = 1
+        every_image(self.features.face, get_task(self.task))
 
     def identity(self) -> dict:
         """What the results depend on (for the config hash and resume matching)."""

@@ -122,9 +122,11 @@ class ExtractConfig:
         check_split(self.split)
         require("--threads", self.threads, minimum=1)
         if self.task is not None:
+            from harness.features.face.config import every_image
             from harness.tasks import get_task
 
             self.task = get_task(self.task).name
+            every_image(self.features.face, get_task(self.task))
         if (self.import_from is None) != (self.import_as is None):
             raise HarnessError("--from DIR and --as NAME go together")
         self.shard_range  # noqa: B018 - checks the text

@@ -103,6 +103,9 @@ def test_mtl_runs_train_on_every_image_unless_told():
     cfg = RunConfig(baseline="attention_fusion", task="mtl")
     assert cfg.train.frame_stride == 1 and cfg.features.face.frame_stride == 1
     assert RunConfig(baseline="attention_fusion").train.frame_stride == 5  # EXPR as before
+    from harness.api.extract import ExtractConfig  # the same stage-1 model as harness run's
+
+    assert ExtractConfig(task="mtl").features.face.identity() == cfg.features.face.identity()
     from harness.fusion_stage import TrainConfig
 
     kept = RunConfig(baseline="attention_fusion", task="mtl", train=TrainConfig(frame_stride=3))

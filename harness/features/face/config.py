@@ -191,3 +191,10 @@ class FaceConfig:
                         0.0, self.seed)
 
 
+def every_image(face: FaceConfig, task) -> None:
+    """Sparse images (``task.sparse_images``: MTL) are not near-duplicate neighbours as a
+    video's frames are: where the stride is left at its default (the paper's one in five, for
+    30 fps video), stage 1 trains on every labelled image; another stride is kept. Said once
+    here for ``harness run`` and ``harness extract``, so both name the same stage-1 model."""
+    if task.sparse_images and face.frame_stride == FaceConfig.frame_stride:
+        face.frame_stride = 1
