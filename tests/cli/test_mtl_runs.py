@@ -311,3 +311,22 @@ def test_a_baseline_that_needs_audio_is_refused_before_any_work(corpus, env, tmp
     assert not (tmp_path / "runs").exists()
     with pytest.raises(HarnessError, match="do not apply"):
         load_release(corpus, task="mtl", pose_dir=tmp_path)
+
+
+def test_face_from_a_task_that_trained_on_mtl_validation_or_test_videos_is_refused(
+        corpus, release, env, tmp_path):
+    """s-Aff-Wild2's images are frames of Aff-Wild2 videos: a uni-task stage-1 model trained
+    on a video that is an MTL validation or test video would leak its labels."""
+    from harness.data.splits import SPLIT_NAMES, get_split
+    from harness.features.face.transfer import leaked_names
+
+    expr = load_release(corpus, task="expr")
+    assert leaked_names(release, official_split(release), official_split(expr)) == []
+    split, leaked = next((s, leaked) for s in SPLIT_NAMES
+                         if (leaked := leaked_names(release, get_split(release, s),
+                                                    get_split(expr, s))))
+    proc = harness("run", "only_video", "--task", "mtl", "--face-from", "expr", "--split",
+                   split, "--data", corpus, "--workdir", tmp_path, *COMMON, env=env,
+                   check=False)
+    assert proc.returncode == 2 and all(n in proc.stderr for n in leaked)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
