@@ -3,7 +3,8 @@
 
 The release comes from the annotation-only synth (``harness.data.synth.scale_mtl``), written
 once per session by the ``corpus`` fixture. Targets (reported, not asserted): read both
-files < 2 s; five folds < 2 s; write + validate a full-size submission < 1 s.
+files < 2 s; five folds < 2 s; write + validate a full-size submission < 1 s; the release
+as per-video sequences, as an MTL run reads it (``load_release(task="mtl")``) < 4 s.
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ def test_read_mtl_release(benchmark, corpus, sizes):
     rel = benchmark(load_mtl_release, corpus.root)
     want = (142_333, 26_876, 51_159) if sizes.real_scale else (1_423, 268, 511)
     assert (len(rel.train), len(rel.val), rel.test.n_rows) == want
+
+
+def test_read_mtl_as_sequences(benchmark, corpus, sizes):
+    from harness.data.release import load_release
+
+    rel = benchmark(load_release, corpus.root, task="mtl")
+    assert len(rel.train) + len(rel.val) == len(set(load_mtl_release(corpus.root).train.videos)
+                                                | set(load_mtl_release(corpus.root).val.videos))
+    labelled = sum(int(rel.task.valid(a).sum()) for a in (*rel.train.values(),
+                                                          *rel.val.values()))
+    assert labelled == ((142_333 + 26_876) if sizes.real_scale else (1_423 + 268))
 
 
 def test_mtl_folds(benchmark, mtl):
