@@ -35,7 +35,7 @@ from harness.device import autocast, resolve_device
 from harness.errors import HarnessError
 from harness.features.chunks import ChunkSet
 from harness.features.windows import WindowSet
-from harness.losses import VA_LOSSES, task_loss
+from harness.losses import MTL_WEIGHTINGS, VA_LOSSES, UncertaintyWeights, task_loss
 from harness.measure import StageClock
 from harness.metrics import scores
 from harness.train import Batch, Schedule, TrainResult, fit, selection_names, validation_figure
@@ -87,6 +87,8 @@ class TrainConfig:
     cpu_bf16: bool = False
     # VA only (``--va-loss``): "ccc" (1 - CCC per dimension, the VA leaders' choice) or "mse".
     va_loss: str = "ccc"
+    # MTL only (``--mtl-weighting``): "fixed" (1, 1, 1) or "uncertainty" (learned).
+    mtl_weighting: str = "fixed"
 
     def __post_init__(self) -> None:
         """Refuse values that cannot train, named as the command line spells them."""
@@ -101,6 +103,9 @@ class TrainConfig:
         if self.va_loss not in VA_LOSSES:
             raise HarnessError(f"unknown --va-loss {self.va_loss!r}: use one of "
                                f"{', '.join(VA_LOSSES)}")
+        if self.mtl_weighting not in MTL_WEIGHTINGS:
+            raise HarnessError(f"unknown --mtl-weighting {self.mtl_weighting!r}: use one of "
+                               f"{', '.join(MTL_WEIGHTINGS)}")
         if self.optimizer not in OPTIMIZERS:
             raise HarnessError(f"unknown optimizer {self.optimizer!r}: use one of "
                                f"{', '.join(OPTIMIZERS)}")
@@ -118,14 +123,27 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-class WindowStage:
+class _LearnedWeights:
+    """Each epoch's learned MTL term weights, for ``epochs.csv`` (``--mtl-weighting
+    uncertainty``; nothing otherwise)."""
+
+    learned: UncertaintyWeights | None
+
+    def history_extra(self) -> dict[str, float]:
+        if self.learned is None:
+            return {}
+        return {f"weight_{t}": round(w, 6) for t, w in zip(("va", "expr", "au"),
+                                                            self.learned.weights())}
+
+
+class WindowStage(_LearnedWeights):
     """The fusion stage's batches, loss and validation, for ``harness.train.fit``."""
 
     unit = "windows"
 
     def __init__(self, train_ws: WindowSet, val_ws: WindowSet, cfg: TrainConfig,
-                 device: torch.device):
-        self.train_ws, self.cfg, self.device = train_ws, cfg, device
+                 device: torch.device, learned: UncertaintyWeights | None = None):
+        self.train_ws, self.cfg, self.device, self.learned = train_ws, cfg, device, learned
         if cfg.frame_stride < 1:
             raise HarnessError(f"--frame-stride must be 1 or more, got {cfg.frame_stride}")
         fewest = len(train_ws) // cfg.frame_stride  # windows of the epoch with the last phase
@@ -141,7 +159,7 @@ class WindowStage:
         self.metric, self.history_key = selection_names(self.task)
         self.labels = torch.from_numpy(train_ws.labels)
         self.loss_fn = task_loss(self.task, train_ws.labels[train_ws.valid], device,
-                                 va_loss=cfg.va_loss)
+                                 va_loss=cfg.va_loss, learned=learned)
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
         stride, size = self.cfg.frame_stride, self.cfg.batch_size
@@ -169,7 +187,7 @@ class WindowStage:
         return validation_figure(self.task, self.val_ws.labels, out)
 
 
-class SequenceStage:
+class SequenceStage(_LearnedWeights):
     """A sequence baseline's batches, loss and validation, for ``harness.train.fit``.
 
     A batch's ``targets`` are the labels of its labelled frames only (so the loop's item counts
@@ -182,16 +200,18 @@ class SequenceStage:
     unit = "frames"
 
     def __init__(self, train_cs: ChunkSet, val_cs: ChunkSet, cfg: TrainConfig,
-                 device: torch.device):
+                 device: torch.device, learned: UncertaintyWeights | None = None):
         if cfg.chunk_batch_size < 1:
             raise HarnessError(f"chunk_batch_size must be 1 or more, got {cfg.chunk_batch_size}")
         self.train_cs, self.val_cs, self.cfg, self.device = train_cs, val_cs, cfg, device
+        self.learned = learned
         self.task = train_cs.task
         self.metric, self.history_key = selection_names(self.task)
         labels = train_cs.labels[train_cs.frame_valid]
         if len(labels) == 0:
             raise HarnessError("the training names have no valid label: nothing to train on")
-        self.loss_fn = task_loss(self.task, labels, device, va_loss=cfg.va_loss)
+        self.loss_fn = task_loss(self.task, labels, device, va_loss=cfg.va_loss,
+                                 learned=learned)
 
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterator[Batch]]:
         owner, start = self.train_cs.train_chunks(gen)
@@ -237,11 +257,23 @@ def train_baseline(model: nn.Module, train_ws: WindowSet | ChunkSet,
     best state by the validation figure of the task's selection metric (EXPR: macro F1)."""
     device = resolve_device(cfg.device)
     model.to(device)
+    learned = None
+    if cfg.mtl_weighting == "uncertainty":  # trained, saved and resumed with the model
+        learned = UncertaintyWeights().to(device)
+        model.add_module(LEARNED_WEIGHTS, learned)
     stage = (SequenceStage if isinstance(train_ws, ChunkSet) else WindowStage)(
-        train_ws, val_ws, cfg, device)
-    return fit(model, make_optimizer(model, cfg), stage, cfg.schedule(), device=device,
-               state_file=state_file, resume=resume, on_epoch=on_epoch, quiet=quiet,
-               clock=clock)
+        train_ws, val_ws, cfg, device, learned)
+    try:
+        return fit(model, make_optimizer(model, cfg), stage, cfg.schedule(), device=device,
+                   state_file=state_file, resume=resume, on_epoch=on_epoch, quiet=quiet,
+                   clock=clock)
+    finally:
+        if learned is not None:  # the run's model is the baseline's own (its state dict)
+            delattr(model, LEARNED_WEIGHTS)
+
+
+#: The submodule a learned MTL weighting lives in while the model trains.
+LEARNED_WEIGHTS = "mtl_task_weights"
 
 
 @torch.inference_mode()

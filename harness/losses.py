@@ -12,7 +12,8 @@
 - MTL: the three above over one 22-wide head (``harness.tasks.mtl.head_slices``: VA 0:2 after
   tanh, EXPR logits 2:10, AU logits 10:22) against the 15-column rows (VA, expression, AUs),
   each over its own valid labels (a row lacking one task still trains the other two), then a
-  weighted sum (``mtl_loss``; weights 1, 1, 1 by default, HSE's fixed ``loss_weights``).
+  weighted sum (``mtl_loss``; weights 1, 1, 1 by default, HSE's fixed ``loss_weights``), or
+  learned uncertainty weighting (``UncertaintyWeights``, CPRL's ``MultiTaskLoss``).
 
 Invalid frames (EXPR ``-1``, VA ``-5``, AU ``-1`` in any of the 12) carry no label: they are the
 frames the metric leaves out, so they are left out of the loss too rather than being read as a
@@ -44,6 +45,7 @@ __all__ = [
     "class_weights",
     "masked_mse_loss",
     "mtl_loss",
+    "UncertaintyWeights",
     "va_loss",
     "weighted_cross_entropy",
 ]
@@ -178,15 +180,38 @@ def au_bce_loss(logits: Tensor, target: Tensor, pos_weight: Tensor | None = None
 
 #: Default weights of the MTL loss's VA, EXPR and AU terms.
 MTL_WEIGHTS = (1.0, 1.0, 1.0)
+#: ``--mtl-weighting`` choices: fixed weights (default) or learned uncertainty weighting.
+MTL_WEIGHTINGS = ("fixed", "uncertainty")
+
+
+class UncertaintyWeights(nn.Module):
+    """Learned task weighting (Kendall, Gal and Cipolla 2018; CPRL's ``MultiTaskLoss``):
+    ``total = sum_t 0.5 exp(-s_t) L_t + 0.5 s_t``, one learned log-variance ``s_t`` per term,
+    starting at 0. A term that stays large is weighed down, and the ``0.5 s_t`` keeps the
+    weights from collapsing to zero. It trains with the model (the fusion stage adds it to the
+    model for the run, so the optimiser and a resumed state hold it)."""
+
+    def __init__(self, terms: int = 3):
+        super().__init__()
+        self.log_vars = nn.Parameter(torch.zeros(terms))
+
+    def forward(self, losses: Tensor) -> Tensor:
+        s = self.log_vars.to(losses.dtype)
+        return (0.5 * torch.exp(-s) * losses + 0.5 * s).sum()
+
+    def weights(self) -> list[float]:
+        """The current weight 0.5 exp(-s_t) of each term."""
+        return (0.5 * torch.exp(-self.log_vars.detach())).tolist()
 
 
 def mtl_loss(train_targets: np.ndarray, device: torch.device | str = "cpu", *,
-             va_loss: str = "ccc", weights: tuple[float, float, float] = MTL_WEIGHTS
-             ) -> Callable[[Tensor, Tensor], Tensor]:
+             va_loss: str = "ccc", weights: tuple[float, float, float] = MTL_WEIGHTS,
+             learned: UncertaintyWeights | None = None) -> Callable[[Tensor, Tensor], Tensor]:
     """The MTL loss fitted on the training split's (n, 15) rows: EXPR class weights from the
     rows with an expression, AU positive weights from the rows with AUs. Returns
     ``loss(outputs (..., 22), targets (..., 15))``; a term with no valid label in the batch
-    adds 0 (its head gets no gradient from that batch)."""
+    adds 0 (its head gets no gradient from that batch). With ``learned`` the terms are
+    weighed by it instead of ``weights``."""
     from harness.data.mtl import rows_valid
     from harness.tasks.mtl import head_slices
 
@@ -204,14 +229,17 @@ def mtl_loss(train_targets: np.ndarray, device: torch.device | str = "cpu", *,
         ce = (F.cross_entropy(out[:, at["expr"]], expr, weight=ce_weight.to(out.dtype),
                               ignore_index=-1)
               if bool((expr >= 0).any()) else _zero(out))
-        return (w_va * _va_loss(out[:, at["va"]], t[:, 0:2], va_loss) + w_expr * ce
-                + w_au * au_bce_loss(out[:, at["au"]], t[:, 3:], au_weight))
+        terms = (_va_loss(out[:, at["va"]], t[:, 0:2], va_loss), ce,
+                 au_bce_loss(out[:, at["au"]], t[:, 3:], au_weight))
+        if learned is not None:
+            return learned(torch.stack(terms))
+        return w_va * terms[0] + w_expr * terms[1] + w_au * terms[2]
     return loss
 
 
 def task_loss(task: str | Task | None, train_targets: np.ndarray,
-              device: torch.device | str = "cpu", *, va_loss: str = "ccc"
-              ) -> Callable[[Tensor, Tensor], Tensor]:
+              device: torch.device | str = "cpu", *, va_loss: str = "ccc",
+              learned: UncertaintyWeights | None = None) -> Callable[[Tensor, Tensor], Tensor]:
     """The loss a stage trains ``task`` with, fitted on its training split's valid targets:
     EXPR's class-weighted cross-entropy (``nn.CrossEntropyLoss`` with ``class_weights``, as
     every EXPR stage computed it), VA's ``va_loss`` ("ccc" or "mse", on values already in
@@ -226,7 +254,7 @@ def task_loss(task: str | Task | None, train_targets: np.ndarray,
                                f"{', '.join(VA_LOSSES)}")
         return partial(_va_loss, kind=va_loss)
     if task.loss == "multitask":
-        return mtl_loss(train_targets, device, va_loss=va_loss)
+        return mtl_loss(train_targets, device, va_loss=va_loss, learned=learned)
     if task.loss == "bce":
         weight = au_pos_weight(train_targets).to(device)
         return lambda logits, targets: au_bce_loss(logits, targets, weight)

@@ -91,6 +91,9 @@ class RunConfig:
                 and "va" not in task.components:
             raise HarnessError(f"--va-loss applies to a task trained on values (va); this run "
                                f"is {task.name}'s")
+        if self.train.mtl_weighting != TrainConfig.mtl_weighting and not task.components:
+            raise HarnessError(f"--mtl-weighting applies to a multi-task run (mtl); this run "
+                               f"is {task.name}'s")
         if task.sparse_images:
             self._every_image()
         if self.features.face_from is not None:
@@ -135,6 +138,8 @@ class RunConfig:
             d.pop("task")
         if self.train.va_loss == TrainConfig.va_loss:
             d["train"].pop("va_loss")
+        if self.train.mtl_weighting == TrainConfig.mtl_weighting:
+            d["train"].pop("mtl_weighting")
         if self.features.face_from is None:
             d["features"].pop("face_from")
         return d

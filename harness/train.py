@@ -62,6 +62,9 @@ class Stage(Protocol):
     metric: str
     history_key: str
 
+    #: Optional: ``history_extra() -> dict``, columns a stage adds to each epoch's row
+    #: (the learned MTL task weights).
+
     def batches(self, epoch: int, gen: torch.Generator) -> tuple[int, Iterable[Batch]]:
         """The number of items and the batches of one epoch (order drawn from ``gen``)."""
 
@@ -164,7 +167,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, stage: Stage, schedu
             bar.update(val_task, info=f"{metric} {f1:.3f} (best {max(state.best_f1, f1):.3f})")
             state.history.append({"epoch": epoch, "train_loss": total / max(count, 1),
                                   history_key: f1, "lr": lr,
-                                  f"{stage.unit}_per_s": round(rate, 1)})
+                                  f"{stage.unit}_per_s": round(rate, 1)}
+                                 | getattr(stage, "history_extra", dict)())
             if f1 > state.best_f1:
                 state.best_f1, state.best_epoch, state.stale, state.lr_stale = f1, epoch, 0, 0
                 state.best_state = copy.deepcopy(model.state_dict())

@@ -56,6 +56,7 @@ RUN_KEYS: dict[str, str] = FEATURE_KEYS | {
     "track": "track",
     "task": "task",
     "va_loss": "train.va_loss",
+    "mtl_weighting": "train.mtl_weighting",
 }
 #: Options that say where and how a recipe runs (``harness.recipes.run_recipe`` takes them).
 _RECIPE_ENV = ("data", "workdir", "quiet", "threads")

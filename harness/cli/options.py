@@ -97,6 +97,9 @@ TaskOpt = Annotated[str | None, typer.Option(
 VaLossOpt = Annotated[str | None, typer.Option(
     "--va-loss", help="--task va: the fusion stage's loss, ccc (1 - CCC per dimension, "
     "default) or mse.")]
+MtlWeightingOpt = Annotated[str | None, typer.Option(
+    "--mtl-weighting", help="--task mtl: how the VA, EXPR and AU losses are summed: fixed "
+    "(weights 1, 1, 1; default) or uncertainty (learned per task, CPRL's).")]
 FaceFromOpt = Annotated[str | None, typer.Option(
     "--face-from", help="Read face features of another task's stage-1 model (e.g. expr), "
     "fine-tuned on its training names of the same split; refused while a validation or test "

@@ -79,6 +79,7 @@ def run_cmd(
     track: o.TrackOpt = None,
     task: o.TaskOpt = None,
     va_loss: o.VaLossOpt = None,
+    mtl_weighting: o.MtlWeightingOpt = None,
     face_from: o.FaceFromOpt = None,
 ) -> None:
     """Run a baseline on a split: features, training, metrics, predictions, leaderboard row.

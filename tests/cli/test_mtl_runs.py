@@ -238,6 +238,8 @@ def mtl_work(corpus, release, env, tmp_path_factory):
     assert "P_MTL" in proc.stdout and "P_EXPR" in proc.stdout
     harness("run", "attention_fusion", "--task", "mtl", "--data", corpus, "--workdir", work,
             *COMMON, env=env)
+    harness("run", "only_video", "--task", "mtl", "--mtl-weighting", "uncertainty", "--data",
+            corpus, "--workdir", work, *COMMON, env=env)
     return work
 
 
@@ -289,6 +291,35 @@ def test_post_processing_acts_on_each_head(corpus, mtl_work, env):
     assert "Class offsets (log-probability): N " in out
     out = harness("ensemble", *runs[:2], *common, env=env).stdout
     assert "ensemble(" in out and "test P_MTL" in out
+
+
+def test_learned_task_weights_train_with_the_model_and_leave_it_as_it_was(mtl_work, release):
+    (run,) = [p for p in (mtl_work / "runs").iterdir() if p.name.startswith("only_video")]
+    head = (run / "epochs.csv").read_text().splitlines()
+    assert head[0].endswith("weight_va,weight_expr,weight_au") and len(head) == 3
+    weights = [float(x) for x in head[-1].split(",")[-3:]]
+    assert all(0 < w < 5 for w in weights) and weights != [0.5, 0.5, 0.5]  # they moved
+    saved = torch.load(run / "checkpoint.pt", weights_only=True)
+    fresh = get_baseline("only_video").for_task({"face": 32}, "mtl").state_dict()
+    assert set(saved) == set(fresh)  # the baseline's own state dict, no weighting keys
+    rows = [json.loads(x) for x in (mtl_work / "leaderboard.jsonl").read_text().splitlines()]
+    (row,) = [r for r in rows if r["baseline"] == "only_video"]
+    assert "mtl_weighting uncertainty" in json.dumps(row)  # another recipe, said
+
+
+def test_uncertainty_weighting_is_kendalls_sum():
+    from harness.losses import UncertaintyWeights
+
+    w = UncertaintyWeights()
+    with torch.no_grad():
+        w.log_vars.copy_(torch.tensor([0.0, 1.0, -1.0]))
+    terms = torch.tensor([0.4, 2.0, 0.3])
+    want = sum(0.5 * np.exp(-s) * x + 0.5 * s for s, x in zip((0.0, 1.0, -1.0), terms.tolist()))
+    assert w(terms).item() == pytest.approx(want)
+    with pytest.raises(HarnessError, match="--mtl-weighting applies"):
+        from harness.fusion_stage import TrainConfig
+
+        RunConfig(baseline="only_video", task="va", train=TrainConfig(mtl_weighting="uncertainty"))
 
 
 def test_store_rows_take_p_mtl_up_to_three():
