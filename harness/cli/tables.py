@@ -186,7 +186,8 @@ def run_report(result) -> Table:
 
         t = Table(title=f"{result.baseline} on {result.split} ({task.name}): "
                   f"{task.selection_metric} {shown(figures[task.selection_metric])} "
-                  f"({s.n_frames:,} validation frames, {result.seconds:.0f} s)",
+                  f"({s.n_frames:,} validation "
+                  f"{'images' if task.sparse_images else 'frames'}, {result.seconds:.0f} s)",
                   caption=f"run folder: {result.run_dir}")
         for c in figures:
             t.add_column(c, justify="right")
