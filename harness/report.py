@@ -6,6 +6,10 @@ baseline over seeds and writes mean ± sample std (ddof=1) per cell, with the ma
 model, torch's CPU capability, cores, threads), the versions and the exact commands beside each
 table, and how much of the spread comes from the fusion seed, the stage-1 seed and the corpus.
 
+One task's baselines per report (``task``, default ``expr``): its tables show that task's
+leaderboard columns (per-class F1 and macro F1; CCC and P_VA; F1 per AU and P_AU), on
+validation and on the hidden test, as ``harness leaderboard --task`` shows them.
+
 Modes: ``quick`` (one corpus, one stage-1 seed, three fusion seeds: a first check, minutes) and
 ``full`` (three corpus seeds x three stage-1 seeds x three fusion seeds: hours on 2 cores; it
 says how long before it starts). Every run uses one thread count (``threads``, default 1): a
@@ -31,9 +35,10 @@ import numpy as np
 
 from harness.atomic import write_text
 from harness.config_files import require
-from harness.data.labels import CLASSES
 from harness.errors import HarnessError
 from harness.features.cache import config_hash
+from harness.tasks import DEFAULT_TASK, Task, get_task
+from leaderboard.views import view_of
 
 #: The seed paper's four baselines and the harness's dense temporal model.
 REPORT_BASELINES = ("current_face", "only_video", "concat_fusion", "attention_fusion",
@@ -47,7 +52,6 @@ RUN_SECONDS = 68.0
 #: The generated block of a file that holds more than the report (``--out docs/results.md``).
 BEGIN = "<!-- begin: harness report results -->"
 END = "<!-- end: harness report results -->"
-_COLUMNS = (*CLASSES, "Acc", "Avg(F1)", "test Avg(F1)")
 
 
 @dataclass
@@ -68,8 +72,10 @@ class ReportConfig:
     batch_size: int | None = None
     videos: int | None = None  # size of the corpora full mode makes (None: the embedded's)
     seconds: float | None = None
+    task: str = DEFAULT_TASK  # the challenge whose baselines run (expr, va, au)
 
     def __post_init__(self) -> None:
+        self.task = view_of(self.task).task  # one the leaderboard has no tables for: refused
         if self.mode not in MODES:
             raise HarnessError(f"--mode takes quick or full, not {self.mode!r}")
         if self.mode == "full" and self.data is not None:
@@ -88,6 +94,10 @@ class ReportConfig:
         self.corpus_seeds = tuple(self.corpus_seeds) or ((0, 1, 2) if full else (0,))
         if not full and len(self.corpus_seeds) > 1:
             raise HarnessError("the quick mode reads one corpus; --mode full for corpus seeds")
+
+    @property
+    def task_obj(self) -> Task:
+        return get_task(self.task)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -109,21 +119,27 @@ class ReportConfig:
 
 @dataclass
 class Cell:
-    """One run of the report: its seeds, validation scores and hidden-test macro F1."""
+    """One run of the report: its seeds, validation figures and the hidden-test figure."""
 
     corpus_seed: int
     face_seed: int
     baseline: str
     seed: int
-    values: list[float]  # per-class F1, accuracy, macro F1 (fractions)
-    test_f1: float | None
+    #: The task's leaderboard figures on validation (fractions or CCC), in the order of its
+    #: ``leaderboard_columns`` (EXPR: per-class F1, accuracy, macro F1).
+    values: list[float]
+    #: The task's ``selection_metric`` on the hidden test labels (EXPR: macro F1), None
+    #: where the corpus has none.
+    test: float | None
     run_dir: str
     seconds: float
     settings: str = ""
+    task: str = DEFAULT_TASK
 
     @property
     def key(self) -> tuple:
-        return (self.settings, self.corpus_seed, self.face_seed, self.baseline, self.seed)
+        return (self.settings, self.task, self.corpus_seed, self.face_seed, self.baseline,
+                self.seed)
 
 
 @dataclass
@@ -166,10 +182,11 @@ def make_report(cfg: ReportConfig, *, say: Callable[[str], None] = print,
     """Run every (corpus, stage-1 seed, baseline, fusion seed) not yet in ``report.jsonl``,
     then write ``cfg.out`` (or its generated block)."""
     stage1, runs = cfg.n_runs()
+    view = view_of(cfg.task)
     say(f"harness report results, {cfg.mode} mode: {stage1} stage-1 model(s) and {runs} runs "
-        f"with {cfg.threads} thread(s); estimated {_duration(cfg.estimate_seconds())} on an "
-        f"idle 2-core machine like this project's (less where runs are already done, more on "
-        f"a busy one)")
+        f"of task {cfg.task} with {cfg.threads} thread(s); estimated "
+        f"{_duration(cfg.estimate_seconds())} on an idle 2-core machine like this project's "
+        "(less where runs are already done, more on a busy one)")
     t0, load0 = time.perf_counter(), _load_average()
     cfg.workdir.mkdir(parents=True, exist_ok=True)
     journal = cfg.workdir / "report.jsonl"
@@ -180,11 +197,11 @@ def make_report(cfg: ReportConfig, *, say: Callable[[str], None] = print,
         data = _corpus(cfg, corpus_seed, say)
         from harness.api.common import load_release
 
-        release = load_release(data)
+        release = load_release(data, task=cfg.task)
         for face_seed in cfg.face_seeds:
             for baseline in cfg.baselines:
                 for seed in cfg.fusion_seeds:
-                    key = (settings, corpus_seed, face_seed, baseline, seed)
+                    key = (settings, cfg.task, corpus_seed, face_seed, baseline, seed)
                     if key in done and Path(done[key].run_dir).is_dir():
                         cells.append(done[key])
                         reused += 1
@@ -193,9 +210,10 @@ def make_report(cfg: ReportConfig, *, say: Callable[[str], None] = print,
                     cell.settings = settings
                     _append(journal, cell)
                     cells.append(cell)
+                    metric = cfg.task_obj.selection_metric
                     say(f"  corpus {corpus_seed}, stage-1 seed {face_seed}, {baseline} seed "
-                        f"{seed}: val {100 * cell.values[-1]:.1f}"
-                        + (f", test {100 * cell.test_f1:.1f}" if cell.test_f1 is not None
+                        f"{seed}: val {metric} {view.shown(_selected(cfg.task_obj, cell))}"
+                        + (f", test {view.shown(cell.test)}" if cell.test is not None
                            else "") + f" ({cell.seconds:.0f} s)")
     seconds = time.perf_counter() - t0
     rep = Report(cfg.out, cells, seconds, (load0, _load_average()), reused=reused,
@@ -233,17 +251,24 @@ def _one_run(cfg: ReportConfig, release, data: Path | None, corpus_seed: int, fa
 
     work = cfg.workdir / f"corpus-{corpus_seed}"
     t = time.perf_counter()
+    task = cfg.task_obj
     result = run(baseline, "official", data=data, workdir=work, seed=seed, face_seed=face_seed,
-                 threads=cfg.threads, quiet=True, release=release, **_run_options(cfg)).results[0]
+                 threads=cfg.threads, quiet=True, release=release, task=cfg.task,
+                 **_run_options(cfg)).results[0]
     test = None
     if release.layout.template is not None:
-        sub = submit(str(result.run_dir), data=data, workdir=work, release=release,
-                     out=work / "submissions" / f"{result.run_dir.name}.txt")
-        test = None if sub.test_scores is None else sub.test_scores.macro_f1
-    s = result.scores
+        sub = submit(str(result.run_dir), task=cfg.task, data=data, workdir=work,
+                     release=release, out=work / "submissions" / f"{result.run_dir.name}.txt")
+        if sub.test_scores is not None:
+            test = task.figures(sub.test_scores)[task.selection_metric]
     return Cell(corpus_seed, face_seed, baseline, seed,
-                [*map(float, s.per_class_f1), float(s.accuracy), float(s.macro_f1)], test,
-                str(result.run_dir), round(time.perf_counter() - t, 1))
+                [float(v) for v in task.figures(result.scores).values()], test,
+                str(result.run_dir), round(time.perf_counter() - t, 1), task=task.name)
+
+
+def _selected(task: Task, cell: Cell) -> float:
+    """A cell's validation figure of the task's ``selection_metric`` (EXPR: macro F1)."""
+    return cell.values[task.leaderboard_columns.index(task.selection_metric)]
 
 
 def _read_journal(path: Path) -> list[Cell]:
@@ -252,7 +277,10 @@ def _read_journal(path: Path) -> list[Cell]:
     cells = []
     for line in path.read_text().splitlines():
         try:
-            cells.append(Cell(**json.loads(line)))
+            row = json.loads(line)
+            if "test_f1" in row:  # journals written before --task: EXPR's macro F1
+                row["test"] = row.pop("test_f1")
+            cells.append(Cell(**row))
         except (ValueError, TypeError):  # a line cut by a kill: that run is made again
             continue
     return cells
@@ -279,35 +307,43 @@ def write_into(path: Path, block: str) -> None:
 # -- rendering ---------------------------------------------------------------------------
 
 
-def _pm(values: list[float]) -> str:
-    """``mean ± std`` in % (ddof=1), or ``–`` when there are none."""
-    x = 100 * np.asarray([v for v in values if v is not None], dtype=float)
+def _pm(values: list[float | None], scale: float = 100.0, decimals: int = 1) -> str:
+    """``mean ± std`` (ddof=1) as the leaderboard shows the figure (in %: ``scale`` 100; CCC:
+    1 and 3 decimals), or ``–`` when there are none."""
+    x = scale * np.asarray([v for v in values if v is not None], dtype=float)
     if x.size == 0:
         return "–"
-    return f"{x.mean():.1f}" if x.size == 1 else f"{x.mean():.1f} ± {x.std(ddof=1):.1f}"
+    d = decimals
+    return f"{x.mean():.{d}f}" if x.size == 1 else f"{x.mean():.{d}f} ± {x.std(ddof=1):.{d}f}"
 
 
-def _table(cells: list[Cell], baselines: tuple[str, ...]) -> list[str]:
-    lines = ["| Modal | " + " | ".join(_COLUMNS) + " |",
-             "|:---|" + "---:|" * len(_COLUMNS)]
+def _table(cells: list[Cell], baselines: tuple[str, ...], task: Task) -> list[str]:
+    """The task's leaderboard columns on validation, then its metric on the hidden test."""
+    view = view_of(task.name)
+    columns = (*task.leaderboard_columns, f"test {task.selection_metric}")
+    lines = ["| Modal | " + " | ".join(columns) + " |",
+             "|:---|" + "---:|" * len(columns)]
     for b in baselines:
         mine = [c for c in cells if c.baseline == b]
         if not mine:
             continue
-        cols = [_pm([c.values[j] for c in mine]) for j in range(len(CLASSES) + 2)]
-        cols.append(_pm([c.test_f1 for c in mine]))
+        cols = [_pm([c.values[j] for c in mine], view.scale, view.decimals)
+                for j in range(len(task.leaderboard_columns))]
+        cols.append(_pm([c.test for c in mine], view.scale, view.decimals))
         lines.append(f"| {b} | " + " | ".join(cols) + " |")
     return lines
 
 
-def spreads(cells: list[Cell], baseline: str) -> dict[str, float | None]:
-    """Std (points of val macro F1) from each source: fusion seeds (mean over the groups of one
-    corpus and stage-1 seed), stage-1 seeds (of the fusion-seed means, per corpus, averaged),
-    corpus seeds (of the corpus means); None where a source was not varied."""
+def spreads(cells: list[Cell], baseline: str, index: int = -1,
+            scale: float = 100.0) -> dict[str, float | None]:
+    """Std of the validation figure ``values[index]`` (the task's metric; shown as ``scale``
+    says: points of macro F1 by default) from each source: fusion seeds (mean over the groups
+    of one corpus and stage-1 seed), stage-1 seeds (of the fusion-seed means, per corpus,
+    averaged), corpus seeds (of the corpus means); None where a source was not varied."""
     mine = [c for c in cells if c.baseline == baseline]
 
     def std(xs: list[float]) -> float | None:
-        return float(np.std(xs, ddof=1)) * 100 if len(xs) > 1 else None
+        return float(np.std(xs, ddof=1)) * scale if len(xs) > 1 else None
 
     def mean(xs: list[float | None]) -> float | None:
         xs = [x for x in xs if x is not None]
@@ -315,7 +351,7 @@ def spreads(cells: list[Cell], baseline: str) -> dict[str, float | None]:
 
     groups: dict[tuple[int, int], list[float]] = {}
     for c in mine:
-        groups.setdefault((c.corpus_seed, c.face_seed), []).append(c.values[-1])
+        groups.setdefault((c.corpus_seed, c.face_seed), []).append(c.values[index])
     fusion = mean([std(v) for v in groups.values()])
     corpora = sorted({k[0] for k in groups})
     per_face = {k: float(np.mean(v)) for k, v in groups.items()}
@@ -333,28 +369,32 @@ def _commands(cfg: ReportConfig, corpus_seed: int, data: str | None) -> list[str
     data_opt = f" --data {shlex.quote(data)}" if data else ""
     seeds = " ".join(map(str, cfg.fusion_seeds))
     faces = " ".join(map(str, cfg.face_seeds))
+    task = f" --task {cfg.task}" if cfg.task != DEFAULT_TASK else ""
     lines = ["```bash"]
     if data and cfg.mode == "full":
         size = "".join(f" --{k} {v}" for k, v in (("videos", cfg.videos),
                                                     ("seconds", cfg.seconds)) if v)
         lines.append(f"harness data synth --out {data} --seed {corpus_seed}{size}")
     lines += [f"for f in {faces}; do for b in {' '.join(cfg.baselines)}; do for s in {seeds}; do",
-              f"  harness run $b --split official --seed $s --face-seed $f --threads "
+              f"  harness run $b{task} --split official --seed $s --face-seed $f --threads "
               f"{cfg.threads}{opts} --workdir {work}{data_opt} --quiet",
-              f"  harness submit \"$(ls -td {RunFolder.runs_dir(work)}/$b-official-* | head -1)\" "
-              f"--workdir {work}{data_opt}   # prints the hidden-test macro F1",
+              f"  harness submit \"$(ls -td {RunFolder.runs_dir(work)}/$b-official-* | head -1)\""
+              f"{task} --workdir {work}{data_opt}   "
+              f"# prints the hidden-test {cfg.task_obj.selection_metric}",
               "done; done; done", "```"]
     return lines
 
 
 def render(cfg: ReportConfig, rep: Report, command: str = "") -> str:
     """The Markdown of the report: per corpus a table, then the spreads by source."""
-    m = rep.machine
+    m, task = rep.machine, cfg.task_obj
+    view, metric = view_of(task.name), task.selection_metric
+    index = task.leaderboard_columns.index(metric)
     when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load0, load1 = rep.load
     commit = f", commit {m['commit'][:10]}" if m.get("commit") else ""
-    out = [f"Generated by `{command or 'harness report results'}` ({cfg.mode} mode) on {when}: "
-           "do not edit by hand, run it again.", "",
+    out = [f"Generated by `{command or 'harness report results'}` ({cfg.mode} mode, task "
+           f"{task.name}: {task.title}) on {when}: do not edit by hand, run it again.", "",
            f"Machine: {m['cpu_model']}, CPU capability {m['cpu_capability']}, "
            f"{m['cpu_count']} cores, {cfg.threads} thread(s) per run"
            + (", CUDA present (runs on the GPU)" if m.get("cuda") else ", no GPU")
@@ -362,29 +402,31 @@ def render(cfg: ReportConfig, rep: Report, command: str = "") -> str:
            f"It took {_duration(rep.seconds)} ({len(rep.cells) - rep.reused} runs made, "
            f"{rep.reused} reused); load average {_load(load0)} at the start, {_load(load1)} "
            "at the end.", "",
-           f"Each cell: mean ± sample std (ddof=1) of macro F1 (%) over "
+           f"Each cell: mean ± sample std (ddof=1), {view.what[:1].lower()}{view.what[1:]}, over "
            f"{len(cfg.face_seeds)} stage-1 seed(s) ({_seeds(cfg.face_seeds)}) x "
            f"{len(cfg.fusion_seeds)} fusion seed(s) ({_seeds(cfg.fusion_seeds)}), official "
-           "split; Avg(F1) and the per-class F1 on its validation names, test Avg(F1) on the "
-           "test names' hidden labels (where the corpus has them).", ""]
+           f"split; {metric} and the columns before it on its validation names, test {metric} "
+           "on the test names' hidden labels (where the corpus has them).", ""]
     for corpus_seed in cfg.corpus_seeds:
         cells = [c for c in rep.cells if c.corpus_seed == corpus_seed]
         data = _data_label(cfg, corpus_seed)
         out += [f"### Corpus seed {corpus_seed}" if cfg.mode == "full"
                 else f"### {data or 'The embedded corpus'}", ""]
-        out += _table(cells, cfg.baselines) + ["", "Made with:", ""]
+        out += _table(cells, cfg.baselines, task) + ["", "Made with:", ""]
         out += _commands(cfg, corpus_seed, data) + [""]
     if cfg.mode == "full":
-        out += ["### All corpus seeds", "", *_table(rep.cells, cfg.baselines), ""]
+        out += ["### All corpus seeds", "", *_table(rep.cells, cfg.baselines, task), ""]
+    unit = "points" if view.unit == "%" else view.unit
     out += ["### Where the spread comes from", "",
-            "Std of validation macro F1 (points) from each source, the others held: fusion "
+            f"Std of validation {metric} ({unit}) from each source, the others held: fusion "
             "seeds (within one corpus and stage-1 model), stage-1 seeds (of the fusion-seed "
             "means), corpus seeds (of the corpus means); – where it was not varied.", "",
             "| Modal | fusion seeds | stage-1 seeds | corpus seeds |", "|:---|---:|---:|---:|"]
     for b in cfg.baselines:
-        sp = spreads(rep.cells, b)
-        out.append(f"| {b} | " + " | ".join("–" if sp[k] is None else f"{sp[k]:.1f}"
-                                            for k in ("fusion", "stage1", "corpus")) + " |")
+        sp = spreads(rep.cells, b, index, view.scale)
+        out.append(f"| {b} | " + " | ".join(
+            "–" if sp[k] is None else f"{sp[k]:.{view.decimals}f}"
+            for k in ("fusion", "stage1", "corpus")) + " |")
     return "\n".join(out) + "\n"
 
 

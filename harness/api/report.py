@@ -17,10 +17,13 @@ def report_results(out: Path = Path("results.md"), *, mode: str = "quick",
                    corpus_seeds: Sequence[int] | None = None, threads: int = 1,
                    epochs: int | None = None, face_epochs: int | None = None,
                    batch_size: int | None = None, videos: int | None = None,
-                   seconds: float | None = None, say: Callable[[str], None] | None = None,
-                   command: str = ""):
+                   seconds: float | None = None, task: str | None = None,
+                   say: Callable[[str], None] | None = None, command: str = ""):
     """Run every baseline over the mode's seeds and write the tables (mean ± std), machine,
     versions and commands to ``out`` (between its report markers if it has them).
+
+    ``task``: ``expr`` (default), ``va`` or ``au``; the runs are that challenge's, and the
+    tables show its leaderboard columns on validation and its metric on the hidden test.
 
     >>> harness.report_results("docs/results.md", mode="quick")   # doctest: +SKIP
     """
@@ -34,7 +37,7 @@ def report_results(out: Path = Path("results.md"), *, mode: str = "quick",
                        fusion_seeds=tuple(fusion_seeds or ()), face_seeds=tuple(face_seeds or ()),
                        corpus_seeds=tuple(corpus_seeds or ()), threads=threads, epochs=epochs,
                        face_epochs=face_epochs, batch_size=batch_size, videos=videos,
-                       seconds=seconds)
+                       seconds=seconds, task=task)
     check_workdir(cfg.workdir)
     check_output_file(cfg.out, "--out", protected_inputs(workdir=cfg.workdir))
     _check_baselines(cfg.baselines)

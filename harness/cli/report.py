@@ -56,6 +56,10 @@ def results_cmd(
     = None,
     seconds: Annotated[float | None, typer.Option(
         help="Full mode: seconds per video of each corpus it makes.")] = None,
+    task: Annotated[str | None, typer.Option(
+        "--task", help="The challenge whose baselines run: expr (default), va or au; the "
+        "tables show its leaderboard columns (P_VA, P_AU ...) on validation and hidden test.")]
+    = None,
 ) -> None:
     """Run the baselines over seeds and write the results tables (mean ± std) with the
     machine, versions and exact commands beside each: the docs' tables are this output."""
@@ -66,6 +70,6 @@ def results_cmd(
                           fusion_seeds=_seeds(fusion_seeds), face_seeds=_seeds(face_seeds),
                           corpus_seeds=_seeds(corpus_seeds), threads=threads, epochs=epochs,
                           face_epochs=face_epochs, batch_size=batch_size, videos=videos,
-                          seconds=seconds, command=command)
+                          seconds=seconds, task=task, command=command)
     o.say(f"Wrote {done.out}: {len(done.cells)} runs ({done.reused} reused) in "
           f"{done.seconds:.0f} s")

@@ -93,3 +93,62 @@ def test_write_into_replaces_only_the_block(tmp_path):
     page.write_text(f"a\n{BEGIN}\nx\n{END}\nb\n")
     write_into(page, "new\n")
     assert page.read_text() == f"a\n{BEGIN}\nnew\n{END}\nb\n"
+
+
+def test_au_report_shows_the_tasks_columns(synth_root, tmp_path, monkeypatch, capsys):
+    from harness.data.valuefiles import AU_NAMES
+
+    out, work = tmp_path / "au.md", tmp_path / "report"
+    code, said, err = harness(monkeypatch, capsys, "report", "results", "--task", "au",
+                              "--out", out, "--data", synth_root, "--workdir", work,
+                              "--baseline", "only_video", "--fusion-seeds", "0,1",
+                              "--epochs", 1, "--face-epochs", 1, "--batch-size", 64)
+    assert code == 0, err
+    assert "1 stage-1 model(s) and 2 runs of task au" in err and "val P_AU " in err
+    text = out.read_text()
+    assert "task au: action-unit detection" in text
+    header = next(line for line in text.splitlines() if line.startswith("| Modal | AU1"))
+    assert header == "| Modal | " + " | ".join((*AU_NAMES, "P_AU", "test P_AU")) + " |"
+    row = next(line for line in text.splitlines() if line.startswith("| only_video | "))
+    assert row.count(" ± ") == len(AU_NAMES) + 2  # 12 AUs, P_AU, test P_AU
+    assert "harness run $b --task au --split official" in text
+    assert "--task au --workdir" in text and "prints the hidden-test P_AU" in text
+    assert "Std of validation P_AU (points)" in text and "Avg(F1)" not in text
+    journal = [json.loads(x) for x in (work / "report.jsonl").read_text().splitlines()]
+    assert [(c["task"], c["seed"]) for c in journal] == [("au", 0), ("au", 1)]
+    for c in journal:  # 12 AU F1s then P_AU, their mean; the hidden test is scored
+        assert len(c["values"]) == len(AU_NAMES) + 1
+        assert c["values"][-1] == pytest.approx(sum(c["values"][:-1]) / len(AU_NAMES))
+        assert 0.0 <= c["test"] <= 1.0
+    p_au = 100 * sum(c["values"][-1] for c in journal) / 2
+    assert f"| {p_au:.1f} ± " in row
+
+
+def test_va_figures_are_shown_as_ccc(tmp_path):
+    from harness.report import Report, render
+
+    cfg = ReportConfig(task="va", baselines=("b",), fusion_seeds=(0, 1), workdir=tmp_path)
+    cells = [Cell(0, 0, "b", s, [0.5 + s / 10, 0.3, 0.4 + s / 20], 0.35 + s / 100, "", 1.0,
+                  task="va") for s in (0, 1)]
+    machine = {"cpu_model": "cpu", "cpu_capability": "AVX2", "cpu_count": 2, "torch": "t",
+               "python": "3", "harness": "h"}
+    text = render(cfg, Report(tmp_path / "r.md", cells, 1.0, (None, None), machine=machine))
+    assert "| Modal | CCC-V | CCC-A | P_VA | test P_VA |" in text
+    assert "| b | 0.550 ± 0.071 | 0.300 ± 0.000 | 0.425 ± 0.035 | 0.355 ± 0.007 |" in text
+    assert "Std of validation P_VA (CCC)" in text and "| b | 0.035 | – | – |" in text
+    assert "--task va --split official" in text and "valence-arousal CCC, over" in text
+
+
+def test_task_refusals_and_old_journals(tmp_path):
+    with pytest.raises(HarnessError, match="no tables for that challenge"):
+        ReportConfig(task="mtl")
+    with pytest.raises(HarnessError, match="nope"):
+        ReportConfig(task="nope")
+    from harness.report import _read_journal
+
+    old = {"corpus_seed": 0, "face_seed": 0, "baseline": "b", "seed": 0,
+           "values": [0.5] * 10, "test_f1": 0.4, "run_dir": "r", "seconds": 1.0, "settings": "s"}
+    (tmp_path / "report.jsonl").write_text(json.dumps(old) + "\n")
+    (cell,) = _read_journal(tmp_path / "report.jsonl")
+    assert (cell.task, cell.test) == ("expr", 0.4)
+    assert cell.key == ("s", "expr", 0, 0, "b", 0)
