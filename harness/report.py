@@ -72,7 +72,7 @@ class ReportConfig:
     batch_size: int | None = None
     videos: int | None = None  # size of the corpora full mode makes (None: the embedded's)
     seconds: float | None = None
-    task: str = DEFAULT_TASK  # the challenge whose baselines run (expr, va, au)
+    task: str = DEFAULT_TASK  # the challenge whose baselines run (expr, va, au, mtl)
 
     def __post_init__(self) -> None:
         self.task = view_of(self.task).task  # one the leaderboard has no tables for: refused
@@ -88,6 +88,10 @@ class ReportConfig:
         require("--seconds", self.seconds, positive=True)
         if not self.baselines:
             raise HarnessError("--baseline: name at least one")
+        from baselines import get_baseline
+
+        for name in self.baselines:  # one that needs inputs the task lacks (MTL: audio)
+            get_baseline(name).slots(self.task)
         full = self.mode == "full"
         self.fusion_seeds = tuple(self.fusion_seeds) or (0, 1, 2)
         self.face_seeds = tuple(self.face_seeds) or ((0, 1, 2) if full else (0,))

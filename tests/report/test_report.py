@@ -127,21 +127,24 @@ def test_au_report_shows_the_tasks_columns(synth_root, tmp_path, monkeypatch, ca
 def test_va_figures_are_shown_as_ccc(tmp_path):
     from harness.report import Report, render
 
-    cfg = ReportConfig(task="va", baselines=("b",), fusion_seeds=(0, 1), workdir=tmp_path)
-    cells = [Cell(0, 0, "b", s, [0.5 + s / 10, 0.3, 0.4 + s / 20], 0.35 + s / 100, "", 1.0,
+    cfg = ReportConfig(task="va", baselines=("only_video",), fusion_seeds=(0, 1),
+                       workdir=tmp_path)
+    cells = [Cell(0, 0, "only_video", s, [0.5 + s / 10, 0.3, 0.4 + s / 20], 0.35 + s / 100, "", 1.0,
                   task="va") for s in (0, 1)]
     machine = {"cpu_model": "cpu", "cpu_capability": "AVX2", "cpu_count": 2, "torch": "t",
                "python": "3", "harness": "h"}
     text = render(cfg, Report(tmp_path / "r.md", cells, 1.0, (None, None), machine=machine))
     assert "| Modal | CCC-V | CCC-A | P_VA | test P_VA |" in text
-    assert "| b | 0.550 ± 0.071 | 0.300 ± 0.000 | 0.425 ± 0.035 | 0.355 ± 0.007 |" in text
-    assert "Std of validation P_VA (CCC)" in text and "| b | 0.035 | – | – |" in text
+    assert ("| only_video | 0.550 ± 0.071 | 0.300 ± 0.000 | 0.425 ± 0.035 | 0.355 ± 0.007 |"
+            in text)
+    assert "Std of validation P_VA (CCC)" in text and "| only_video | 0.035 | – | – |" in text
     assert "--task va --split official" in text and "valence-arousal CCC, over" in text
 
 
 def test_task_refusals_and_old_journals(tmp_path):
-    with pytest.raises(HarnessError, match="no tables for that challenge"):
-        ReportConfig(task="mtl")
+    with pytest.raises(HarnessError, match="dense_temporal.*needs audio, pose"):
+        ReportConfig(task="mtl")  # MTL is face images only
+    assert ReportConfig(task="mtl", baselines=("current_face", "attention_fusion")).task == "mtl"
     with pytest.raises(HarnessError, match="nope"):
         ReportConfig(task="nope")
     from harness.report import _read_journal
