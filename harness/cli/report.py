@@ -57,7 +57,7 @@ def results_cmd(
     seconds: Annotated[float | None, typer.Option(
         help="Full mode: seconds per video of each corpus it makes.")] = None,
     task: Annotated[str | None, typer.Option(
-        "--task", help="The challenge whose baselines run: expr (default), va or au; the "
+        "--task", help="The challenge whose baselines run: expr (default), va, au or mtl; the "
         "tables show its leaderboard columns (P_VA, P_AU ...) on validation and hidden test.")]
     = None,
 ) -> None:
