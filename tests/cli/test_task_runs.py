@@ -26,21 +26,9 @@ from harness.records import RunFolder
 from harness.runs import RunConfig
 from harness.tasks import get_task
 from harness.train import class_weights, selection_names, validation_figure
-from tests.conftest import cli_env, harness
+from tests.conftest import harness
 
 COMMON = ("--epochs", 2, "--face-epochs", 1, "--batch-size", 16, "--threads", 1, "--quiet")
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    return cli_env(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory, env):
-    root = tmp_path_factory.mktemp("tasks") / "corpus"
-    harness("data", "synth", "--out", root, "--videos", 8, "--seconds", 6, "--seed", 3, env=env)
-    return root
 
 
 # ----------------------------------------------------------------------- targets and masks
