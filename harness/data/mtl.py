@@ -330,7 +330,19 @@ class MtlTestList:
 
     @property
     def videos(self) -> np.ndarray:
-        return pd.Series(self.images, dtype=object).str.split("/", n=1).str[0].to_numpy(object)
+        return image_parts(self.images)[0]
+
+    @property
+    def frames(self) -> np.ndarray:
+        return image_parts(self.images)[1]
+
+
+def image_parts(images) -> tuple[np.ndarray, np.ndarray]:
+    """Video folder and frame number of checked ``<video>/<NNNNN>.jpg`` paths (a test list's,
+    or rows taken from one)."""
+    parts = pd.Series(list(images), dtype=object).str.rsplit("/", n=1)
+    return (parts.str[0].to_numpy(object),
+            parts.str[1].str.slice(0, -4).astype(np.int64).to_numpy())
 
 
 def read_mtl_test_list(path: str | Path) -> MtlTestList:

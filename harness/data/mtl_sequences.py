@@ -36,7 +36,13 @@ import pandas as pd
 
 from harness.data.face_index import FaceIndex
 from harness.data.layout import ReleaseLayout
-from harness.data.mtl import MtlLabels, MtlRelease, MtlTestList, load_mtl_release
+from harness.data.mtl import (
+    MtlLabels,
+    MtlRelease,
+    MtlTestList,
+    image_parts,
+    load_mtl_release,
+)
 from harness.data.release import Release
 from harness.data.testset import Template
 from harness.errors import HarnessError
@@ -55,8 +61,7 @@ class MtlTemplate(Template):
 
     def rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(video, 1-based frame) of each test-list image, in list order."""
-        videos, frames = image_parts(self.test.images)
-        return videos, frames
+        return image_parts(self.test.images)
 
 
 class ListedFaces(FaceIndex):
@@ -98,14 +103,6 @@ class MtlSequences(Release):
                            "MTL runs read face features only")
 
 
-def image_parts(images) -> tuple[np.ndarray, np.ndarray]:
-    """Video folder and frame number of ``<video>/<NNNNN>.jpg`` paths (checked by the readers)."""
-    parts = pd.Series(list(images), dtype=object).str.rsplit("/", n=1)
-    videos = parts.str[0].to_numpy(object)
-    frames = parts.str[1].str.slice(0, -4).astype(np.int64).to_numpy()
-    return videos, frames
-
-
 def dense_labels(labels: MtlLabels, task: Task) -> dict[str, np.ndarray]:
     """Per video: frames 1..N of the task's rows, "no label" where no row is."""
     rows = labels.rows()
@@ -140,9 +137,11 @@ def labels_at(per_video: dict[str, np.ndarray], images, path: Path) -> MtlLabels
                      rows[:, 3:].astype(np.int8))
 
 
-def _listed(labels: MtlLabels, root: int) -> dict[str, tuple[np.ndarray, int]]:
-    frames = pd.Series(labels.frames.astype(np.int64)).groupby(labels.videos.astype(str))
-    return {v: (np.unique(f.to_numpy()), root) for v, f in frames}
+def _listed(videos: np.ndarray, frames: np.ndarray, root: int
+            ) -> dict[str, tuple[np.ndarray, int]]:
+    """Per video, its listed frames (sorted, once each) and the image root holding them."""
+    groups = pd.Series(np.asarray(frames, np.int64)).groupby(np.asarray(videos).astype(str))
+    return {v: (np.unique(f.to_numpy()), root) for v, f in groups}
 
 
 def test_template(test: MtlTestList, task: Task) -> MtlTemplate:
@@ -164,7 +163,8 @@ def sequences(mtl: MtlRelease, task: Task) -> MtlSequences:
         raise HarnessError(f"MTL video folder(s) with rows in both {lay.train.name} and "
                            f"{lay.val.name}: {', '.join(duplicates[:5])}; a video must lie on "
                            "one side of the official split")
-    listed = _listed(mtl.train, 0) | _listed(mtl.val, 0)
+    listed = (_listed(mtl.train.videos, mtl.train.frames, 0)
+              | _listed(mtl.val.videos, mtl.val.frames, 0))
     roots: tuple[Path, ...] = (lay.images,) if lay.images is not None else (lay.root,)
     template = None
     if mtl.test is not None:
@@ -174,9 +174,7 @@ def sequences(mtl: MtlRelease, task: Task) -> MtlSequences:
             raise HarnessError(f"MTL test video folder(s) also annotated: {', '.join(clash[:5])}")
         if lay.test_images is not None:
             roots = (*roots, lay.test_images)
-            videos, frames = template.rows()
-            test_rows = pd.Series(frames).groupby(videos.astype(str))
-            listed |= {v: (np.unique(f.to_numpy()), len(roots) - 1) for v, f in test_rows}
+            listed |= _listed(*template.rows(), len(roots) - 1)
         else:
             warnings.warn(f"no MTL test image folder under {lay.root}: test videos have no "
                           "faces", stacklevel=2)

@@ -215,6 +215,8 @@ def _columns(space: OutputSpace | None, what: str) -> tuple[slice, slice | int]:
 def _on_columns(outputs: FrameOutputs, space: OutputSpace | None, what: str,
                 change) -> FrameOutputs:
     cols, _ = _columns(space, what)
+    if cols == slice(None):  # a single task: every column, no copy
+        return replace(outputs, logits=change(outputs.logits))
     logits = outputs.logits.copy()
     logits[:, cols] = change(logits[:, cols])
     return replace(outputs, logits=logits)
